@@ -1,0 +1,200 @@
+package catalog_test
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/onesdk-go/onesdk/catalog"
+)
+
+func ids(ms []catalog.Model) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}
+
+func TestTableIsConsistent(t *testing.T) {
+	seen := map[string]bool{}
+	date := regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	for _, m := range catalog.Models() {
+		id := strings.ToLower(m.ID)
+		if m.ID == "" || id != m.ID || strings.ContainsAny(m.ID, "/ ") {
+			t.Errorf("id %q: want a non-empty lower-case id without spaces or vendor prefix", m.ID)
+		}
+		if seen[id] {
+			t.Errorf("id %q is listed twice", m.ID)
+		}
+		seen[id] = true
+		if _, ok := m.Rules(); !ok {
+			t.Errorf("%s: family %q has no rules", m.ID, m.Family)
+		}
+		switch m.Status {
+		case catalog.StatusActive, catalog.StatusPreview, catalog.StatusDeprecated, catalog.StatusRetired:
+		default:
+			t.Errorf("%s: status %q", m.ID, m.Status)
+		}
+		if m.RetiresOn != "" && !date.MatchString(m.RetiresOn) {
+			t.Errorf("%s: RetiresOn %q is not YYYY-MM-DD", m.ID, m.RetiresOn)
+		}
+		if (m.Status == catalog.StatusDeprecated || m.Status == catalog.StatusRetired) && m.RetiresOn == "" {
+			t.Errorf("%s: %s without a date", m.ID, m.Status)
+		}
+		if len(m.Providers) == 0 {
+			t.Errorf("%s: offered by no provider", m.ID)
+		}
+		for _, p := range m.Providers {
+			if p != catalog.ProviderMoonshot && p != catalog.ProviderAceData {
+				t.Errorf("%s: unknown provider %q", m.ID, p)
+			}
+		}
+		if m.OfferedBy(catalog.ProviderMoonshot) && (m.ContextWindow <= 0 || m.Created <= 0) {
+			t.Errorf("%s: a Moonshot model needs its window and created date (GET /models lists both)", m.ID)
+		}
+		r, _ := m.Rules()
+		if m.ExplicitCache && (!r.ExplicitCache || m.ImageInput) {
+			t.Errorf("%s: ExplicitCache on a model whose family has no explicit caches, or on a vision model", m.ID)
+		}
+	}
+}
+
+func TestFamilyRules(t *testing.T) {
+	k25, ok := catalog.FamilyK25.Rules()
+	if !ok || !k25.FixedSampling || k25.TopP != 0.95 || k25.DefaultTemperature(true) != 1 || k25.DefaultTemperature(false) != 0.6 {
+		t.Errorf("kimi-k2.5 rules = %+v", k25)
+	}
+	if !k25.Thinks("") || !k25.Thinks("enabled") || k25.Thinks("disabled") {
+		t.Error("kimi-k2.5 thinks unless disabled")
+	}
+	th, _ := catalog.FamilyK2Thinking.Rules()
+	if !th.Thinks("disabled") || th.Thinking != catalog.ThinkingForced || th.ToolCallIDs != catalog.ToolCallIDQualified {
+		t.Errorf("kimi-k2-thinking rules = %+v", th)
+	}
+	v1, _ := catalog.FamilyMoonshotV1.Rules()
+	if v1.Thinks("enabled") || v1.DefaultTemperature(false) != 0 || !v1.ExplicitCache || v1.AutoCache || v1.ToolCallIDs != catalog.ToolCallIDPlain {
+		t.Errorf("moonshot-v1 rules = %+v", v1)
+	}
+	if tp, _ := catalog.FamilyThinkingPreview.Rules(); tp.Tools {
+		t.Error("kimi-thinking-preview takes no tools")
+	}
+	if _, ok := catalog.Family("").Rules(); ok {
+		t.Error(`family "" has rules`)
+	}
+	if catalog.ThinkingDefaultOn.String() != "default-on" || catalog.Thinking(9).String() != "Thinking(9)" {
+		t.Error("Thinking.String")
+	}
+}
+
+func TestLookup(t *testing.T) {
+	for _, id := range []string{"kimi-k2.5", "KIMI-K2.5", "moonshotai/kimi-k2.5", " moonshot/kimi-k2.5 "} {
+		m, ok := catalog.Lookup(id)
+		if !ok || m.ID != "kimi-k2.5" || m.Family != catalog.FamilyK25 || m.ContextWindow != 262144 || !m.VideoInput {
+			t.Errorf("Lookup(%q) = %+v, %t", id, m, ok)
+		}
+	}
+	for _, id := range []string{"", "kimi-k9", "gpt-4o", "moonshot-v1-256k", "kimi-k2.5/"} {
+		if m, ok := catalog.Lookup(id); ok {
+			t.Errorf("Lookup(%q) = %+v, want unknown", id, m)
+		}
+	}
+	if m, _ := catalog.Lookup("moonshot-v1-auto"); m.ContextWindow != 131072 {
+		t.Errorf("moonshot-v1-auto window %d", m.ContextWindow)
+	}
+}
+
+func TestNoSharedState(t *testing.T) {
+	a := catalog.Models()
+	a[0].ID = "changed"
+	a[0].Providers[0] = "changed"
+	m, _ := catalog.Lookup("kimi-k2.5")
+	m.Providers[0] = "changed"
+	ace := catalog.ForProvider("acedata")
+	ace[0].Providers[0] = "changed"
+	qa := catalog.DocumentQAModels()
+	qa[0] = "changed"
+	b := catalog.Models()
+	if b[0].ID == "changed" || slices.Contains(b[0].Providers, "changed") {
+		t.Error("Models shares its slice")
+	}
+	for _, m := range b {
+		if slices.Contains(m.Providers, "changed") {
+			t.Errorf("%s: Providers shared", m.ID)
+		}
+	}
+	if catalog.DocumentQAModels()[0] != "moonshot-v1-8k" {
+		t.Error("DocumentQAModels shares its slice")
+	}
+}
+
+func TestForProvider(t *testing.T) {
+	// Ace Data Cloud's Kimi endpoint.
+	wantAce := []string{"kimi-k2.5", "kimi-k2-thinking-turbo", "kimi-k2-thinking", "kimi-k2-instruct-0905",
+		"kimi-k2-0905-preview", "kimi-k2-turbo-preview", "kimi-k2-0711-preview"}
+	for _, name := range []string{"acedata", "ace", "AceDataCloud"} {
+		got := ids(catalog.ForProvider(name))
+		if !sameSet(got, wantAce) {
+			t.Errorf("ForProvider(%q) = %v, want %v", name, got, wantAce)
+		}
+	}
+	moon := ids(catalog.ForProvider("moonshot"))
+	if !slices.Equal(moon, ids(catalog.ForProvider("kimi"))) {
+		t.Error(`"kimi" is not an alias of "moonshot"`)
+	}
+	if len(moon) != 15 || moon[0] != "moonshot-v1-8k" || slices.Contains(moon, "kimi-k2-instruct-0905") {
+		t.Errorf("ForProvider(moonshot) = %v", moon)
+	}
+	if got := catalog.ForProvider("openai"); got != nil {
+		t.Errorf("unknown provider: %v", got)
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func TestCacheFamily(t *testing.T) {
+	for _, model := range []string{"", "moonshot-v1", "Moonshot-V1", "moonshot-v1-8k", "moonshot-v1-32k", "moonshot-v1-128k", "moonshot-v1-auto", "moonshot/moonshot-v1-128k"} {
+		fam, ok := catalog.CacheFamily(model)
+		if !ok || fam != "moonshot-v1" {
+			t.Errorf("CacheFamily(%q) = %q, %t; want moonshot-v1", model, fam, ok)
+		}
+		if r := catalog.CacheRefusal(model); r != "" {
+			t.Errorf("CacheRefusal(%q) = %q", model, r)
+		}
+	}
+	for model, reason := range map[string]string{
+		"moonshot-v1-8k-vision-preview": "use it with moonshot-v1-8k-vision-preview",
+		"kimi-k2.5":                     "caches prompt prefixes automatically",
+		"kimi-thinking-preview":         "only the moonshot-v1 family",
+		"kimi-k2":                       "only the moonshot-v1 family",
+		"moonshot-v1-256k":              "moonshot-v1-8k, moonshot-v1-32k, moonshot-v1-128k, moonshot-v1-auto",
+	} {
+		if fam, ok := catalog.CacheFamily(model); ok || fam != "" {
+			t.Errorf("CacheFamily(%q) = %q, %t; want refused", model, fam, ok)
+		}
+		if r := catalog.CacheRefusal(model); !strings.Contains(r, reason) {
+			t.Errorf("CacheRefusal(%q) = %q, want it to say %q", model, r, reason)
+		}
+	}
+}
+
+func TestDocumentQAModels(t *testing.T) {
+	got := catalog.DocumentQAModels()
+	if !slices.Equal(got, []string{"moonshot-v1-8k", "moonshot-v1-32k", "moonshot-v1-128k"}) {
+		t.Fatalf("DocumentQAModels = %v", got)
+	}
+	prev := 0
+	for _, id := range got {
+		m, ok := catalog.Lookup(id)
+		if !ok || m.ContextWindow <= prev || m.Status == catalog.StatusRetired {
+			t.Errorf("%s: not a usable model with a window above %d", id, prev)
+		}
+		prev = m.ContextWindow
+	}
+}
