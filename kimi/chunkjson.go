@@ -1,18 +1,22 @@
 package kimi
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
-// This file is a JSON decoder specialised for Kimi's stream chunk. A stream
-// carries thousands of small chunks and encoding/json's reflection costs
-// several microseconds and ~20 allocations on each; the chunk shape is fixed,
-// so a hand-written decoder does the same work in a fraction of that.
+// This file is a JSON decoder specialised for Kimi's stream chunk (and, in
+// completionjson.go, the non-stream response, which has the same parts). A
+// stream carries thousands of small chunks and encoding/json's reflection
+// costs several microseconds and ~20 allocations on each; the chunk shape
+// is fixed, so a hand-written decoder does the same work in a fraction of
+// that.
 //
 // Correctness never depends on the fast path: whenever it meets anything it
 // was not written for (a type mismatch, a duplicate key, a key that only
@@ -20,6 +24,13 @@ import (
 // deep nesting, ...) it gives up with errFallback and the chunk is decoded
 // again with encoding/json. A differential fuzz test holds the two to the
 // same result.
+//
+// Successive chunks of a stream differ in little but their text, so the
+// decoder also remembers the previous chunk's bytes: a chunk that repeats
+// them around a different text is decoded by copying the previous result
+// (chunkTemplate), and one that only repeats the leading id/object/created/
+// model members skips them (chunkHead). Both are exact byte comparisons, so
+// they cannot change a result, only avoid recomputing it.
 
 // errFallback tells decodeChunk to use encoding/json instead.
 var errFallback = errors.New("kimi: chunk fast path declined")
@@ -27,13 +38,69 @@ var errFallback = errors.New("kimi: chunk fast path declined")
 // errErrorObject reports a top-level "error" member: an in-stream error.
 var errErrorObject = errors.New("kimi: chunk is an error object")
 
-// chunkDecoder decodes successive chunks of one stream. It remembers the
-// strings of the previous chunk (id, model, ...), which Kimi repeats on every
-// chunk, so that they are not allocated again.
+// chunkDecoder decodes successive chunks of one stream. Every chunk it
+// returns is a value of its own that no later call changes, but chunks are
+// carved out of blocks (boxes, toolBoxes, arena) so that a typical chunk
+// costs a fraction of an allocation; a chunk the caller keeps keeps its
+// blocks alive (16 KB and 4 KB at most).
 type chunkDecoder struct {
-	id, object, model, fingerprint string
+	p    jparser
+	head chunkHead
+	tmpl chunkTemplate
 
-	scratch []byte // unescaped string bytes
+	boxes     slab[chunkBox]
+	toolBoxes slab[toolChunkBox]
+	arena     textArena
+}
+
+// slabBytes is the size of a slab's blocks. Large blocks cost the
+// allocator less per value (measured: 16 KB against 4 KB, about 8% of the
+// stream decoding time) and are what a kept chunk can hold on to.
+const slabBytes = 16 << 10
+
+// slab hands out zero values of T, allocating them a block at a time. It
+// counts with an index rather than reslicing: storing a slice header on
+// every call would cost a write barrier while a garbage collection runs.
+type slab[T any] struct {
+	block []T
+	used  int
+}
+
+func (s *slab[T]) next() *T {
+	if s.used == len(s.block) {
+		var zero T
+		s.block = make([]T, max(1, slabBytes/int(unsafe.Sizeof(zero))))
+		s.used = 0
+	}
+	s.used++
+	return &s.block[s.used-1]
+}
+
+// textArena stores the text strings of chunks back to back in shared
+// blocks. Bytes are only ever added after the used ones, never changed
+// once a string refers to them, so the strings are as immutable as any
+// other.
+type textArena struct {
+	block []byte
+	used  int
+}
+
+const (
+	arenaBlock = 4 << 10
+	arenaMax   = 512 // longer strings get an allocation of their own
+)
+
+func (a *textArena) string(b []byte) string {
+	if len(b) == 0 || len(b) > arenaMax {
+		return string(b)
+	}
+	if len(a.block)-a.used < len(b) {
+		a.block = make([]byte, arenaBlock)
+		a.used = 0
+	}
+	n := a.used
+	a.used += copy(a.block[n:], b)
+	return unsafe.String(&a.block[n], len(b))
 }
 
 // chunkBox lets one allocation hold a chunk and its (usually only) choice.
@@ -42,19 +109,45 @@ type chunkBox struct {
 	choice [1]ChunkChoice
 }
 
+// toolChunkBox is chunkBox with room for one tool call, for the argument
+// fragments that make up most of a tool-call stream.
+type toolChunkBox struct {
+	chunkBox
+	call  [1]ToolCall
+	index int
+}
+
 // decode decodes one chunk. It returns errErrorObject when data is an error
 // envelope rather than a chunk; any other error is a malformed chunk.
 func (cd *chunkDecoder) decode(data []byte) (*ChatCompletionChunk, error) {
-	box := new(chunkBox)
-	p := jparser{b: data, cd: cd}
-	err := p.chunk(box)
+	if c := cd.fromTemplate(data); c != nil {
+		return c, nil
+	}
+	box := cd.boxes.next()
+	err := cd.parse(data, box)
 	if err == nil {
 		return &box.chunk, nil
 	}
+	*box = chunkBox{} // not handed out: hold on to nothing
 	if err == errErrorObject {
 		return nil, err
 	}
 	return decodeChunkSlow(data)
+}
+
+// parse decodes data into box with the fast path and, on success, keeps
+// what the next chunk may reuse.
+func (cd *chunkDecoder) parse(data []byte, box *chunkBox) error {
+	p := &cd.p
+	p.b, p.i = data, 0
+	p.arena = &cd.arena
+	defer func() { p.b = nil }() // do not pin the caller's buffer
+	if err := p.chunk(box, &cd.head); err != nil {
+		return err
+	}
+	cd.head.remember(p, &box.chunk)
+	cd.tmpl.remember(p, &box.chunk)
+	return nil
 }
 
 // decodeChunkSlow decodes with encoding/json and detects an error member.
@@ -73,16 +166,61 @@ func decodeChunkSlow(data []byte) (*ChatCompletionChunk, error) {
 	return &c, nil
 }
 
-// jparser walks one JSON document. Every method returns errFallback on
-// anything unexpected; none of them reports a "real" syntax error because
-// the slow path re-reads the input and produces the proper one.
-type jparser struct {
-	b  []byte
-	i  int
-	cd *chunkDecoder
+// jscan reads JSON tokens. Every method returns errFallback on anything
+// unexpected; none of them reports a "real" syntax error because the slow
+// path re-reads the input and produces the proper one.
+type jscan struct {
+	b       []byte
+	i       int
+	scratch []byte // unescaped string bytes
 }
 
-func (p *jparser) ws() {
+// jparser walks one chunk or response with jscan and keeps what decoding
+// needs besides.
+type jparser struct {
+	jscan
+	arena *textArena // where text strings go; nil: allocate each
+
+	// The strings of the previous chunk (id, model, ...), which Kimi
+	// repeats on every chunk, so that they are not allocated again.
+	id, object, model, fingerprint string
+
+	// While a chunk is decoded: whether only header members (headerBits)
+	// have been read so far, where the last of them ends, and which they
+	// were.
+	headOpen bool
+	headEnd  int
+	headBits uint32
+
+	// The text strings (content, reasoning_content, arguments) decoded:
+	// how many, and where the last one lies.
+	texts int
+	text  textSpan
+
+	// Scratch values for the completion decoder, which reads the members
+	// it shares with chunks into chunk types and copies them out.
+	headScratch   ChatCompletionChunk
+	choiceScratch ChunkChoice
+	deltaScratch  Delta
+}
+
+// textKind says which field a text string was decoded into.
+type textKind uint8
+
+const (
+	textContent textKind = 1 + iota
+	textReasoning
+	textArguments
+)
+
+// textSpan locates a text string in the input: its bytes are b[start:end],
+// between the quotes.
+type textSpan struct {
+	start, end int
+	kind       textKind
+}
+
+func (p *jscan) ws() {
 	for p.i < len(p.b) {
 		switch p.b[p.i] {
 		case ' ', '\t', '\n', '\r':
@@ -94,7 +232,7 @@ func (p *jparser) ws() {
 }
 
 // peek returns the next non-space byte, or 0 at the end.
-func (p *jparser) peek() byte {
+func (p *jscan) peek() byte {
 	p.ws()
 	if p.i < len(p.b) {
 		return p.b[p.i]
@@ -103,7 +241,7 @@ func (p *jparser) peek() byte {
 }
 
 // null consumes a null literal if one is next.
-func (p *jparser) null() bool {
+func (p *jscan) null() bool {
 	if p.peek() == 'n' && len(p.b)-p.i >= 4 && string(p.b[p.i:p.i+4]) == "null" {
 		p.i += 4
 		return true
@@ -111,8 +249,11 @@ func (p *jparser) null() bool {
 	return false
 }
 
+// end reports whether only white space is left.
+func (p *jscan) end() bool { return p.peek() == 0 && p.i == len(p.b) }
+
 // enter consumes '{' and reports whether a member follows.
-func (p *jparser) enter() (bool, error) {
+func (p *jscan) enter() (bool, error) {
 	if p.peek() != '{' {
 		return false, errFallback
 	}
@@ -126,7 +267,7 @@ func (p *jparser) enter() (bool, error) {
 
 // key reads a member name and its colon. The name aliases the input or the
 // scratch buffer and is valid until the next string is read.
-func (p *jparser) key() ([]byte, error) {
+func (p *jscan) key() ([]byte, error) {
 	p.ws()
 	k, err := p.str()
 	if err != nil {
@@ -141,7 +282,7 @@ func (p *jparser) key() ([]byte, error) {
 
 // next consumes the ',' or '}' after a member and reports whether another
 // member follows.
-func (p *jparser) next() (bool, error) {
+func (p *jscan) next() (bool, error) {
 	switch p.peek() {
 	case ',':
 		p.i++
@@ -153,26 +294,114 @@ func (p *jparser) next() (bool, error) {
 	return false, errFallback
 }
 
-// seen marks bit in *mask and fails on a repeated key: encoding/json would
-// merge or overwrite in ways not worth imitating.
-func seen(mask *uint32, bit uint32) error {
-	if *mask&bit != 0 {
-		return errFallback
+// memberFunc decodes the value of member k into v and returns the
+// member's bit, which parseMembers uses to refuse a repeated key (encoding/
+// json would merge or overwrite in ways not worth imitating). A member
+// that may repeat, one that is skipped, returns 0.
+type memberFunc[T any] func(p *jparser, v *T, k []byte) (uint32, error)
+
+// parseObject decodes an object member by member.
+func parseObject[T any](p *jparser, v *T, member memberFunc[T]) error {
+	more, err := p.enter()
+	if !more || err != nil {
+		return err
 	}
-	*mask |= bit
-	return nil
+	return parseMembers(p, v, member, 0)
+}
+
+// parseMembers decodes the members from the next key to the closing '}'.
+// mask holds the bits of members already read.
+func parseMembers[T any](p *jparser, v *T, member memberFunc[T], mask uint32) error {
+	for {
+		k, err := p.key()
+		if err != nil {
+			return err
+		}
+		bit, err := member(p, v, k)
+		if err != nil {
+			return err
+		}
+		if mask&bit != 0 {
+			return errFallback
+		}
+		mask |= bit
+		if more, err := p.next(); !more || err != nil {
+			return err
+		}
+	}
+}
+
+// parseArray decodes an array into dst[:0] element by element, in place.
+// null yields nil and [] an empty, non-nil slice, as in encoding/json.
+func parseArray[T any](p *jparser, dst []T, elem func(*jparser, *T) error) ([]T, error) {
+	if p.null() {
+		return nil, nil
+	}
+	if p.peek() != '[' {
+		return nil, errFallback
+	}
+	p.i++
+	list := dst[:0]
+	if list == nil {
+		list = []T{}
+	}
+	if p.peek() == ']' {
+		p.i++
+		return list, nil
+	}
+	for {
+		var zero T
+		list = append(list, zero)
+		if err := elem(p, &list[len(list)-1]); err != nil {
+			return nil, err
+		}
+		switch p.peek() {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			return list, nil
+		default:
+			return nil, errFallback
+		}
+	}
 }
 
 // unknown skips the value of a member the fast path does not decode. A name
 // that encoding/json would match case-insensitively to a known field sends
-// the chunk to the slow path.
-func (p *jparser) unknown(k []byte, known ...string) error {
-	for _, name := range known {
-		if equalFoldLoose(k, name) {
-			return errFallback
-		}
+// the document to the slow path.
+func (p *jscan) unknown(k []byte, known []string) error {
+	if foldsToAny(k, known) {
+		return errFallback
 	}
 	return p.skip(0)
+}
+
+// keepUnknown is unknown for a type with an Extra map: it keeps a copy of
+// the value in *extra, as encoding/json would when decoding the object
+// into a map of json.RawMessage (the last of repeated keys wins).
+func keepUnknown[V any](p *jscan, extra *map[string]V, k []byte, known []string) error {
+	if foldsToAny(k, known) {
+		return errFallback
+	}
+	raw, err := p.rawCopy()
+	if err != nil {
+		return err
+	}
+	if *extra == nil {
+		*extra = map[string]V{}
+	}
+	(*extra)[string(k)] = any(raw).(V) // V is json.RawMessage or any
+	return nil
+}
+
+func foldsToAny(k []byte, known []string) bool {
+	for _, name := range known {
+		if equalFoldLoose(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // equalFoldLoose reports whether k might match name under encoding/json's
@@ -205,388 +434,288 @@ func equalFoldLoose(k []byte, name string) bool {
 	return true
 }
 
-var chunkKeys = []string{"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "error"}
+// Member bits of the top level, shared by chunks and completions. The
+// header members are the ones a chunkHead may carry over.
+const (
+	bitID uint32 = 1 << iota
+	bitObject
+	bitCreated
+	bitModel
+	bitFingerprint
+	bitUsage
+	bitChoices
 
-func (p *jparser) chunk(box *chunkBox) error {
-	c := &box.chunk
-	var mask uint32
-	more, err := p.enter()
-	for more && err == nil {
-		var k []byte
-		if k, err = p.key(); err != nil {
-			return err
+	headerBits = bitID | bitObject | bitCreated | bitModel | bitFingerprint
+)
+
+// headMember decodes a top-level member that chunks and completions share
+// into h; it returns 0 for any other key.
+func (p *jparser) headMember(h *ChatCompletionChunk, k []byte) (uint32, error) {
+	switch string(k) {
+	case "id":
+		return bitID, p.internStr(&h.ID, &p.id)
+	case "object":
+		return bitObject, p.internStr(&h.Object, &p.object)
+	case "created":
+		return bitCreated, p.int64(&h.Created)
+	case "model":
+		return bitModel, p.internStr(&h.Model, &p.model)
+	case "system_fingerprint":
+		return bitFingerprint, p.internStr(&h.SystemFingerprint, &p.fingerprint)
+	case "usage":
+		u, err := p.usage()
+		h.Usage = u
+		return bitUsage, err
+	}
+	return 0, nil
+}
+
+// The JSON names of each type's fields: an unknown key that folds to one of
+// them sends the document to encoding/json. A chunk also has "error" (see
+// decodeChunkSlow).
+var chunkKeys = append(fieldKeys(ChatCompletionChunk{}), "error")
+
+// chunk decodes a whole chunk. When the input starts with the bytes of
+// the previous chunk's header, their values are copied instead.
+func (p *jparser) chunk(box *chunkBox, head *chunkHead) error {
+	p.headOpen, p.headEnd, p.headBits = true, 0, 0
+	p.texts = 0
+	var err error
+	if mask, ok := head.apply(p, &box.chunk); ok {
+		var more bool
+		if more, err = p.next(); more && err == nil {
+			err = parseMembers(p, box, (*jparser).chunkMember, mask)
 		}
-		switch string(k) {
-		case "id":
-			if err = seen(&mask, 1); err == nil {
-				err = p.internStr(&c.ID, &p.cd.id)
-			}
-		case "object":
-			if err = seen(&mask, 2); err == nil {
-				err = p.internStr(&c.Object, &p.cd.object)
-			}
-		case "created":
-			if err = seen(&mask, 4); err == nil {
-				err = p.int64(&c.Created)
-			}
-		case "model":
-			if err = seen(&mask, 8); err == nil {
-				err = p.internStr(&c.Model, &p.cd.model)
-			}
-		case "system_fingerprint":
-			if err = seen(&mask, 16); err == nil {
-				err = p.internStr(&c.SystemFingerprint, &p.cd.fingerprint)
-			}
-		case "usage":
-			if err = seen(&mask, 32); err == nil {
-				c.Usage, err = p.usage()
-			}
-		case "choices":
-			if err = seen(&mask, 64); err == nil {
-				err = p.choices(box)
-			}
-		case "error":
-			if p.null() {
-				break
-			}
-			return errErrorObject
-		default:
-			err = p.unknown(k, chunkKeys...)
-		}
-		if err != nil {
-			return err
-		}
-		more, err = p.next()
+	} else {
+		err = parseObject(p, box, (*jparser).chunkMember)
 	}
 	if err != nil {
 		return err
 	}
-	if p.peek() != 0 || p.i != len(p.b) {
+	if !p.end() {
 		return errFallback // trailing data
 	}
 	return nil
 }
 
-func (p *jparser) choices(box *chunkBox) error {
-	if p.null() {
-		box.chunk.Choices = nil
-		return nil
+func (p *jparser) chunkMember(box *chunkBox, k []byte) (uint32, error) {
+	if bit, err := p.headMember(&box.chunk, k); bit != 0 {
+		if p.headOpen && bit&headerBits != 0 {
+			p.headEnd, p.headBits = p.i, p.headBits|bit
+		} else {
+			p.headOpen = false
+		}
+		return bit, err
 	}
-	if p.peek() != '[' {
-		return errFallback
-	}
-	p.i++
-	list := box.choice[:0]
-	if p.peek() == ']' {
-		p.i++
+	p.headOpen = false
+	switch string(k) {
+	case "choices":
+		list, err := parseArray(p, box.choice[:0], (*jparser).chunkChoice)
 		box.chunk.Choices = list
-		return nil
-	}
-	for {
-		var ch ChunkChoice
-		if err := p.choice(&ch); err != nil {
-			return err
+		return bitChoices, err
+	case "error":
+		if p.null() {
+			return 0, nil
 		}
-		list = append(list, ch)
-		switch p.peek() {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			box.chunk.Choices = list
-			return nil
-		default:
-			return errFallback
-		}
+		return 0, errErrorObject
 	}
+	return 0, p.unknown(k, chunkKeys)
 }
 
-var choiceKeys = []string{"index", "delta", "finish_reason", "usage", "logprobs"}
+// Member bits of a choice.
+const (
+	bitIndex uint32 = 1 << iota
+	bitFinish
+	bitChoiceUsage
+	bitLogprobs
+	bitDelta // or message
+)
 
-func (p *jparser) choice(ch *ChunkChoice) error {
-	var mask uint32
-	more, err := p.enter()
-	for more && err == nil {
-		var k []byte
-		if k, err = p.key(); err != nil {
-			return err
-		}
-		switch string(k) {
-		case "index":
-			if err = seen(&mask, 1); err == nil {
-				err = p.int(&ch.Index)
-			}
-		case "delta":
-			if err = seen(&mask, 2); err == nil {
-				err = p.delta(&ch.Delta)
-			}
-		case "finish_reason":
-			if err = seen(&mask, 4); err == nil {
-				err = p.constStr(&ch.FinishReason)
-			}
-		case "usage":
-			if err = seen(&mask, 8); err == nil {
-				ch.Usage, err = p.usage()
-			}
-		case "logprobs":
-			if err = seen(&mask, 16); err == nil {
-				ch.Logprobs, err = p.raw()
-			}
-		default:
-			err = p.unknown(k, choiceKeys...)
-		}
-		if err != nil {
-			return err
-		}
-		more, err = p.next()
+// choiceMember decodes a choice member that chunks and completions share
+// into ch; it returns 0 for any other key.
+func (p *jparser) choiceMember(ch *ChunkChoice, k []byte) (uint32, error) {
+	switch string(k) {
+	case "index":
+		return bitIndex, p.int(&ch.Index)
+	case "finish_reason":
+		return bitFinish, p.constStr(&ch.FinishReason)
+	case "usage":
+		u, err := p.usage()
+		ch.Usage = u
+		return bitChoiceUsage, err
+	case "logprobs":
+		raw, err := p.raw()
+		ch.Logprobs = raw
+		return bitLogprobs, err
 	}
-	return err
+	return 0, nil
 }
 
-var deltaKeys = []string{"role", "content", "reasoning_content", "tool_calls"}
+var chunkChoiceKeys = fieldKeys(ChunkChoice{})
 
-func (p *jparser) delta(d *Delta) error {
-	if p.null() {
-		return nil
-	}
-	var mask uint32
-	more, err := p.enter()
-	for more && err == nil {
-		var k []byte
-		if k, err = p.key(); err != nil {
-			return err
-		}
-		switch string(k) {
-		case "role":
-			if err = seen(&mask, 1); err == nil {
-				var s string
-				err = p.constStr(&s)
-				d.Role = Role(s)
-			}
-		case "content":
-			if err = seen(&mask, 2); err == nil {
-				err = p.plainStr(&d.Content)
-			}
-		case "reasoning_content":
-			if err = seen(&mask, 4); err == nil {
-				err = p.plainStr(&d.ReasoningContent)
-			}
-		case "tool_calls":
-			if err = seen(&mask, 8); err == nil {
-				d.ToolCalls, err = p.toolCalls()
-			}
-		default:
-			err = p.unknown(k, deltaKeys...)
-		}
-		if err != nil {
-			return err
-		}
-		more, err = p.next()
-	}
-	return err
+func (p *jparser) chunkChoice(ch *ChunkChoice) error {
+	return parseObject(p, ch, (*jparser).chunkChoiceMember)
 }
 
-func (p *jparser) toolCalls() ([]ToolCall, error) {
-	if p.null() {
-		return nil, nil
+func (p *jparser) chunkChoiceMember(ch *ChunkChoice, k []byte) (uint32, error) {
+	if bit, err := p.choiceMember(ch, k); bit != 0 {
+		return bit, err
 	}
-	if p.peek() != '[' {
-		return nil, errFallback
-	}
-	p.i++
-	list := []ToolCall{}
-	if p.peek() == ']' {
-		p.i++
-		return list, nil
-	}
-	for {
-		var tc ToolCall
-		if err := p.toolCall(&tc); err != nil {
-			return nil, err
+	if string(k) == "delta" {
+		if p.null() {
+			return bitDelta, nil
 		}
-		list = append(list, tc)
-		switch p.peek() {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			return list, nil
-		default:
-			return nil, errFallback
-		}
+		return bitDelta, parseObject(p, &ch.Delta, (*jparser).deltaOnlyMember)
 	}
+	return 0, p.unknown(k, chunkChoiceKeys)
 }
 
-var toolCallKeys = []string{"index", "id", "type", "function"}
+// Member bits of a delta (and of a response message, which has more).
+const (
+	bitRole uint32 = 1 << iota
+	bitContent
+	bitReasoning
+	bitToolCalls
+	bitName
+	bitPartial
+	bitToolCallID
+)
+
+// deltaMember decodes a member that a stream delta and a response message
+// share into d; it returns 0 for any other key.
+func (p *jparser) deltaMember(d *Delta, k []byte) (uint32, error) {
+	switch string(k) {
+	case "role":
+		var s string
+		err := p.constStr(&s)
+		d.Role = Role(s)
+		return bitRole, err
+	case "content":
+		return bitContent, p.textStr(&d.Content, textContent)
+	case "reasoning_content":
+		return bitReasoning, p.textStr(&d.ReasoningContent, textReasoning)
+	case "tool_calls":
+		list, err := parseArray(p, []ToolCall(nil), (*jparser).toolCall)
+		d.ToolCalls = list
+		return bitToolCalls, err
+	}
+	return 0, nil
+}
+
+var deltaKeys = fieldKeys(Delta{})
+
+func (p *jparser) deltaOnlyMember(d *Delta, k []byte) (uint32, error) {
+	if bit, err := p.deltaMember(d, k); bit != 0 {
+		return bit, err
+	}
+	return 0, p.unknown(k, deltaKeys)
+}
+
+var toolCallKeys = fieldKeys(ToolCall{})
 
 func (p *jparser) toolCall(tc *ToolCall) error {
-	var mask uint32
-	more, err := p.enter()
-	for more && err == nil {
-		var k []byte
-		if k, err = p.key(); err != nil {
-			return err
-		}
-		switch string(k) {
-		case "index":
-			if err = seen(&mask, 1); err == nil {
-				if p.null() {
-					tc.Index = nil
-					break
-				}
-				var n int
-				if err = p.int(&n); err == nil {
-					tc.Index = &n
-				}
-			}
-		case "id":
-			if err = seen(&mask, 2); err == nil {
-				err = p.plainStr(&tc.ID)
-			}
-		case "type":
-			if err = seen(&mask, 4); err == nil {
-				err = p.constStr(&tc.Type)
-			}
-		case "function":
-			if err = seen(&mask, 8); err == nil {
-				err = p.function(&tc.Function)
-			}
-		default:
-			err = p.unknown(k, toolCallKeys...)
-		}
-		if err != nil {
-			return err
-		}
-		more, err = p.next()
-	}
-	return err
+	return parseObject(p, tc, (*jparser).toolCallMember)
 }
 
-var functionKeys = []string{"name", "arguments"}
-
-func (p *jparser) function(f *ToolCallFunction) error {
-	if p.null() {
-		return nil
+func (p *jparser) toolCallMember(tc *ToolCall, k []byte) (uint32, error) {
+	switch string(k) {
+	case "index":
+		if p.null() {
+			tc.Index = nil
+			return 1, nil
+		}
+		n := new(int)
+		tc.Index = n
+		return 1, p.int(n)
+	case "id":
+		return 2, p.plainStr(&tc.ID)
+	case "type":
+		return 4, p.constStr(&tc.Type)
+	case "function":
+		if p.null() {
+			return 8, nil
+		}
+		return 8, parseObject(p, &tc.Function, (*jparser).functionMember)
 	}
-	var mask uint32
-	more, err := p.enter()
-	for more && err == nil {
-		var k []byte
-		if k, err = p.key(); err != nil {
-			return err
-		}
-		switch string(k) {
-		case "name":
-			if err = seen(&mask, 1); err == nil {
-				err = p.plainStr(&f.Name)
-			}
-		case "arguments":
-			if err = seen(&mask, 2); err == nil {
-				err = p.plainStr(&f.Arguments)
-			}
-		default:
-			err = p.unknown(k, functionKeys...)
-		}
-		if err != nil {
-			return err
-		}
-		more, err = p.next()
-	}
-	return err
+	return 0, p.unknown(k, toolCallKeys)
 }
 
-var usageKeys = []string{"prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
-	"prompt_tokens_details", "completion_tokens_details"}
+var functionKeys = fieldKeys(ToolCallFunction{})
+
+func (p *jparser) functionMember(f *ToolCallFunction, k []byte) (uint32, error) {
+	switch string(k) {
+	case "name":
+		return 1, p.plainStr(&f.Name)
+	case "arguments":
+		return 2, p.textStr(&f.Arguments, textArguments)
+	}
+	return 0, p.unknown(k, functionKeys)
+}
+
+var usageKeys = fieldKeys(Usage{})
 
 func (p *jparser) usage() (*Usage, error) {
 	if p.null() {
 		return nil, nil
 	}
 	u := new(Usage)
-	var mask uint32
-	more, err := p.enter()
-	for more && err == nil {
-		var k []byte
-		if k, err = p.key(); err != nil {
-			return nil, err
-		}
-		switch string(k) {
-		case "prompt_tokens":
-			if err = seen(&mask, 1); err == nil {
-				err = p.int(&u.PromptTokens)
-			}
-		case "completion_tokens":
-			if err = seen(&mask, 2); err == nil {
-				err = p.int(&u.CompletionTokens)
-			}
-		case "total_tokens":
-			if err = seen(&mask, 4); err == nil {
-				err = p.int(&u.TotalTokens)
-			}
-		case "cached_tokens":
-			if err = seen(&mask, 8); err == nil {
-				err = p.int(&u.CachedTokens)
-			}
-		case "prompt_tokens_details":
-			if err = seen(&mask, 16); err == nil {
-				if p.null() {
-					break
-				}
-				d := new(PromptTokensDetails)
-				u.PromptTokensDetails = d
-				err = p.singleInt("cached_tokens", &d.CachedTokens)
-			}
-		case "completion_tokens_details":
-			if err = seen(&mask, 32); err == nil {
-				if p.null() {
-					break
-				}
-				d := new(CompletionTokensDetails)
-				u.CompletionTokensDetails = d
-				err = p.singleInt("reasoning_tokens", &d.ReasoningTokens)
-			}
-		default:
-			err = p.unknown(k, usageKeys...)
-		}
-		if err != nil {
-			return nil, err
-		}
-		more, err = p.next()
-	}
-	if err != nil {
+	if err := parseObject(p, u, (*jparser).usageMember); err != nil {
 		return nil, err
 	}
 	u.normalize() // what (*Usage).UnmarshalJSON does
 	return u, nil
 }
 
-// singleInt decodes an object with one known int member.
-func (p *jparser) singleInt(name string, dst *int) error {
-	var mask uint32
-	more, err := p.enter()
-	for more && err == nil {
-		var k []byte
-		if k, err = p.key(); err != nil {
-			return err
+func (p *jparser) usageMember(u *Usage, k []byte) (uint32, error) {
+	switch string(k) {
+	case "prompt_tokens":
+		return 1, p.int(&u.PromptTokens)
+	case "completion_tokens":
+		return 2, p.int(&u.CompletionTokens)
+	case "total_tokens":
+		return 4, p.int(&u.TotalTokens)
+	case "cached_tokens":
+		return 8, p.int(&u.CachedTokens)
+	case "prompt_tokens_details":
+		if p.null() {
+			return 16, nil
 		}
-		if string(k) == name {
-			if err = seen(&mask, 1); err == nil {
-				err = p.int(dst)
-			}
-		} else {
-			err = p.unknown(k, name)
+		d := new(PromptTokensDetails)
+		u.PromptTokensDetails = d
+		return 16, parseObject(p, d, (*jparser).promptDetailsMember)
+	case "completion_tokens_details":
+		if p.null() {
+			return 32, nil
 		}
-		if err != nil {
-			return err
-		}
-		more, err = p.next()
+		d := new(CompletionTokensDetails)
+		u.CompletionTokensDetails = d
+		return 32, parseObject(p, d, (*jparser).completionDetailsMember)
 	}
-	return err
+	return 0, p.unknown(k, usageKeys)
+}
+
+var (
+	promptDetailsKeys     = fieldKeys(PromptTokensDetails{})
+	completionDetailsKeys = fieldKeys(CompletionTokensDetails{})
+)
+
+func (p *jparser) promptDetailsMember(d *PromptTokensDetails, k []byte) (uint32, error) {
+	if string(k) == "cached_tokens" {
+		return 1, p.int(&d.CachedTokens)
+	}
+	return 0, p.unknown(k, promptDetailsKeys)
+}
+
+func (p *jparser) completionDetailsMember(d *CompletionTokensDetails, k []byte) (uint32, error) {
+	if string(k) == "reasoning_tokens" {
+		return 1, p.int(&d.ReasoningTokens)
+	}
+	return 0, p.unknown(k, completionDetailsKeys)
 }
 
 // str reads a string and returns its decoded bytes, aliasing the input
 // when there is nothing to unescape, else the scratch buffer.
-func (p *jparser) str() ([]byte, error) {
+func (p *jscan) str() ([]byte, error) {
 	if p.i >= len(p.b) || p.b[p.i] != '"' {
 		return nil, errFallback
 	}
@@ -639,13 +768,13 @@ const (
 )
 
 // strEscaped continues str from the first backslash at j.
-func (p *jparser) strEscaped(start, j int) ([]byte, error) {
-	out := append(p.cd.scratch[:0], p.b[start:j]...)
+func (p *jscan) strEscaped(start, j int) ([]byte, error) {
+	out := append(p.scratch[:0], p.b[start:j]...)
 	for j < len(p.b) {
 		c := p.b[j]
 		switch {
 		case c == '"':
-			p.cd.scratch = out
+			p.scratch = out
 			if !utf8.Valid(out) {
 				return nil, errFallback
 			}
@@ -732,27 +861,64 @@ var strPlain = func() (t [256]bool) {
 	return t
 }()
 
-// plainStr decodes a string (or null, which leaves *dst alone as
-// encoding/json does) into a new string.
-func (p *jparser) plainStr(dst *string) error {
+// strOrNull reads a string, or null, for which ok is false: null leaves
+// the destination alone, as in encoding/json.
+func (p *jscan) strOrNull() (b []byte, ok bool, err error) {
+	if p.null() {
+		return nil, false, nil
+	}
+	b, err = p.str()
+	return b, err == nil, err
+}
+
+// plainStr decodes a string or null into a new string.
+func (p *jscan) plainStr(dst *string) error {
+	b, ok, err := p.strOrNull()
+	if ok {
+		*dst = string(b)
+	}
+	return err
+}
+
+// textStr is plainStr for the text fields, noting where the string lies
+// so that chunkTemplate can find it.
+func (p *jparser) textStr(dst *string, kind textKind) error {
+	p.ws()
+	start := p.i + 1
+	b, ok, err := p.strOrNull()
+	if !ok {
+		return err
+	}
+	if p.arena != nil {
+		*dst = p.arena.string(b)
+	} else {
+		*dst = string(b)
+	}
+	p.texts++
+	p.text = textSpan{start: start, end: p.i - 1, kind: kind}
+	return nil
+}
+
+// bool decodes true or false; null leaves *dst alone.
+func (p *jscan) bool(dst *bool) error {
 	if p.null() {
 		return nil
 	}
-	b, err := p.str()
-	if err != nil {
+	lit := "false"
+	if p.peek() == 't' {
+		lit = "true"
+	}
+	if err := p.literal(lit); err != nil {
 		return err
 	}
-	*dst = string(b)
+	*dst = lit == "true"
 	return nil
 }
 
 // internStr is plainStr that reuses *prev when the bytes are unchanged.
-func (p *jparser) internStr(dst, prev *string) error {
-	if p.null() {
-		return nil
-	}
-	b, err := p.str()
-	if err != nil {
+func (p *jscan) internStr(dst, prev *string) error {
+	b, ok, err := p.strOrNull()
+	if !ok {
 		return err
 	}
 	if string(b) != *prev {
@@ -763,12 +929,9 @@ func (p *jparser) internStr(dst, prev *string) error {
 }
 
 // constStr is plainStr for enum-like values: known ones need no allocation.
-func (p *jparser) constStr(dst *string) error {
-	if p.null() {
-		return nil
-	}
-	b, err := p.str()
-	if err != nil {
+func (p *jscan) constStr(dst *string) error {
+	b, ok, err := p.strOrNull()
+	if !ok {
 		return err
 	}
 	switch string(b) {
@@ -795,7 +958,7 @@ func (p *jparser) constStr(dst *string) error {
 // int64 decodes an integer; null leaves *dst alone. Fractions, exponents
 // and anything near overflow go to the slow path, which rejects or handles
 // them exactly as encoding/json does.
-func (p *jparser) int64(dst *int64) error {
+func (p *jscan) int64(dst *int64) error {
 	if p.null() {
 		return nil
 	}
@@ -829,7 +992,7 @@ func (p *jparser) int64(dst *int64) error {
 	return nil
 }
 
-func (p *jparser) int(dst *int) error {
+func (p *jscan) int(dst *int) error {
 	if p.null() {
 		return nil
 	}
@@ -849,10 +1012,16 @@ func (p *jparser) int(dst *int) error {
 var nullRaw = json.RawMessage("null")[:4:4]
 
 // raw returns a copy of the next value's bytes, as json.RawMessage does.
-func (p *jparser) raw() (json.RawMessage, error) {
+func (p *jscan) raw() (json.RawMessage, error) {
 	if p.null() {
 		return nullRaw, nil
 	}
+	return p.rawCopy()
+}
+
+// rawCopy is raw without the shared null: for values a caller gets to
+// keep in an Extra map.
+func (p *jscan) rawCopy() (json.RawMessage, error) {
 	p.ws()
 	start := p.i
 	if err := p.skip(0); err != nil {
@@ -867,7 +1036,7 @@ const maxSkipDepth = 64
 // skip validates and skips one value of any shape. It must reject
 // everything encoding/json rejects, or the fast path would accept a chunk
 // the standard decoder refuses.
-func (p *jparser) skip(depth int) error {
+func (p *jscan) skip(depth int) error {
 	if depth > maxSkipDepth {
 		return errFallback
 	}
@@ -934,7 +1103,7 @@ func (p *jparser) skip(depth int) error {
 	return errFallback
 }
 
-func (p *jparser) literal(s string) error {
+func (p *jscan) literal(s string) error {
 	if len(p.b)-p.i >= len(s) && string(p.b[p.i:p.i+len(s)]) == s {
 		p.i += len(s)
 		return nil
@@ -943,7 +1112,7 @@ func (p *jparser) literal(s string) error {
 }
 
 // skipStr checks string syntax (escapes, no control bytes) without decoding.
-func (p *jparser) skipStr() error {
+func (p *jscan) skipStr() error {
 	if p.i >= len(p.b) || p.b[p.i] != '"' {
 		return errFallback
 	}
@@ -979,7 +1148,7 @@ func (p *jparser) skipStr() error {
 }
 
 // skipNumber checks the JSON number grammar.
-func (p *jparser) skipNumber() error {
+func (p *jscan) skipNumber() error {
 	b, i := p.b, p.i
 	if i < len(b) && b[i] == '-' {
 		i++
@@ -1014,4 +1183,197 @@ func (p *jparser) skipNumber() error {
 	}
 	p.i = i
 	return nil
+}
+
+// chunkHead is the opening of the previous chunk up to the end of its
+// header members (those in headerBits, in any order, before any other
+// member), with their decoded values.
+type chunkHead struct {
+	bytes                          []byte
+	bits                           uint32
+	id, object, model, fingerprint string
+	created                        int64
+}
+
+// apply copies the header into c and moves p past it when the input
+// starts with the same bytes. It returns the bits of the members skipped.
+func (h *chunkHead) apply(p *jparser, c *ChatCompletionChunk) (uint32, bool) {
+	n := len(h.bytes)
+	if n == 0 || len(p.b) <= n || !bytes.HasPrefix(p.b, h.bytes) {
+		return 0, false
+	}
+	// The last value must end where it ended before: "created":17 is a
+	// prefix of "created":178.
+	switch p.b[n] {
+	case ',', '}', ' ', '\t', '\n', '\r':
+	default:
+		return 0, false
+	}
+	c.ID, c.Object, c.Created, c.Model, c.SystemFingerprint = h.id, h.object, h.created, h.model, h.fingerprint
+	p.i = n
+	p.headEnd, p.headBits = n, h.bits
+	return h.bits, true
+}
+
+// remember keeps the header of the chunk p has just decoded into c.
+func (h *chunkHead) remember(p *jparser, c *ChatCompletionChunk) {
+	if bytes.Equal(h.bytes, p.b[:p.headEnd]) {
+		return
+	}
+	h.bytes = append(h.bytes[:0], p.b[:p.headEnd]...)
+	*h = chunkHead{bytes: h.bytes, bits: p.headBits}
+	if h.bits&bitID != 0 {
+		h.id = c.ID
+	}
+	if h.bits&bitObject != 0 {
+		h.object = c.Object
+	}
+	if h.bits&bitCreated != 0 {
+		h.created = c.Created
+	}
+	if h.bits&bitModel != 0 {
+		h.model = c.Model
+	}
+	if h.bits&bitFingerprint != 0 {
+		h.fingerprint = c.SystemFingerprint
+	}
+}
+
+// chunkTemplate is the previous chunk when it had one choice and exactly
+// one text string (its content, its reasoning or the arguments of its only
+// tool call): its bytes before and after that string, and its decoded
+// value without the text. Most chunks of a stream are the previous one
+// with another text.
+type chunkTemplate struct {
+	buf   []byte // the bytes up to the text's opening quote, then from its closing quote
+	split int    // where the second part of buf starts; 0 when there is no template
+	kind  textKind
+
+	chunk    ChatCompletionChunk // Choices nil
+	choice   ChunkChoice         // text and ToolCalls cleared
+	call     ToolCall            // textArguments: Arguments and Index cleared
+	index    int
+	hasIndex bool
+}
+
+// fromTemplate decodes data from the template when data is the template's
+// bytes around one JSON string, and returns nil otherwise. Parsing such
+// data would take the same steps as for the template, so the result is
+// the template with that string as its text.
+func (cd *chunkDecoder) fromTemplate(data []byte) *ChatCompletionChunk {
+	t, p := &cd.tmpl, &cd.p
+	if t.split == 0 || len(data) < len(t.buf) {
+		return nil
+	}
+	pre, suf := t.buf[:t.split], t.buf[t.split:]
+	if !bytes.HasPrefix(data, pre) || !bytes.HasSuffix(data, suf) {
+		return nil
+	}
+	// A scanner on the stack: pointers stored in cd, on the heap, cost a
+	// write barrier while a garbage collection runs.
+	sc := jscan{b: data, i: t.split - 1, scratch: p.scratch} // at the opening quote
+	s, err := sc.str()
+	if cap(sc.scratch) != cap(p.scratch) {
+		p.scratch = sc.scratch[:0] // grown: keep it
+	}
+	if err != nil || sc.i != len(data)-len(suf)+1 {
+		return nil // not one string: a quote inside the text closed it
+	}
+	var box *chunkBox
+	var text *string
+	if t.kind == textArguments {
+		tb := cd.toolBoxes.next()
+		box = &tb.chunkBox
+		t.fill(box)
+		tc := &tb.call[0]
+		if t.hasIndex {
+			tb.index = t.index
+			tc.Index = &tb.index
+		}
+		setStr(&tc.ID, t.call.ID)
+		setStr(&tc.Type, t.call.Type)
+		setStr(&tc.Function.Name, t.call.Function.Name)
+		box.choice[0].Delta.ToolCalls = tb.call[:]
+		text = &tc.Function.Arguments
+	} else {
+		box = cd.boxes.next()
+		t.fill(box)
+		text = &box.choice[0].Delta.Content
+		if t.kind == textReasoning {
+			text = &box.choice[0].Delta.ReasoningContent
+		}
+	}
+	*text = cd.arena.string(s)
+	return &box.chunk
+}
+
+// fill copies the template into the zero box. Only fields that are set
+// are written: copying whole structs would run the GC's write barrier over
+// every pointer in them, which costs more than the rest of the decoding
+// while a collection is running.
+func (t *chunkTemplate) fill(box *chunkBox) {
+	c, ch := &box.chunk, &box.choice[0]
+	setStr(&c.ID, t.chunk.ID)
+	setStr(&c.Object, t.chunk.Object)
+	c.Created = t.chunk.Created
+	setStr(&c.Model, t.chunk.Model)
+	setStr(&c.SystemFingerprint, t.chunk.SystemFingerprint)
+	c.Choices = box.choice[:]
+	ch.Index = t.choice.Index
+	setStr((*string)(&ch.Delta.Role), string(t.choice.Delta.Role))
+	setStr(&ch.Delta.Content, t.choice.Delta.Content)
+	setStr(&ch.Delta.ReasoningContent, t.choice.Delta.ReasoningContent)
+	if t.choice.Delta.ToolCalls != nil {
+		ch.Delta.ToolCalls = t.choice.Delta.ToolCalls // empty
+	}
+	setStr(&ch.FinishReason, t.choice.FinishReason)
+	if t.choice.Logprobs != nil {
+		ch.Logprobs = nullRaw
+	}
+}
+
+func setStr(dst *string, s string) {
+	if s != "" {
+		*dst = s
+	}
+}
+
+// remember makes the chunk p has just decoded into c the template, if it
+// has the shape of one; else there is no template.
+func (t *chunkTemplate) remember(p *jparser, c *ChatCompletionChunk) {
+	t.split = 0
+	if p.texts != 1 || len(c.Choices) != 1 || c.Usage != nil {
+		return
+	}
+	ch := &c.Choices[0]
+	// Pointers and byte slices would be shared between chunks; only the
+	// immutable nullRaw may be.
+	if ch.Usage != nil || (ch.Logprobs != nil && string(ch.Logprobs) != "null") {
+		return
+	}
+	tool := p.text.kind == textArguments
+	if n := len(ch.Delta.ToolCalls); (tool && n != 1) || (!tool && n != 0) {
+		return
+	}
+	t.buf = append(append(t.buf[:0], p.b[:p.text.start]...), p.b[p.text.end:]...)
+	t.split = p.text.start
+	t.kind = p.text.kind
+	t.chunk = *c
+	t.chunk.Choices = nil
+	t.choice = *ch
+	switch t.kind {
+	case textContent:
+		t.choice.Delta.Content = ""
+	case textReasoning:
+		t.choice.Delta.ReasoningContent = ""
+	case textArguments:
+		t.call = ch.Delta.ToolCalls[0]
+		t.call.Function.Arguments = ""
+		t.hasIndex = t.call.Index != nil
+		if t.hasIndex {
+			t.index = *t.call.Index
+		}
+		t.call.Index = nil
+		t.choice.Delta.ToolCalls = nil
+	}
 }

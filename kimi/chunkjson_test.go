@@ -24,11 +24,13 @@ var chunkSamples = []string{
 	`{}`,
 }
 
-// fastDecode runs only the fast path.
+// fastDecode runs only the fast path (template, then parser).
 func fastDecode(cd *chunkDecoder, data []byte) (*ChatCompletionChunk, error) {
+	if c := cd.fromTemplate(data); c != nil {
+		return c, nil
+	}
 	box := new(chunkBox)
-	p := jparser{b: data, cd: cd}
-	if err := p.chunk(box); err != nil {
+	if err := cd.parse(data, box); err != nil {
 		return nil, err
 	}
 	return &box.chunk, nil
@@ -119,37 +121,160 @@ func TestChunkInterning(t *testing.T) {
 	}
 }
 
-func TestChunkDecodeAllocs(t *testing.T) {
+// A stream's chunks as Kimi sends them: the role chunk, content, a tool
+// call (its first fragment, then arguments), the finish and usage chunks.
+const (
+	benchHead    = `{"id":"chatcmpl-6a2f0b3c9d8e4f71a5b6c7d8","object":"chat.completion.chunk","created":1787771120,"model":"kimi-k2-turbo-preview","choices":[`
+	contentChunk = benchHead + `{"index":0,"delta":{"content":"这是一个 test"},"finish_reason":null}]}`
+	toolChunk    = benchHead + `{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\": \"北"}}]},"finish_reason":null}]}`
+)
+
+var streamSamples = []string{
+	benchHead + `{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`,
+	benchHead + `{"index":0,"delta":{"content":"你好"},"finish_reason":null}]}`,
+	benchHead + `{"index":0,"delta":{"content":"，\"世界\"\n"},"finish_reason":null}]}`,
+	benchHead + `{"index":0,"delta":{"content":""},"finish_reason":null}]}`,
+	benchHead + `{"index":0,"delta":{"reasoning_content":"think"},"finish_reason":null}]}`,
+	benchHead + `{"index":0,"delta":{"reasoning_content":"ing"},"finish_reason":null}]}`,
+	benchHead + `{"index":0,"delta":{"tool_calls":[{"index":0,"id":"get_weather:0","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}`,
+	toolChunk,
+	benchHead + `{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"京\"}"}}]},"finish_reason":null}]}`,
+	benchHead + `{"index":0,"delta":{"tool_calls":[{"index":1,"id":"b:1","type":"function","function":{"name":"b","arguments":""}}]},"finish_reason":null}]}`,
+	benchHead + `{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{}"}}]},"finish_reason":null}]}`,
+	benchHead + `{"index":0,"delta":{},"finish_reason":"tool_calls","usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}]}`,
+	benchHead + `],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`,
+	// Two choices interleaved: the template misses, the header still matches.
+	benchHead + `{"index":1,"delta":{"content":"b"},"finish_reason":null}]}`,
+	benchHead + `{"index":0,"delta":{"content":"a"},"finish_reason":null}]}`,
+	// Same bytes around the text, but the text is not one string.
+	benchHead + `{"index":0,"delta":{"content":"x"},"finish_reason":null}]}`,
+	benchHead + `{"index":0,"delta":{"content":"x","content":"y"},"finish_reason":null}]}`,
+	benchHead + `{"index":0,"delta":{"content":"x"},"finish_reason":null}],"choices":[{"index":0,"delta":{"content":"y"},"finish_reason":null}]}`,
+	// A header that is a prefix of the next one's: created goes on.
+	`{"id":"c","created":17,"choices":[]}`,
+	`{"id":"c","created":178,"choices":[]}`,
+	`{"id":"c","created":178 ,"choices":[{"delta":{"content":"q"}}]}`,
+	`{"id":"d","created":178,"choices":[{"delta":{"content":"q"}}]}`,
+}
+
+// TestChunkSequence decodes a stream's chunks with one decoder, so that
+// later ones go through the template and the header, and checks every
+// chunk against encoding/json once all are decoded: a chunk must not
+// change when later ones are decoded.
+func TestChunkSequence(t *testing.T) {
 	cd := new(chunkDecoder)
-	data := []byte(`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1787771120,"model":"kimi-k2.5","choices":[{"index":0,"delta":{"content":"世界 hello"},"finish_reason":null}]}`)
-	cd.decode(data)
-	allocs := testing.AllocsPerRun(200, func() {
-		if _, err := cd.decode(data); err != nil {
+	var got []*ChatCompletionChunk
+	for range 2 {
+		for _, s := range streamSamples {
+			c, err := cd.decode([]byte(s))
+			if err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+			got = append(got, c)
+		}
+	}
+	for i, c := range got {
+		s := streamSamples[i%len(streamSamples)]
+		var want ChatCompletionChunk
+		if err := json.Unmarshal([]byte(s), &want); err != nil {
 			t.Fatal(err)
 		}
-	})
-	// One for the chunk+choice box, one for the content string.
-	if allocs > 2 {
-		t.Errorf("%v allocs per content chunk, want <= 2", allocs)
+		if !reflect.DeepEqual(*c, want) {
+			t.Errorf("chunk %d %s\ngot  %+v\nwant %+v", i, s, *c, want)
+		}
+	}
+}
+
+// TestChunkTemplateUsed checks that chunks repeating the previous one
+// around a new text take the template path.
+func TestChunkTemplateUsed(t *testing.T) {
+	for _, tc := range []struct{ data, text string }{
+		{contentChunk, `"这是一个 test"`}, {toolChunk, `"{\"city\": \"北"`}, {streamSamples[5], `"ing"`},
+	} {
+		cd := new(chunkDecoder)
+		if _, err := cd.decode([]byte(tc.data)); err != nil {
+			t.Fatal(err)
+		}
+		other := strings.Replace(tc.data, tc.text, `"more \"text\""`, 1)
+		if other == tc.data {
+			t.Fatalf("%s not in %s", tc.text, tc.data)
+		}
+		if c := cd.fromTemplate([]byte(other)); c == nil {
+			t.Errorf("template not used for %s", other)
+		}
+	}
+}
+
+// TestChunkTemplateFields fails when a type of a chunk gains a field:
+// chunkTemplate.remember and fill copy field by field and must learn it.
+func TestChunkTemplateFields(t *testing.T) {
+	for _, tc := range []struct {
+		v any
+		n int
+	}{{ChatCompletionChunk{}, 7}, {ChunkChoice{}, 5}, {Delta{}, 4}, {ToolCall{}, 4}, {ToolCallFunction{}, 2}} {
+		if got := reflect.TypeOf(tc.v).NumField(); got != tc.n {
+			t.Errorf("%T has %d fields, was %d: update chunkTemplate", tc.v, got, tc.n)
+		}
+	}
+}
+
+func TestChunkDecodeAllocs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data string
+		full bool // skip the template
+		max  float64
+	}{
+		// Boxes and text come from blocks: 1/16 of an allocation and less.
+		{"content", contentChunk, false, 0.1},
+		{"content/no template", contentChunk, true, 0.1},
+		{"tool arguments", toolChunk, false, 0.1},
+		// The tool call and its index.
+		{"tool arguments/no template", toolChunk, true, 2.1},
+	} {
+		cd := new(chunkDecoder)
+		data := []byte(tc.data)
+		cd.decode(data)
+		allocs := testing.AllocsPerRun(1000, func() {
+			if tc.full {
+				cd.tmpl.split = 0
+			}
+			if _, err := cd.decode(data); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > tc.max {
+			t.Errorf("%s: %v allocs per chunk, want <= %v", tc.name, allocs, tc.max)
+		}
 	}
 }
 
 func BenchmarkChunkDecode(b *testing.B) {
-	data := []byte(`{"id":"chatcmpl-6a2f0b3c9d8e4f71a5b6c7d8","object":"chat.completion.chunk","created":1787771120,"model":"kimi-k2-turbo-preview","choices":[{"index":0,"delta":{"content":"这是一个 test"},"finish_reason":null}]}`)
-	b.Run("fast", func(b *testing.B) {
-		cd := new(chunkDecoder)
-		b.ReportAllocs()
-		for b.Loop() {
-			cd.decode(data)
-		}
-	})
-	b.Run("encoding-json", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var c ChatCompletionChunk
-			json.Unmarshal(data, &c)
-		}
-	})
+	for _, bc := range []struct{ name, data string }{{"content", contentChunk}, {"tool", toolChunk}} {
+		data := []byte(bc.data)
+		b.Run(bc.name+"/fast", func(b *testing.B) {
+			cd := new(chunkDecoder)
+			b.ReportAllocs()
+			for b.Loop() {
+				cd.decode(data)
+			}
+		})
+		b.Run(bc.name+"/no-template", func(b *testing.B) {
+			cd := new(chunkDecoder)
+			b.ReportAllocs()
+			for b.Loop() {
+				cd.tmpl.split = 0
+				cd.decode(data)
+			}
+		})
+		b.Run(bc.name+"/encoding-json", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var c ChatCompletionChunk
+				json.Unmarshal(data, &c)
+			}
+		})
+	}
 }
 
 // FuzzChunkDecode is the differential test: whenever the fast path accepts
@@ -181,6 +306,38 @@ func FuzzChunkDecode(f *testing.F) {
 			if err == nil && jerr != nil {
 				t.Fatalf("decode accepted what encoding/json rejects: %q", data)
 			}
+		}
+	})
+}
+
+// FuzzChunkSequence decodes two chunks with one decoder: the second may
+// reuse the first one's header or template, and must still decode as
+// encoding/json decodes it alone. The first chunk must not change.
+func FuzzChunkSequence(f *testing.F) {
+	for i := range streamSamples[1:] {
+		f.Add([]byte(streamSamples[i]), []byte(streamSamples[i+1]))
+	}
+	f.Add([]byte(contentChunk), []byte(contentChunk))
+	f.Add([]byte(toolChunk), []byte(strings.Replace(toolChunk, "北", `\u4eac\"}`, 1)))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		cd := new(chunkDecoder)
+		first, ferr := fastDecode(cd, a)
+		var firstWant ChatCompletionChunk
+		if ferr == nil && json.Unmarshal(a, &firstWant) != nil {
+			t.Fatalf("fast path accepted what encoding/json rejects: %q", a)
+		}
+		second, serr := fastDecode(cd, b)
+		if serr == nil {
+			var want ChatCompletionChunk
+			if err := json.Unmarshal(b, &want); err != nil {
+				t.Fatalf("fast path accepted what encoding/json rejects (%v): %q after %q", err, b, a)
+			}
+			if !reflect.DeepEqual(*second, want) {
+				t.Fatalf("mismatch for %q after %q\nfast %#v\njson %#v", b, a, *second, want)
+			}
+		}
+		if ferr == nil && !reflect.DeepEqual(*first, firstWant) {
+			t.Fatalf("first chunk %q changed after decoding %q", a, b)
 		}
 	})
 }

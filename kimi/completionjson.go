@@ -6,164 +6,113 @@ import "encoding/json"
 // (ChatCompletion) try it first; encoding/json is the fallback and the
 // reference, so correctness never depends on the fast path.
 func decodeJSON(data []byte, v any) error {
-	if f, ok := v.(interface{ decodeFast([]byte) bool }); ok && f.decodeFast(data) {
-		return nil
+	if f, ok := v.(interface {
+		decodeFast([]byte) bool
+		decodeSlow([]byte) error
+	}); ok {
+		if f.decodeFast(data) {
+			return nil
+		}
+		return f.decodeSlow(data)
 	}
 	return json.Unmarshal(data, v)
 }
 
-// decodeFast decodes the common shape of a non-stream response with the
-// chunk parser. It declines (false) on any key it does not know, at any
-// level, so that unknown fields still reach Extra through encoding/json.
+// decodeFast decodes a non-stream response with the chunk parser, which
+// it shares with the stream: the members that a completion has in common
+// with a chunk are decoded by the same code. Unknown members of the
+// response and of its messages are kept in Extra in the same pass. It
+// reports false, leaving c's decoded fields zero, when the slow path must
+// decide. c's decoded fields must be zero on entry.
 func (c *ChatCompletion) decodeFast(data []byte) bool {
-	var cd chunkDecoder
-	p := jparser{b: data, cd: &cd}
-	var out ChatCompletion
-	if p.completion(&out) != nil || p.peek() != 0 || p.i != len(p.b) {
+	// The parser is reached through the walkers' function values, so it
+	// lives on the heap anyway; one allocation holds all its scratch.
+	p := &jparser{jscan: jscan{b: data}}
+	if parseObject(p, c, (*jparser).completionMember) != nil || !p.end() {
+		*c = ChatCompletion{Header: c.Header}
 		return false
 	}
-	*c = out
+	h := &p.headScratch
+	c.ID, c.Object, c.Created, c.Model, c.SystemFingerprint, c.Usage = h.ID, h.Object, h.Created, h.Model, h.SystemFingerprint, h.Usage
 	return true
 }
 
-func (p *jparser) completion(c *ChatCompletion) error {
-	var mask uint32
-	more, err := p.enter()
-	for more && err == nil {
-		var k []byte
-		if k, err = p.key(); err != nil {
-			return err
-		}
-		switch string(k) {
-		case "id":
-			if err = seen(&mask, 1); err == nil {
-				err = p.plainStr(&c.ID)
-			}
-		case "object":
-			if err = seen(&mask, 2); err == nil {
-				err = p.constStr(&c.Object)
-			}
-		case "created":
-			if err = seen(&mask, 4); err == nil {
-				err = p.int64(&c.Created)
-			}
-		case "model":
-			if err = seen(&mask, 8); err == nil {
-				err = p.plainStr(&c.Model)
-			}
-		case "system_fingerprint":
-			if err = seen(&mask, 16); err == nil {
-				err = p.plainStr(&c.SystemFingerprint)
-			}
-		case "usage":
-			if err = seen(&mask, 32); err == nil {
-				c.Usage, err = p.usage()
-			}
-		case "choices":
-			if err = seen(&mask, 64); err == nil {
-				c.Choices, err = p.completionChoices()
-			}
-		default:
-			return errFallback // unknown: encoding/json keeps it in Extra
-		}
-		if err != nil {
-			return err
-		}
-		more, err = p.next()
+// decodeSlow is the reference decoding of a response: encoding/json for the
+// typed fields, then the unknown members for Extra.
+func (c *ChatCompletion) decodeSlow(data []byte) error {
+	type plain ChatCompletion
+	if err := json.Unmarshal(data, (*plain)(c)); err != nil {
+		return err
 	}
+	extra, err := unknownFields(data, completionFields)
+	c.Extra = extra
 	return err
 }
 
-func (p *jparser) completionChoices() ([]Choice, error) {
-	if p.null() {
-		return nil, nil
+var completionKeys = mapKeys(completionFields)
+
+func (p *jparser) completionMember(c *ChatCompletion, k []byte) (uint32, error) {
+	if bit, err := p.headMember(&p.headScratch, k); bit != 0 {
+		return bit, err
 	}
-	if p.peek() != '[' {
-		return nil, errFallback
+	if string(k) == "choices" {
+		list, err := parseArray(p, []Choice(nil), (*jparser).completionChoice)
+		c.Choices = list
+		return bitChoices, err
 	}
-	p.i++
-	list := make([]Choice, 0, 1)
-	if p.peek() == ']' {
-		p.i++
-		return list, nil
-	}
-	for {
-		var ch Choice
-		if err := p.completionChoice(&ch); err != nil {
-			return nil, err
-		}
-		list = append(list, ch)
-		switch p.peek() {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			return list, nil
-		default:
-			return nil, errFallback
-		}
-	}
+	return 0, keepUnknown(&p.jscan, &c.Extra, k, completionKeys)
 }
 
+var completionChoiceKeys = fieldKeys(Choice{})
+
+// completionChoice decodes the members shared with a chunk's choice into
+// the parser's scratch choice, then copies them.
 func (p *jparser) completionChoice(ch *Choice) error {
-	var mask uint32
-	more, err := p.enter()
-	for more && err == nil {
-		var k []byte
-		if k, err = p.key(); err != nil {
-			return err
-		}
-		switch string(k) {
-		case "index":
-			if err = seen(&mask, 1); err == nil {
-				err = p.int(&ch.Index)
-			}
-		case "message":
-			if err = seen(&mask, 2); err == nil {
-				// A response message has the keys of a stream delta; the
-				// delta parser declines nothing it should not, but here an
-				// unknown key must reach Message.Extra, so check first.
-				if !p.messageKeysKnown() {
-					return errFallback
-				}
-				var d Delta
-				if err = p.delta(&d); err == nil {
-					ch.Message = Message{Role: d.Role, Content: d.Content, ReasoningContent: d.ReasoningContent, ToolCalls: d.ToolCalls}
-				}
-			}
-		case "finish_reason":
-			if err = seen(&mask, 4); err == nil {
-				err = p.constStr(&ch.FinishReason)
-			}
-		case "usage":
-			if err = seen(&mask, 8); err == nil {
-				ch.Usage, err = p.usage()
-			}
-		case "logprobs":
-			if err = seen(&mask, 16); err == nil {
-				ch.Logprobs, err = p.raw()
-			}
-		default:
-			return errFallback
-		}
-		if err != nil {
-			return err
-		}
-		more, err = p.next()
+	p.choiceScratch = ChunkChoice{}
+	if err := parseObject(p, ch, (*jparser).completionChoiceMember); err != nil {
+		return err
 	}
-	return err
+	s := &p.choiceScratch
+	ch.Index, ch.FinishReason, ch.Usage, ch.Logprobs = s.Index, s.FinishReason, s.Usage, s.Logprobs
+	return nil
 }
 
-var responseMessageKeys = map[string]bool{"role": true, "content": true, "reasoning_content": true, "tool_calls": true}
-
-// messageKeysKnown looks ahead at the message object without consuming it.
-func (p *jparser) messageKeysKnown() bool {
-	p.ws()
-	end := p.i
-	q := jparser{b: p.b[p.i:], cd: p.cd}
-	if q.skip(0) != nil {
-		return false
+func (p *jparser) completionChoiceMember(ch *Choice, k []byte) (uint32, error) {
+	if bit, err := p.choiceMember(&p.choiceScratch, k); bit != 0 {
+		return bit, err
 	}
-	end += q.i
-	return onlyKnownKeys(p.b[p.i:end], responseMessageKeys)
+	if string(k) == "message" {
+		return bitDelta, p.message(&ch.Message)
+	}
+	return 0, p.unknown(k, completionChoiceKeys) // Choice keeps no Extra
+}
+
+// message decodes a response message as Message.UnmarshalJSON would, for
+// the common shape: a string or null content (parts take the slow path).
+func (p *jparser) message(m *Message) error {
+	p.deltaScratch = Delta{}
+	if err := parseObject(p, m, (*jparser).messageMember); err != nil {
+		return err
+	}
+	d := &p.deltaScratch
+	m.Role, m.Content, m.ReasoningContent, m.ToolCalls = d.Role, d.Content, d.ReasoningContent, d.ToolCalls
+	return nil
+}
+
+// messageKeys are the fields Message.UnmarshalJSON decodes.
+var messageKeys = mapKeys(messageFields)
+
+func (p *jparser) messageMember(m *Message, k []byte) (uint32, error) {
+	if bit, err := p.deltaMember(&p.deltaScratch, k); bit != 0 {
+		return bit, err
+	}
+	switch string(k) {
+	case "name":
+		return bitName, p.plainStr(&m.Name)
+	case "partial":
+		return bitPartial, p.bool(&m.Partial)
+	case "tool_call_id":
+		return bitToolCallID, p.plainStr(&m.ToolCallID)
+	}
+	return 0, keepUnknown(&p.jscan, &m.Extra, k, messageKeys)
 }

@@ -62,6 +62,18 @@ func jsonFieldNames(v any) map[string]bool {
 	return names
 }
 
+// fieldKeys lists the JSON keys of v's struct fields.
+func fieldKeys(v any) []string { return mapKeys(jsonFieldNames(v)) }
+
+// mapKeys lists the keys of a jsonFieldNames set.
+func mapKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
 // unknownFields returns the keys of the JSON object data that are not in known.
 func unknownFields(data []byte, known map[string]bool) (map[string]json.RawMessage, error) {
 	if onlyKnownKeys(data, known) {
@@ -89,8 +101,7 @@ func unknownFields(data []byte, known map[string]bool) (map[string]json.RawMessa
 // a second, map-building pass over the common response that has nothing
 // unknown; any doubt answers false and the caller takes the full path.
 func onlyKnownKeys(data []byte, known map[string]bool) bool {
-	var cd chunkDecoder
-	p := jparser{b: data, cd: &cd}
+	p := jscan{b: data}
 	more, err := p.enter()
 	for err == nil && more {
 		var k []byte

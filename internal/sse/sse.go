@@ -17,7 +17,10 @@ import (
 // DefaultMaxSize is the default cap on one line and on one event's data.
 const DefaultMaxSize = 64 << 20
 
-const initialBufSize = 32 << 10
+// initialBufSize is the first size of the line buffer, which grows (up to
+// the maximum size) for longer lines. A chat stream's events are a few
+// hundred bytes.
+const initialBufSize = 4 << 10
 
 // ErrTooLarge is reported (wrapped) when a line or an event's data exceeds
 // the decoder's maximum size.
@@ -47,15 +50,27 @@ type Decoder struct {
 	eof        bool
 	readErr    error // error from r other than io.EOF, reported after the buffered lines
 
-	data    []byte // data of the event being built
-	hasData bool
-	typ     []byte // event field of the event being built
-	hasTyp  bool
+	lineStart int // where the line readLine returned last starts in buf
 
+	// The data of the event being built is buf[dataStart:dataEnd] while it
+	// is one line still in buf (inBuf; fill copies it out before it moves
+	// anything in buf), else own[:ownLen]. Offsets rather than slices, and
+	// Event built on demand: every pointer stored in the decoder, a heap
+	// object, costs a write barrier while a garbage collection runs, and
+	// this runs once per event.
+	hasData            bool
+	inBuf              bool
+	dataStart, dataEnd int
+	own                []byte
+	ownLen             int
+
+	typ    []byte // event field of the event being built
+	hasTyp bool
+
+	evTyp  bool   // the last event dispatched had a type: typStr
 	typStr string // last type string handed out, reused when the bytes repeat
 	id     string
 
-	ev  Event
 	err error
 }
 
@@ -74,7 +89,21 @@ func (d *Decoder) SetMaxSize(n int) {
 }
 
 // Event returns the event read by the last successful Next.
-func (d *Decoder) Event() Event { return d.ev }
+func (d *Decoder) Event() Event {
+	typ := "message"
+	if d.evTyp {
+		typ = d.typStr
+	}
+	return Event{Type: typ, Data: d.eventData(), ID: d.id}
+}
+
+// eventData returns the data of the event being built (or last built).
+func (d *Decoder) eventData() []byte {
+	if d.inBuf {
+		return d.buf[d.dataStart:d.dataEnd]
+	}
+	return d.own[:d.ownLen]
+}
 
 // Err returns the error that stopped Next, or nil at a clean end of stream.
 func (d *Decoder) Err() error { return d.err }
@@ -85,8 +114,7 @@ func (d *Decoder) Next() bool {
 	if d.err != nil {
 		return false
 	}
-	d.data = d.data[:0]
-	d.hasData = false
+	d.hasData, d.inBuf, d.ownLen = false, false, 0
 	d.hasTyp = false
 	for {
 		line, ok := d.readLine()
@@ -116,15 +144,13 @@ func (d *Decoder) Next() bool {
 	}
 }
 
+// dispatch completes the event; Event returns it. An empty event field
+// leaves the type "message", as the standard says.
 func (d *Decoder) dispatch() {
-	typ := "message"
-	if d.hasTyp {
-		if d.typStr == "" || d.typStr != string(d.typ) {
-			d.typStr = string(d.typ)
-		}
-		typ = d.typStr
+	d.evTyp = d.hasTyp && len(d.typ) > 0
+	if d.evTyp && d.typStr != string(d.typ) {
+		d.typStr = string(d.typ)
 	}
-	d.ev = Event{Type: typ, Data: d.data, ID: d.id}
 }
 
 // field applies one "name: value" line to the event being built.
@@ -138,7 +164,7 @@ func (d *Decoder) field(line []byte) bool {
 	}
 	switch string(name) {
 	case "data":
-		n := len(d.data) + len(value)
+		n := len(d.eventData()) + len(value)
 		if d.hasData {
 			n++
 		}
@@ -146,10 +172,16 @@ func (d *Decoder) field(line []byte) bool {
 			d.err = fmt.Errorf("%w: event data longer than %d bytes", ErrTooLarge, d.max)
 			return false
 		}
-		if d.hasData {
-			d.data = append(d.data, '\n')
+		if !d.hasData {
+			// One data line, as most events have: leave it where it is.
+			d.inBuf = true
+			d.dataEnd = d.lineStart + len(line)
+			d.dataStart = d.dataEnd - len(value)
+		} else {
+			d.detach()
+			d.own = append(append(d.own[:d.ownLen], '\n'), value...)
+			d.ownLen = len(d.own)
 		}
-		d.data = append(d.data, value...)
 		d.hasData = true
 	case "event":
 		d.typ = append(d.typ[:0], value...)
@@ -183,6 +215,7 @@ func (d *Decoder) readLine() (line []byte, ok bool) {
 		if i := indexEOL(d.buf[d.scanned:d.end]); i >= 0 {
 			j := d.scanned + i
 			line = d.buf[d.start:j]
+			d.lineStart = d.start
 			if len(line) > d.max {
 				d.err = fmt.Errorf("%w: line longer than %d bytes", ErrTooLarge, d.max)
 				return nil, false
@@ -203,6 +236,7 @@ func (d *Decoder) readLine() (line []byte, ok bool) {
 			if d.start < d.end {
 				// Final line without a terminator.
 				line = d.buf[d.start:d.end]
+				d.lineStart = d.start
 				d.start = d.end
 				return line, true
 			}
@@ -219,6 +253,9 @@ func (d *Decoder) readLine() (line []byte, ok bool) {
 
 // indexEOL returns the index of the first CR or LF in b, or -1.
 func indexEOL(b []byte) int {
+	if len(b) > 0 && (b[0] == '\n' || b[0] == '\r') {
+		return 0 // the blank line that ends every event
+	}
 	i := bytes.IndexByte(b, '\n')
 	if i < 0 {
 		return bytes.IndexByte(b, '\r')
@@ -230,8 +267,17 @@ func indexEOL(b []byte) int {
 	return i
 }
 
+// detach copies the event's data out of buf when it is still there.
+func (d *Decoder) detach() {
+	if d.inBuf {
+		d.own = append(d.own[:0], d.buf[d.dataStart:d.dataEnd]...)
+		d.ownLen, d.inBuf = len(d.own), false
+	}
+}
+
 // fill reads more input, compacting or growing the buffer first.
 func (d *Decoder) fill() bool {
+	d.detach()
 	if d.buf == nil {
 		d.buf = make([]byte, min(initialBufSize, d.max+1))
 	}

@@ -46,6 +46,7 @@ func TestDecoderTable(t *testing.T) {
 		{"event name", "event: error\ndata: {\"e\":1}\n\ndata: next\n\n",
 			[]ev{{"error", `{"e":1}`, ""}, {"message", "next", ""}}},
 		{"event without data is dropped", "event: error\n\ndata: x\n\n", []ev{{"message", "x", ""}}},
+		{"empty event name", "event: x\ndata: a\n\nevent:\ndata: b\n\n", []ev{{"x", "a", ""}, {"message", "b", ""}}},
 		{"id persists", "id: 7\ndata: a\n\ndata: b\n\nid\ndata: c\n\n",
 			[]ev{{"message", "a", "7"}, {"message", "b", "7"}, {"message", "c", ""}}},
 		{"id with NUL ignored", "id: a\x00b\ndata: a\n\n", []ev{{"message", "a", ""}}},
