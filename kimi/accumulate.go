@@ -10,10 +10,10 @@ import (
 // it is exported for callers that decode chunks themselves. The zero value
 // is ready to use. It is not safe for concurrent use.
 type Accumulator struct {
-	id, object, model, fingerprint string
-	created                        int64
-	usage                          *Usage // top-level (include_usage trailer)
-	choices                        []*choiceAcc
+	id, model, fingerprint string
+	created                int64
+	usage                  *Usage // top-level (include_usage trailer)
+	choices                []*choiceAcc
 }
 
 type choiceAcc struct {

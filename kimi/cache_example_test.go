@@ -18,7 +18,7 @@ func ExampleCachedContext() {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	c := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL})
+	c := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
 
 	doc := &kimi.CachedContext{
 		Client: c,
@@ -30,7 +30,7 @@ func ExampleCachedContext() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // creation takes ~1 min on Kimi
 	defer cancel()
 	for _, q := range []string{"How many onboarding steps are there?", "What is the last step?"} {
-		resp, err := doc.Ask(ctx, kimi.ChatRequest{Messages: []kimi.Message{kimi.UserMessage(q)}})
+		resp, err := doc.Ask(ctx, &kimi.ChatRequest{Messages: []kimi.Message{kimi.UserMessage(q)}})
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package kimi_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -37,12 +38,11 @@ func checkHit(t *testing.T, what string, usage *kimi.Usage, info kimi.CacheInfo,
 }
 
 func TestChatWithCacheMessage(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	cache := readyCache(t, c, "handbook")
 
-	for _, ref := range []kimi.CacheRef{{CacheID: cache.ID, ResetTTL: 600}, {Tag: "handbook", ResetTTL: 600}} {
+	for _, ref := range []kimi.CacheRef{{CacheID: cache.ID, ResetTTL: 10 * time.Minute}, {Tag: "handbook", ResetTTL: 10 * time.Minute}} {
 		resp, err := c.Chat.Create(ctx, &kimi.ChatRequest{Model: "moonshot-v1-32k",
 			Messages: []kimi.Message{kimi.CacheMessage(ref), kimi.UserMessage("How many steps does onboarding have?")}})
 		if err != nil {
@@ -90,15 +90,14 @@ func TestChatWithCacheMessage(t *testing.T) {
 }
 
 func TestChatWithCacheHeaders(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	cache := readyCache(t, c)
 
 	req := &kimi.ChatRequest{Model: "moonshot-v1-32k",
-		Messages: append(docMessages(), kimi.UserMessage("What is step one?")),
-		Header:   kimi.CacheHeaders(kimi.CacheRef{CacheID: cache.ID, ResetTTL: 300})}
-	resp, err := c.Chat.Create(ctx, req)
+		Messages: append(docMessages(), kimi.UserMessage("What is step one?"))}
+	headers := kimi.WithHeaders(kimi.CacheHeaders(kimi.CacheRef{CacheID: cache.ID, ResetTTL: 300 * time.Second}))
+	resp, err := c.Chat.Create(ctx, req, headers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +110,7 @@ func TestChatWithCacheHeaders(t *testing.T) {
 	// A prefix that differs from the cache is an ordinary call.
 	miss := *req
 	miss.Messages = []kimi.Message{kimi.SystemMessage("Another prompt."), kimi.UserMessage("What is step one?")}
-	resp, err = c.Chat.Create(ctx, &miss)
+	resp, err = c.Chat.Create(ctx, &miss, headers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,17 +120,18 @@ func TestChatWithCacheHeaders(t *testing.T) {
 }
 
 func TestChatCacheDryRun(t *testing.T) {
-	srv := cacheServer(t)
-	c, _ := recordingClient(t, srv.URL, srv.Key)
+	c, _, _ := setup(t, fastTime)
 	ctx := testCtx(t)
 	cache := readyCache(t, c, "handbook")
 	for name, req := range map[string]*kimi.ChatRequest{
 		"message": {Model: "moonshot-v1-8k", Messages: []kimi.Message{
 			kimi.CacheMessage(kimi.CacheRef{Tag: "handbook", DryRun: true}), kimi.UserMessage("q")}},
-		"header": {Model: "moonshot-v1-8k", Messages: append(docMessages(), kimi.UserMessage("q")),
-			Header: kimi.CacheHeaders(kimi.CacheRef{CacheID: cache.ID, DryRun: true})},
+		"header": {Model: "moonshot-v1-8k", Messages: append(docMessages(), kimi.UserMessage("q"))},
 	} {
-		resp, err := c.Chat.Create(ctx, req)
+		opts := map[string][]kimi.RequestOption{
+			"header": {kimi.WithHeaders(kimi.CacheHeaders(kimi.CacheRef{CacheID: cache.ID, DryRun: true}))},
+		}[name]
+		resp, err := c.Chat.Create(ctx, req, opts...)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -146,8 +146,7 @@ func TestChatCacheDryRun(t *testing.T) {
 }
 
 func TestChatCacheValidation(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	user := kimi.UserMessage("q")
 	cm := func(ref kimi.CacheRef) kimi.Message { return kimi.CacheMessage(ref) }
@@ -158,30 +157,41 @@ func TestChatCacheValidation(t *testing.T) {
 		{"not first", "messages[1].role", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{user, cm(kimi.CacheRef{Tag: "a"})}}},
 		{"two", "messages[1].role", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a"}), cm(kimi.CacheRef{Tag: "b"})}}},
 		{"both", "messages[0].content", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a", CacheID: "cache-1"}), user}}},
-		{"neither", "messages[0].content", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{ResetTTL: 5}), user}}},
-		{"negative reset", "messages[0].content", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a", ResetTTL: -1}), user}}},
-		{"long reset", "messages[0].content", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a", ResetTTL: 3601}), user}}},
+		{"neither", "messages[0].content", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{ResetTTL: 5 * time.Second}), user}}},
+		{"negative reset", "messages[0].content", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a", ResetTTL: -time.Second}), user}}},
+		{"long reset", "messages[0].content", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a", ResetTTL: 3601 * time.Second}), user}}},
+		{"fractional reset", "messages[0].content", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a", ResetTTL: 1500 * time.Millisecond}), user}}},
 		{"bad tag", "messages[0].content tag", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "9a"}), user}}},
 		{"pasted", "messages[0].content", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{{Role: kimi.RoleCache, Content: "cache_id=cache-1;"}, user}}},
 		{"tools", "tools", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a"}), user}, Tools: []kimi.Tool{weatherTool}}},
 		{"k2", "model", &kimi.ChatRequest{Model: "kimi-k2-turbo-preview", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a"}), user}}},
-		{"header tag", "header X-Msh-Context-Cache", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{user}, Header: kimi.CacheHeaders(kimi.CacheRef{Tag: "a"})}},
-		{"header and message", "header X-Msh-Context-Cache", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a"}), user}, Header: kimi.CacheHeaders(kimi.CacheRef{CacheID: "cache-1"})}},
-		{"header ttl", "header X-Msh-Context-Cache-Reset-TTL", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{user}, Header: kimi.CacheHeaders(kimi.CacheRef{CacheID: "cache-1", ResetTTL: -3})}},
+	}
+	// The header form is checked where the headers are given: in the
+	// call's options.
+	headerCases := []struct {
+		name, field string
+		r           *kimi.ChatRequest
+		ref         kimi.CacheRef
+	}{
+		{"header tag", "header X-Msh-Context-Cache", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{user}}, kimi.CacheRef{Tag: "a"}},
+		{"header and message", "header X-Msh-Context-Cache", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a"}), user}}, kimi.CacheRef{CacheID: "cache-1"}},
+		{"header ttl", "header X-Msh-Context-Cache-Reset-TTL", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{user}}, kimi.CacheRef{CacheID: "cache-1", ResetTTL: -3 * time.Second}},
+		{"header fractional ttl", "header X-Msh-Context-Cache-Reset-TTL", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{user}}, kimi.CacheRef{CacheID: "cache-1", ResetTTL: 2500 * time.Millisecond}},
 	}
 	for _, tc := range cases {
 		_, err := c.Chat.Create(ctx, tc.r)
-		var ve *kimi.ValidationError
-		if !errors.As(err, &ve) || ve.Field != tc.field {
-			t.Errorf("%s: err = %v, want a *ValidationError for %q", tc.name, err, tc.field)
-		}
-		if _, err := c.Chat.Stream(ctx, tc.r); !errors.As(err, &ve) {
-			t.Errorf("%s (stream): err = %v", tc.name, err)
-		}
+		wantInvalid(t, tc.name, err, tc.field)
+		_, err = c.Chat.Stream(ctx, tc.r)
+		wantInvalid(t, tc.name+" (stream)", err, tc.field)
 	}
-	if n := len(rec.all()); n != 0 {
-		t.Errorf("%d invalid requests reached the server", n)
+	for _, tc := range headerCases {
+		h := kimi.WithHeaders(kimi.CacheHeaders(tc.ref))
+		_, err := c.Chat.Create(ctx, tc.r, h)
+		wantInvalid(t, tc.name, err, tc.field)
+		_, err = c.Chat.Stream(ctx, tc.r, h)
+		wantInvalid(t, tc.name+" (stream)", err, tc.field)
 	}
+	wantNoRequests(t, rec)
 
 	// Valid uses: the cache brings tools, so tool_choice may name one,
 	// and its messages may end with calls answered right after it.
@@ -192,25 +202,30 @@ func TestChatCacheValidation(t *testing.T) {
 			kimi.ToolMessage("get_weather:0", "get_weather", "sunny"), user}},
 		"unknown model":  {Model: "some-gateway-model", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a"}), user}},
 		"vision preview": {Model: "moonshot-v1-8k-vision-preview", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a"}), user}},
-		"header dry run 0": {Model: "moonshot-v1-8k", Messages: []kimi.Message{user},
-			Header: http.Header{"X-Msh-Context-Cache": {"cache-1"}, "X-Msh-Context-Cache-DryRun": {"0"}}},
 	} {
 		if err := r.Validate(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	// Header options pass the check: the call gets as far as the
+	// (cancelled) context.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	var ve *kimi.ValidationError
+	if _, err := c.Chat.Create(cancelled, &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{user}},
+		kimi.WithHeaders(http.Header{"X-Msh-Context-Cache": {"cache-1"}, "X-Msh-Context-Cache-DryRun": {"0"}})); errors.As(err, &ve) {
+		t.Errorf("header dry run 0: %v", err)
+	}
 	// Tool messages right after the assistant's calls are still checked.
 	bad := &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a"}), user,
 		kimi.ToolMessage("x:0", "x", "r")}}
-	var ve *kimi.ValidationError
 	if err := bad.Validate(); !errors.As(err, &ve) || ve.Field != "messages[2].tool_call_id" {
 		t.Errorf("orphan tool message after a cache: %v", err)
 	}
 }
 
 func TestChatCacheErrors(t *testing.T) {
-	srv := cacheServer(t, kimitest.WithCacheReadyDelay(24*time.Hour))
-	c, _ := recordingClient(t, srv.URL, srv.Key)
+	c, _, _ := setup(t, fastTime, kimitest.WithCacheReadyDelay(24*time.Hour))
 	ctx := testCtx(t)
 	ask := func(ref kimi.CacheRef) error {
 		_, err := c.Chat.Create(ctx, &kimi.ChatRequest{Model: "moonshot-v1-8k",

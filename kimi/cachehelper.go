@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // CachedContext asks many questions about one long context (a system
@@ -38,7 +39,7 @@ import (
 //
 // Each call then sends CacheMessage{CacheID: <that cache>, ResetTTL: TTL}
 // followed by the request's messages, which also keeps the cache alive
-// for TTL seconds after every use. (The reference is by id, not by tag,
+// for TTL after every use. (The reference is by id, not by tag,
 // so that a helper never answers from content another process put behind
 // the tag; give each distinct context its own Tag.) When a call fails
 // because the cache is gone or unusable (expired, pending again after a
@@ -66,9 +67,9 @@ type CachedContext struct {
 	// given, so a request must not carry tools of its own.
 	Messages []Message
 	Tools    []Tool
-	// TTL is the cache lifetime in seconds after each use, at most and by
-	// default 3600.
-	TTL int
+	// TTL is the cache lifetime after each use: whole seconds, at most and
+	// by default MaxCacheTTL (an hour).
+	TTL time.Duration
 	// Name, Description and Metadata label a cache this creates. The
 	// helper adds ContextHashMetadataKey to Metadata (overriding a value
 	// set there) unless Metadata already holds MaxCacheMetadataPairs
@@ -100,14 +101,16 @@ const (
 
 // Ask sends a chat completion about the cached context. req.Messages are
 // the new turns; req.Model defaults to cc.Model; req.Tools must be empty.
-func (cc *CachedContext) Ask(ctx context.Context, req ChatRequest) (*ChatCompletion, error) {
-	return cachedCall(ctx, cc, req, (*ChatService).Create)
+// req is not modified. opts apply to the chat calls, not to the requests
+// that look up, create or revive the cache.
+func (cc *CachedContext) Ask(ctx context.Context, req *ChatRequest, opts ...RequestOption) (*ChatCompletion, error) {
+	return cachedCall(ctx, cc, req, opts, (*ChatService).Create)
 }
 
 // Stream is Ask, streamed. A cache failure is recovered from only before
 // the stream starts (Kimi reports cache errors as the HTTP status).
-func (cc *CachedContext) Stream(ctx context.Context, req ChatRequest) (*Stream, error) {
-	return cachedCall(ctx, cc, req, (*ChatService).Stream)
+func (cc *CachedContext) Stream(ctx context.Context, req *ChatRequest, opts ...RequestOption) (*Stream, error) {
+	return cachedCall(ctx, cc, req, opts, (*ChatService).Stream)
 }
 
 // Cached reports whether the last completed call used the cache (false
@@ -138,12 +141,17 @@ func (cc *CachedContext) Reset() {
 	cc.gen++
 }
 
-func cachedCall[T any](ctx context.Context, cc *CachedContext, req ChatRequest, method func(*ChatService, context.Context, *ChatRequest) (T, error)) (T, error) {
+func cachedCall[T any](ctx context.Context, cc *CachedContext, r *ChatRequest, opts []RequestOption,
+	method func(*ChatService, context.Context, *ChatRequest, ...RequestOption) (T, error)) (T, error) {
 	var zero T
+	if r == nil {
+		return zero, invalid("request", nil, "must not be nil")
+	}
+	req := *r
 	if err := cc.check(&req); err != nil {
 		return zero, err
 	}
-	send := func(ctx context.Context, r *ChatRequest) (T, error) { return method(cc.Client.Chat, ctx, r) }
+	send := func(ctx context.Context, r *ChatRequest) (T, error) { return method(cc.Client.Chat, ctx, r, opts...) }
 	if req.Model == "" {
 		req.Model = cc.Model
 	}
@@ -199,8 +207,8 @@ func (cc *CachedContext) check(req *ChatRequest) error {
 	if len(cc.Messages) == 0 {
 		return invalid("CachedContext.Messages", nil, "must hold the context to cache")
 	}
-	if cc.TTL < 0 || cc.TTL > MaxCacheTTL {
-		return invalid("CachedContext.TTL", cc.TTL, "must be within [0, %d] seconds (0: %d)", MaxCacheTTL, MaxCacheTTL)
+	if err := validateTTL("CachedContext.TTL", cc.TTL, "MaxCacheTTL"); err != nil {
+		return err
 	}
 	if len(req.Tools) > 0 {
 		return invalid("tools", len(req.Tools), "must be empty: the tools belong to the cached context (CachedContext.Tools)")
@@ -213,7 +221,7 @@ func (cc *CachedContext) check(req *ChatRequest) error {
 	return nil
 }
 
-func (cc *CachedContext) ttl() int {
+func (cc *CachedContext) ttl() time.Duration {
 	if cc.TTL == 0 {
 		return MaxCacheTTL
 	}
@@ -275,7 +283,7 @@ func (cc *CachedContext) lock(ctx context.Context) error {
 	case cc.sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return interrupted(ctx.Err())
 	}
 }
 

@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,46 +21,40 @@ func handbook(c *kimi.Client) *kimi.CachedContext {
 	return &kimi.CachedContext{Client: c, Tag: "handbook", Model: "moonshot-v1-32k", Messages: docMessages()}
 }
 
-func question(s string) kimi.ChatRequest {
-	return kimi.ChatRequest{Messages: []kimi.Message{kimi.UserMessage(s)}}
+func question(s string) *kimi.ChatRequest {
+	return &kimi.ChatRequest{Messages: []kimi.Message{kimi.UserMessage(s)}}
+}
+
+// askFirst asks cc a first question and returns the id of the cache it
+// answered from.
+func askFirst(t *testing.T, cc *kimi.CachedContext) string {
+	t.Helper()
+	if _, err := cc.Ask(testCtx(t), question("q1")); err != nil {
+		t.Fatal(err)
+	}
+	return cc.CacheID()
 }
 
 // cacheCount lists the account's caches.
 func cacheCount(t *testing.T, c *kimi.Client) int {
 	t.Helper()
-	n := 0
-	for _, err := range c.Caches.All(testCtx(t), nil) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		n++
-	}
-	return n
+	return len(collect(t, c.Caches.All(testCtx(t), nil), cacheID))
 }
 
-// sentMessages decodes the messages of the last chat request.
-func sentChat(t *testing.T, rec *recorder) (msgs []kimi.Message, tools []kimi.Tool) {
-	t.Helper()
-	all := rec.all()
-	for i := len(all) - 1; i >= 0; i-- {
-		if all[i].Path == "/v1/chat/completions" {
-			var body struct {
-				Messages []kimi.Message
-				Tools    []kimi.Tool
-			}
-			if err := json.Unmarshal(all[i].Body, &body); err != nil {
-				t.Fatal(err)
-			}
-			return body.Messages, body.Tools
+// inFront is a newClient mod for a client reaching srv's emulator through
+// a loopback server that runs step first: step answers a request itself,
+// returning true, or may alter it and hand it on.
+func inFront(t *testing.T, srv *kimitest.Server, step func(w http.ResponseWriter, r *http.Request) (answered bool)) func(*kimi.Config) {
+	front := kimi.NewLoopback(t, func(w http.ResponseWriter, r *http.Request) {
+		if !step(w, r) {
+			srv.Emulator.ServeHTTP(w, r)
 		}
-	}
-	t.Fatal("no chat request sent")
-	return nil, nil
+	})
+	return func(c *kimi.Config) { c.BaseURL = front.URL + "/v1" }
 }
 
 func TestCachedContextCreatesOnceThenReuses(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, srv, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	cc := handbook(c)
 	if cc.Cached() {
@@ -77,7 +68,7 @@ func TestCachedContextCreatesOnceThenReuses(t *testing.T) {
 	if resp.Text() == "" || resp.Usage.CachedTokens == 0 || !resp.CacheInfo().Hit || !cc.Cached() || cc.FallbackReason() != nil {
 		t.Errorf("first ask: usage %+v, info %+v, cached %t, reason %v", resp.Usage, resp.CacheInfo(), cc.Cached(), cc.FallbackReason())
 	}
-	if m := rec.all()[len(rec.all())-1]; m.Path != "/v1/chat/completions" || !strings.Contains(string(m.Body), `"model":"moonshot-v1-32k"`) {
+	if m := rec.last(); m.Path != "/v1/chat/completions" || !strings.Contains(string(m.Body), `"model":"moonshot-v1-32k"`) {
 		t.Errorf("model not defaulted: %s %s", m.Path, m.Body)
 	}
 	if n := rec.count(http.MethodPost, "/v1/caching"); n != 1 {
@@ -87,7 +78,8 @@ func TestCachedContextCreatesOnceThenReuses(t *testing.T) {
 	if err != nil || content.ID != cc.CacheID() || content.ID != resp.CacheInfo().ID || content.Name != "" {
 		t.Errorf("tag content = %+v, %v; helper uses %s", content, err, cc.CacheID())
 	}
-	msgs, tools := sentChat(t, rec)
+	sent := rec.lastChat(t)
+	msgs, tools := sent.Messages, sent.Tools
 	if len(msgs) != 2 || msgs[0].Role != kimi.RoleCache || msgs[0].Content != "cache_id="+cc.CacheID()+";reset_ttl=3600" || msgs[1].Content != "How many steps?" || tools != nil {
 		t.Errorf("sent %+v, tools %+v", msgs, tools)
 	}
@@ -108,7 +100,7 @@ func TestCachedContextCreatesOnceThenReuses(t *testing.T) {
 	st.Close()
 
 	// Another process (its own client and helper) finds the cache by tag.
-	other, otherRec := recordingClient(t, srv.URL, srv.Key)
+	other, otherRec := newClient(srv)
 	if _, err := handbook(other).Ask(ctx, question("Who wrote it?")); err != nil {
 		t.Fatal(err)
 	}
@@ -121,8 +113,7 @@ func TestCachedContextCreatesOnceThenReuses(t *testing.T) {
 }
 
 func TestCachedContextConcurrentFirstUse(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	cc := handbook(c)
 	var wg sync.WaitGroup
@@ -150,14 +141,10 @@ func TestCachedContextConcurrentFirstUse(t *testing.T) {
 
 func TestCachedContextRecreates(t *testing.T) {
 	t.Run("deleted", func(t *testing.T) {
-		srv := cacheServer(t)
-		c, rec := recordingClient(t, srv.URL, srv.Key)
+		c, _, rec := setup(t, fastTime)
 		ctx := testCtx(t)
 		cc := handbook(c)
-		if _, err := cc.Ask(ctx, question("q1")); err != nil {
-			t.Fatal(err)
-		}
-		old := cc.CacheID()
+		old := askFirst(t, cc)
 		if err := c.Caches.Delete(ctx, old); err != nil {
 			t.Fatal(err)
 		}
@@ -176,14 +163,10 @@ func TestCachedContextRecreates(t *testing.T) {
 		}
 	})
 	t.Run("errored", func(t *testing.T) {
-		srv := cacheServer(t)
-		c, _ := recordingClient(t, srv.URL, srv.Key)
+		c, srv, _ := setup(t, fastTime)
 		ctx := testCtx(t)
 		cc := handbook(c)
-		if _, err := cc.Ask(ctx, question("q1")); err != nil {
-			t.Fatal(err)
-		}
-		old := cc.CacheID()
+		old := askFirst(t, cc)
 		srv.Emulator.SetCacheError(srv.Key, old, "", "")
 		resp, err := cc.Ask(ctx, question("q2"))
 		if err != nil {
@@ -198,14 +181,10 @@ func TestCachedContextRecreates(t *testing.T) {
 		}
 	})
 	t.Run("expired", func(t *testing.T) {
-		srv := cacheServer(t)
-		c, rec := recordingClient(t, srv.URL, srv.Key)
+		c, _, rec := setup(t, fastTime)
 		ctx := testCtx(t)
 		cc := handbook(c)
-		if _, err := cc.Ask(ctx, question("q1")); err != nil {
-			t.Fatal(err)
-		}
-		first := cc.CacheID()
+		first := askFirst(t, cc)
 		expireCache(t, c, first)
 
 		// The helper in use re-enables the cache by its reset_ttl.
@@ -226,7 +205,7 @@ func TestCachedContextRecreates(t *testing.T) {
 // processing do, whatever the speed of the machine.
 func expireCache(t *testing.T, c *kimi.Client, id string) {
 	t.Helper()
-	if _, err := c.Caches.Update(testCtx(t), id, &kimi.CacheUpdateRequest{TTL: 1}); err != nil {
+	if _, err := c.Caches.Update(testCtx(t), id, &kimi.CacheUpdateRequest{TTL: time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	waitStatus(t, c, id, kimi.CacheStatusInactive)
@@ -235,12 +214,9 @@ func expireCache(t *testing.T, c *kimi.Client, id string) {
 // A fresh helper whose tag leads to its own content, expired, revives
 // that cache (PUT with the TTL) instead of paying for a new one.
 func TestCachedContextRevivesInactiveTaggedCache(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
-	if _, err := handbook(c).Ask(ctx, question("q1")); err != nil {
-		t.Fatal(err)
-	}
+	askFirst(t, handbook(c))
 	first, err := c.Tags.Content(ctx, "handbook")
 	if err != nil {
 		t.Fatal(err)
@@ -289,8 +265,7 @@ func waitStatus(t *testing.T, c *kimi.Client, id, status string) {
 
 func TestCachedContextFallback(t *testing.T) {
 	t.Run("k2 model", func(t *testing.T) {
-		srv := cacheServer(t)
-		c, rec := recordingClient(t, srv.URL, srv.Key)
+		c, _, rec := setup(t, fastTime)
 		cc := handbook(c)
 		cc.Model = "kimi-k2-turbo-preview"
 		cc.Tools = []kimi.Tool{weatherTool}
@@ -304,7 +279,8 @@ func TestCachedContextFallback(t *testing.T) {
 		if n := rec.count(http.MethodPost, "/v1/caching") + rec.count(http.MethodGet, "/content"); n != 0 {
 			t.Errorf("%d caching requests for a k2 model", n)
 		}
-		msgs, tools := sentChat(t, rec)
+		sent := rec.lastChat(t)
+		msgs, tools := sent.Messages, sent.Tools
 		if len(msgs) != 2 || msgs[0].Content != longDoc || msgs[1].Content != "How many steps?" || len(tools) != 1 || tools[0].Function.Name != "get_weather" {
 			t.Errorf("sent %d messages, tools %+v", len(msgs), tools)
 		}
@@ -312,18 +288,16 @@ func TestCachedContextFallback(t *testing.T) {
 	t.Run("caching route missing", func(t *testing.T) {
 		// A deployment without /caching (2026: dropped from the docs)
 		// answers with the gateway's 404.
-		emu := kimitest.New(kimitest.WithTimeScale(100))
-		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, "/v1/caching") {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusNotFound)
-				w.Write([]byte(`{"code":5,"error":"url.not_found","message":"没找到对象","method":"` + r.Method + `","scode":"0x5","status":false,"url":"` + r.URL.Path + `"}`))
-				return
+		srv := kimitest.NewServer(t, fastTime)
+		c, rec := newClient(srv, inFront(t, srv, func(w http.ResponseWriter, r *http.Request) bool {
+			if !strings.HasPrefix(r.URL.Path, "/v1/caching") {
+				return false
 			}
-			emu.ServeHTTP(w, r)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"code":5,"error":"url.not_found","message":"没找到对象","method":"` + r.Method + `","scode":"0x5","status":false,"url":"` + r.URL.Path + `"}`))
+			return true
 		}))
-		t.Cleanup(hs.Close)
-		c, rec := recordingClient(t, hs.URL+"/v1", kimitest.DefaultKey)
 		cc := handbook(c)
 		ctx := testCtx(t)
 		for range 2 {
@@ -343,46 +317,39 @@ func TestCachedContextFallback(t *testing.T) {
 		if n := rec.count(http.MethodPost, "/v1/caching"); n != 1 {
 			t.Errorf("creation attempts = %d", n)
 		}
-		if msgs, _ := sentChat(t, rec); len(msgs) != 2 || msgs[0].Content != longDoc {
+		if msgs := rec.lastChat(t).Messages; len(msgs) != 2 || msgs[0].Content != longDoc {
 			t.Errorf("sent %+v", msgs)
 		}
 	})
 }
 
 func TestCachedContextValidation(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	cases := map[string]struct {
 		field string
 		cc    *kimi.CachedContext
-		req   kimi.ChatRequest
+		req   *kimi.ChatRequest
 	}{
 		"no client":  {"CachedContext.Client", &kimi.CachedContext{Tag: "a", Messages: docMessages()}, question("q")},
 		"no tag":     {"CachedContext.Tag", &kimi.CachedContext{Client: c, Messages: docMessages()}, question("q")},
 		"bad tag":    {"CachedContext.Tag", &kimi.CachedContext{Client: c, Tag: "-a", Messages: docMessages()}, question("q")},
 		"no context": {"CachedContext.Messages", &kimi.CachedContext{Client: c, Tag: "a"}, question("q")},
-		"ttl":        {"CachedContext.TTL", &kimi.CachedContext{Client: c, Tag: "a", Messages: docMessages(), TTL: 7200}, question("q")},
-		"req tools": {"tools", handbook(c), kimi.ChatRequest{Messages: []kimi.Message{kimi.UserMessage("q")},
+		"ttl":        {"CachedContext.TTL", &kimi.CachedContext{Client: c, Tag: "a", Messages: docMessages(), TTL: 2 * time.Hour}, question("q")},
+		"req tools": {"tools", handbook(c), &kimi.ChatRequest{Messages: []kimi.Message{kimi.UserMessage("q")},
 			Tools: []kimi.Tool{weatherTool}}},
-		"req cache": {"messages[0].role", handbook(c), kimi.ChatRequest{Messages: []kimi.Message{kimi.CacheMessage(kimi.CacheRef{Tag: "x"})}}},
+		"req cache": {"messages[0].role", handbook(c), &kimi.ChatRequest{Messages: []kimi.Message{kimi.CacheMessage(kimi.CacheRef{Tag: "x"})}}},
 	}
 	for name, tc := range cases {
 		_, err := tc.cc.Ask(ctx, tc.req)
-		var ve *kimi.ValidationError
-		if !errors.As(err, &ve) || ve.Field != tc.field {
-			t.Errorf("%s: err = %v, want a *ValidationError for %s", name, err, tc.field)
-		}
+		wantInvalid(t, name, err, tc.field)
 	}
-	if n := len(rec.all()); n != 0 {
-		t.Errorf("%d requests sent", n)
-	}
+	wantNoRequests(t, rec)
 }
 
 func TestCachedContextWaitsForPendingTaggedCache(t *testing.T) {
 	// 60 emulated seconds of processing: 0.6 s real.
-	srv := cacheServer(t, kimitest.WithCacheReadyDelay(time.Minute))
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime, kimitest.WithCacheReadyDelay(time.Minute))
 	ctx := testCtx(t)
 	pending, err := c.Caches.Create(ctx, &kimi.CacheCreateRequest{Messages: docMessages(), Tags: []string{"handbook"}})
 	if err != nil {
@@ -402,8 +369,7 @@ func TestCachedContextWaitsForPendingTaggedCache(t *testing.T) {
 }
 
 func TestCachedContextFallsBackWhenCreationFails(t *testing.T) {
-	srv := cacheServer(t, kimitest.WithCacheReadyDelay(time.Hour))
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, srv, rec := setup(t, fastTime, kimitest.WithCacheReadyDelay(time.Hour))
 	ctx := testCtx(t)
 	cc := handbook(c)
 	type result struct {
@@ -439,7 +405,7 @@ func TestCachedContextFallsBackWhenCreationFails(t *testing.T) {
 	if cc.Cached() || !errors.As(cc.FallbackReason(), &ce) || ce.Message != "too many tokens" {
 		t.Errorf("cached %t, reason %v", cc.Cached(), cc.FallbackReason())
 	}
-	if msgs, _ := sentChat(t, rec); len(msgs) != 2 || msgs[0].Content != longDoc || r.resp.Text() == "" {
+	if msgs := rec.lastChat(t).Messages; len(msgs) != 2 || msgs[0].Content != longDoc || r.resp.Text() == "" {
 		t.Errorf("fallback sent %+v", msgs)
 	}
 	// Reset tries caching again.
@@ -467,8 +433,7 @@ func cachedDoc(t *testing.T, c *kimi.Cache) string {
 // A helper never uses a tagged cache holding other content: a new version
 // of the document under the same tag gets a new cache and the tag.
 func TestCachedContextNewContentReplacesTaggedCache(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	ccA := versioned(c, "version ONE: the fruit is apple")
 	if _, err := ccA.Ask(ctx, question("Which fruit?")); err != nil {
@@ -515,8 +480,7 @@ func TestCachedContextNewContentReplacesTaggedCache(t *testing.T) {
 // is matched by its echoed messages and tools; another's cache with other
 // content is replaced but not deleted.
 func TestCachedContextMatchesUnhashedCacheByEcho(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	// Same content, tools spelt with another key order and spacing.
 	tool := weatherTool
@@ -568,15 +532,9 @@ func TestCachedContextMatchesUnhashedCacheByEcho(t *testing.T) {
 // helper tags its cache explicitly, so a server that ignores the field
 // still lets a second helper find the cache.
 func TestCachedContextTagsExplicitly(t *testing.T) {
-	srv := cacheServer(t)
-	target, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target.Path = ""
-	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := kimitest.NewServer(t, fastTime)
 	var stripped atomic.Int32
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	front := inFront(t, srv, func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method == http.MethodPost && r.URL.Path == "/v1/caching" {
 			var body map[string]json.RawMessage
 			b, _ := io.ReadAll(r.Body)
@@ -589,17 +547,14 @@ func TestCachedContextTagsExplicitly(t *testing.T) {
 			}
 			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(hs.Close)
+		return false
+	})
 	ctx := testCtx(t)
 
-	c1, rec1 := recordingClient(t, hs.URL+"/v1", srv.Key)
+	c1, rec1 := newClient(srv, front)
 	cc := handbook(c1)
-	if _, err := cc.Ask(ctx, question("q1")); err != nil {
-		t.Fatal(err)
-	}
-	c2, rec2 := recordingClient(t, hs.URL+"/v1", srv.Key)
+	askFirst(t, cc)
+	c2, rec2 := newClient(srv, front)
 	second := handbook(c2)
 	resp, err := second.Ask(ctx, question("q2"))
 	if err != nil {
@@ -616,18 +571,14 @@ func TestCachedContextTagsExplicitly(t *testing.T) {
 	}
 }
 
-// With strict revival (§7.8) a reset_ttl on an expired cache sends it
+// With strict revival a reset_ttl on an expired cache sends it
 // back to pending and fails the call, as the real API does: the helper
 // waits for the cache and retries.
 func TestCachedContextRecoversFromStrictRevival(t *testing.T) {
-	srv := cacheServer(t, kimitest.WithStrictCacheRevival())
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime, kimitest.WithStrictCacheRevival())
 	ctx := testCtx(t)
 	cc := handbook(c)
-	if _, err := cc.Ask(ctx, question("q1")); err != nil {
-		t.Fatal(err)
-	}
-	first := cc.CacheID()
+	first := askFirst(t, cc)
 	expireCache(t, c, first)
 	before := rec.count(http.MethodPost, "/v1/chat/completions")
 	resp, err := cc.Ask(ctx, question("q2"))
@@ -651,9 +602,13 @@ func TestCachedContextRecoversFromStrictRevival(t *testing.T) {
 // full context.
 func TestCachedContextOversizedCacheFallsBack(t *testing.T) {
 	// A moonshot-v1 model whose window holds more than a cache may.
-	models := append(kimitest.DefaultModels(), kimitest.ModelSpec{ID: "moonshot-v1-256k", Family: kimitest.FamilyV1, ContextLength: 262144})
-	srv := cacheServer(t, kimitest.WithModels(models...))
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	models := kimitest.DefaultModels()
+	for i := range models {
+		if models[i].ID == "moonshot-v1-128k" {
+			models[i].ContextLength = 262144
+		}
+	}
+	c, _, rec := setup(t, fastTime, kimitest.WithModels(models...))
 	ctx := testCtx(t)
 	huge := []kimi.Message{kimi.SystemMessage(strings.Repeat("word ", 140000))}
 
@@ -667,7 +622,7 @@ func TestCachedContextOversizedCacheFallsBack(t *testing.T) {
 		t.Fatalf("WaitReady: %v", err)
 	}
 
-	cc := &kimi.CachedContext{Client: c, Tag: "huge", Model: "moonshot-v1-256k", Messages: huge}
+	cc := &kimi.CachedContext{Client: c, Tag: "huge", Model: "moonshot-v1-128k", Messages: huge}
 	resp, err := cc.Ask(ctx, question("How many words?"))
 	if err != nil {
 		t.Fatal(err)
@@ -676,7 +631,7 @@ func TestCachedContextOversizedCacheFallsBack(t *testing.T) {
 	if cc.Cached() || !errors.As(cc.FallbackReason(), &ce) || !strings.Contains(ce.Message, "exceeds the max cache size") {
 		t.Errorf("cached %t, reason %v", cc.Cached(), cc.FallbackReason())
 	}
-	if msgs, _ := sentChat(t, rec); len(msgs) != 2 || msgs[0].Content != huge[0].Content || resp.Text() == "" {
+	if msgs := rec.lastChat(t).Messages; len(msgs) != 2 || msgs[0].Content != huge[0].Content || resp.Text() == "" {
 		t.Errorf("fallback sent %d messages", len(msgs))
 	}
 }

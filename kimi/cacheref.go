@@ -14,9 +14,11 @@ type CacheRef struct {
 	CacheID string
 	Tag     string
 	// ResetTTL, when positive, sets the cache's expiry to now+ResetTTL
-	// seconds on every successful call (and revives an expired cache).
-	// 0 leaves the expiry alone; at most MaxCacheTTL.
-	ResetTTL int
+	// on every successful call (and revives an expired cache). 0 leaves
+	// the expiry alone. It is sent as whole seconds, at most MaxCacheTTL;
+	// a fraction of a second is refused (by ChatRequest.Validate for a
+	// CacheMessage, by Chat.Create for CacheHeaders), not rounded.
+	ResetTTL time.Duration
 	// DryRun only checks the cache: no inference, no token cost.
 	DryRun bool
 }
@@ -29,8 +31,8 @@ const (
 )
 
 // String renders the reference in the cache message grammar:
-// "cache_id=<id>" or "tag=<tag>", then ";reset_ttl=<n>" when ResetTTL is
-// not 0, then ";dry_run=1" when DryRun is set.
+// "cache_id=<id>" or "tag=<tag>", then ";reset_ttl=<seconds>" when
+// ResetTTL is not 0, then ";dry_run=1" when DryRun is set.
 func (r CacheRef) String() string {
 	var parts []string
 	if r.CacheID != "" {
@@ -40,7 +42,7 @@ func (r CacheRef) String() string {
 		parts = append(parts, "tag="+r.Tag)
 	}
 	if r.ResetTTL != 0 {
-		parts = append(parts, "reset_ttl="+strconv.Itoa(r.ResetTTL))
+		parts = append(parts, "reset_ttl="+seconds(r.ResetTTL))
 	}
 	if r.DryRun {
 		parts = append(parts, "dry_run=1")
@@ -53,18 +55,23 @@ func (r CacheRef) String() string {
 // message of the request, and the request must not carry Tools (the
 // server takes them from the cache). ChatRequest.Validate checks the
 // reference: exactly one of CacheID and Tag, a valid tag name, ResetTTL
-// within [0, 3600]; a bad ref therefore fails there, before sending.
+// whole seconds within [0, MaxCacheTTL]; a bad ref therefore fails there,
+// before sending.
 func CacheMessage(ref CacheRef) Message {
 	return Message{Role: RoleCache, Content: ref.String()}
 }
 
-// CacheHeaders returns the X-Msh-Context-Cache headers for ref, to put
-// in ChatRequest.Header. In header mode the request must still carry the
-// full cached prefix (messages and tools identical to the cache); the
-// cache is then hit by hash. Header mode takes only a cache id: for a ref
-// with a Tag and no CacheID the header holds "tag=<tag>", which
-// ChatRequest.Validate rejects with an explanation rather than silently
-// sending an uncached request.
+// CacheHeaders returns the X-Msh-Context-Cache headers for ref, to pass
+// to a call as an option:
+//
+//	resp, err := c.Chat.Create(ctx, req, kimi.WithHeaders(kimi.CacheHeaders(ref)))
+//
+// In header mode the request must still carry the full cached prefix
+// (messages and tools identical to the cache); the cache is then hit by
+// hash. Header mode takes only a cache id: for a ref with a Tag and no
+// CacheID the header holds "tag=<tag>", which Chat.Create and Chat.Stream
+// reject with an explanation rather than silently sending an uncached
+// request.
 func CacheHeaders(ref CacheRef) http.Header {
 	h := http.Header{}
 	id := ref.CacheID
@@ -73,7 +80,7 @@ func CacheHeaders(ref CacheRef) http.Header {
 	}
 	h.Set(HeaderContextCache, id)
 	if ref.ResetTTL != 0 {
-		h.Set(HeaderContextCacheResetTTL, strconv.Itoa(ref.ResetTTL))
+		h.Set(HeaderContextCacheResetTTL, seconds(ref.ResetTTL))
 	}
 	if ref.DryRun {
 		h.Set(HeaderContextCacheDryRun, "1")
@@ -117,11 +124,11 @@ func parseCacheRef(field, content string) (CacheRef, error) {
 			}
 			ref.Tag = v
 		case "reset_ttl":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || n > MaxCacheTTL {
-				return ref, invalid(field, content, "reset_ttl %q must be an integer number of seconds within [0, %d]", v, MaxCacheTTL)
+			n, ok := ttlSeconds(v)
+			if !ok {
+				return ref, invalid(field, content, "reset_ttl %q must be an integer number of seconds within [0, %d]", v, maxTTLSeconds)
 			}
-			ref.ResetTTL = n
+			ref.ResetTTL = time.Duration(n) * time.Second
 		case "dry_run":
 			if v != "1" {
 				return ref, invalid(field, content, "dry_run %q must be 1 (leave it out for a normal call)", v)
@@ -140,7 +147,18 @@ func parseCacheRef(field, content string) (CacheRef, error) {
 	return ref, nil
 }
 
-// validateCacheHeaders checks the header form of cache use.
+// maxTTLSeconds is MaxCacheTTL as the API writes it.
+const maxTTLSeconds = int(MaxCacheTTL / time.Second)
+
+// ttlSeconds parses a reset_ttl as the API writes it: integer seconds
+// within [0, maxTTLSeconds].
+func ttlSeconds(v string) (int, bool) {
+	n, err := strconv.Atoi(v)
+	return n, err == nil && n >= 0 && n <= maxTTLSeconds
+}
+
+// validateCacheHeaders checks the header form of cache use, in the
+// headers of a call's options.
 func validateCacheHeaders(h http.Header, cacheMsg bool) error {
 	id, set := headerValue(h, HeaderContextCache)
 	_, ttlSet := headerValue(h, HeaderContextCacheResetTTL)
@@ -161,8 +179,8 @@ func validateCacheHeaders(h http.Header, cacheMsg bool) error {
 		return invalid(field, id, "must be a cache id")
 	}
 	if v, ok := headerValue(h, HeaderContextCacheResetTTL); ok {
-		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > MaxCacheTTL {
-			return invalid("header "+HeaderContextCacheResetTTL, v, "must be an integer number of seconds within [0, %d]", MaxCacheTTL)
+		if _, ok := ttlSeconds(v); !ok {
+			return invalid("header "+HeaderContextCacheResetTTL, v, "must be an integer number of seconds within [0, %d]", maxTTLSeconds)
 		}
 	}
 	if v, ok := headerValue(h, HeaderContextCacheDryRun); ok && v != "0" && v != "1" {
@@ -171,16 +189,11 @@ func validateCacheHeaders(h http.Header, cacheMsg bool) error {
 	return nil
 }
 
-// headerValue looks key up whatever the case of the map key (ChatRequest.
-// Header may have been built as a literal).
+// headerValue returns the first value of key and whether there is one.
+// Options store headers under canonical keys (http.Header.Add).
 func headerValue(h http.Header, key string) (string, bool) {
-	if v, ok := h[http.CanonicalHeaderKey(key)]; ok && len(v) > 0 {
+	if v := h.Values(key); len(v) > 0 {
 		return v[0], true
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, key) && len(v) > 0 {
-			return v[0], true
-		}
 	}
 	return "", false
 }

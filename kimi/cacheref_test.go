@@ -15,8 +15,8 @@ func TestCacheMessageGrammar(t *testing.T) {
 		want string
 	}{
 		{kimi.CacheRef{CacheID: "cache-essqmysd6h1111dauub1"}, "cache_id=cache-essqmysd6h1111dauub1"},
-		{kimi.CacheRef{Tag: "moonshot_knowledge_0002", ResetTTL: 3600}, "tag=moonshot_knowledge_0002;reset_ttl=3600"},
-		{kimi.CacheRef{CacheID: "cache-1", ResetTTL: 10, DryRun: true}, "cache_id=cache-1;reset_ttl=10;dry_run=1"},
+		{kimi.CacheRef{Tag: "moonshot_knowledge_0002", ResetTTL: time.Hour}, "tag=moonshot_knowledge_0002;reset_ttl=3600"},
+		{kimi.CacheRef{CacheID: "cache-1", ResetTTL: 10 * time.Second, DryRun: true}, "cache_id=cache-1;reset_ttl=10;dry_run=1"},
 		{kimi.CacheRef{Tag: "a", DryRun: true}, "tag=a;dry_run=1"},
 	} {
 		m := kimi.CacheMessage(tc.ref)
@@ -38,7 +38,7 @@ func TestCacheMessageGrammar(t *testing.T) {
 }
 
 func TestCacheHeaders(t *testing.T) {
-	h := kimi.CacheHeaders(kimi.CacheRef{CacheID: "cache-1", ResetTTL: 60, DryRun: true})
+	h := kimi.CacheHeaders(kimi.CacheRef{CacheID: "cache-1", ResetTTL: time.Minute, DryRun: true})
 	if h.Get("X-Msh-Context-Cache") != "cache-1" || h.Get("X-Msh-Context-Cache-Reset-TTL") != "60" || h.Get("X-Msh-Context-Cache-DryRun") != "1" {
 		t.Errorf("headers = %v", h)
 	}

@@ -4,15 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"iter"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
 // CacheService is Kimi's explicit context caching (/caching): a long
@@ -33,11 +33,13 @@ const (
 
 // CacheModelFamily is the only model value /caching accepts. A cache
 // created for it serves every moonshot-v1-* chat model.
-const CacheModelFamily = "moonshot-v1"
+const CacheModelFamily = string(catalog.FamilyMoonshotV1)
 
 // Limits of the caching API.
 const (
-	MaxCacheTTL              = 3600 // seconds; also the default
+	// MaxCacheTTL is the longest cache lifetime, and the server's
+	// default. TTLs are whole seconds on the wire.
+	MaxCacheTTL              = time.Hour
 	MaxCacheNameChars        = 256
 	MaxCacheDescriptionChars = 512
 	MaxCacheMetadataPairs    = 16
@@ -60,7 +62,7 @@ const CacheClockSkew = time.Minute
 // ErrCacheInactive is wrapped by WaitReady's error when the cache expired
 // (status inactive): it will not become ready unless it is refreshed with
 // Update or a chat call with a reset_ttl.
-var ErrCacheInactive = errors.New("kimi: cache is inactive (expired)")
+var ErrCacheInactive = sentinel("kimi: cache is inactive (expired)", ErrBadRequest)
 
 // Cache is a context cache object. Decoding is lenient: unknown fields are
 // kept in Extra and Object is whatever the server says ("context_cache_object"
@@ -193,8 +195,11 @@ func (e *CacheError) UnmarshalJSON(data []byte) error {
 // CacheCreateRequest is the body of POST /caching. Unset fields are left
 // out of the body.
 type CacheCreateRequest struct {
-	// Model is the family; "" means CacheModelFamily ("moonshot-v1"), the
-	// only value Kimi accepts.
+	// Model is the family, CacheModelFamily ("moonshot-v1"), the only
+	// value Kimi accepts; "" means it too. One of the family's text chat
+	// models (moonshot-v1-8k, -32k, -128k, -auto) stands for the family
+	// and is sent as "moonshot-v1" (catalog.CacheFamily); any other model,
+	// the vision previews included, is refused before sending.
 	Model    string
 	Messages []Message
 	Tools    []Tool
@@ -203,9 +208,10 @@ type CacheCreateRequest struct {
 	Description string
 	Metadata    map[string]string
 
-	// TTL is the lifetime in seconds, 1..3600; 0 leaves it to the server
-	// (one hour). Set TTL or ExpiredAt, not both.
-	TTL int
+	// TTL is the lifetime, a whole number of seconds up to MaxCacheTTL (a
+	// fraction of a second is refused, not rounded); 0 leaves it to the
+	// server (one hour). Set TTL or ExpiredAt, not both.
+	TTL time.Duration
 	// ExpiredAt is an absolute expiry in unix seconds, at most an hour
 	// ahead (see CacheClockSkew).
 	ExpiredAt int64
@@ -216,14 +222,17 @@ type CacheCreateRequest struct {
 	Tags []string
 }
 
-type cacheCreateBody struct {
-	Model       string            `json:"model"`
-	Messages    []Message         `json:"messages"`
+// cacheBody is the JSON of POST /caching and PUT /caching/{id}. Unset
+// fields are left out, except that a non-nil empty Metadata is sent as {}:
+// on an update it clears the metadata.
+type cacheBody struct {
+	Model       string            `json:"model,omitempty"`
+	Messages    []Message         `json:"messages,omitempty"`
 	Tools       []Tool            `json:"tools,omitempty"`
 	Name        string            `json:"name,omitempty"`
 	Description string            `json:"description,omitempty"`
-	Metadata    map[string]string `json:"metadata,omitempty"`
-	TTL         int               `json:"ttl,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitzero"`
+	TTL         int64             `json:"ttl,omitempty"` // seconds
 	ExpiredAt   int64             `json:"expired_at,omitempty"`
 	Tags        []string          `json:"tags,omitempty"`
 }
@@ -240,7 +249,7 @@ func (r *CacheCreateRequest) validate(now time.Time) error {
 	if r == nil {
 		return invalid("request", nil, "must not be nil")
 	}
-	if err := validateCacheModel(r.Model); err != nil {
+	if _, err := cacheModel(r.Model); err != nil {
 		return err
 	}
 	if len(r.Messages) == 0 {
@@ -286,14 +295,15 @@ func (r *CacheCreateRequest) validate(now time.Time) error {
 	return nil
 }
 
-func validateCacheModel(model string) error {
-	switch {
-	case model == "" || model == CacheModelFamily:
-		return nil
-	case ModelFamily(model) == FamilyMoonshotV1:
-		return invalid("model", model, "must be the family name %q, not a sized model: Kimi rejects names such as moonshot-v1-8k with \"model family is invalid\" (the cache then serves every moonshot-v1-* model)", CacheModelFamily)
+// cacheModel maps the request's model to the name /caching accepts
+// (catalog.CacheFamily): "" and "moonshot-v1" stand for the family, and so
+// do its text chat models moonshot-v1-8k, -32k, -128k and -auto, which
+// Kimi itself refuses with "model family is invalid".
+func cacheModel(model string) (string, error) {
+	if fam, ok := catalog.CacheFamily(model); ok {
+		return fam, nil
 	}
-	return invalid("model", model, "must be %q: only the moonshot-v1 family supports explicit caching (Kimi answers \"model family is invalid\"); K2 and later models cache prompt prefixes automatically", CacheModelFamily)
+	return "", invalid("model", model, catalog.CacheRefusal(model))
 }
 
 func validateMetadata(md map[string]string) error {
@@ -320,38 +330,64 @@ func validateMetadata(md map[string]string) error {
 	return nil
 }
 
-func validateExpiry(ttl int, expiredAt int64, now time.Time) error {
+func validateExpiry(ttl time.Duration, expiredAt int64, now time.Time) error {
 	if ttl != 0 && expiredAt != 0 {
 		return invalid("ttl", ttl, "set either ttl or expired_at (%d), not both", expiredAt)
 	}
-	if ttl < 0 || ttl > MaxCacheTTL {
-		return invalid("ttl", ttl, "must be within [0, %d] seconds (0: the server default of one hour)", MaxCacheTTL)
+	if err := validateTTL("ttl", ttl, "the server default of one hour"); err != nil {
+		return err
 	}
 	if expiredAt != 0 {
-		skew := int64(CacheClockSkew / time.Second)
-		lo, hi := now.Unix()-skew, now.Unix()+MaxCacheTTL+skew
+		lo, hi := now.Add(-CacheClockSkew).Unix(), now.Add(MaxCacheTTL+CacheClockSkew).Unix()
 		if expiredAt <= lo || expiredAt > hi {
-			return invalid("expired_at", expiredAt, "must be a unix time in the next %d seconds (now is %d by the client clock, %v skew allowed)", MaxCacheTTL, now.Unix(), CacheClockSkew)
+			return invalid("expired_at", expiredAt, "must be a unix time in the next %v (now is %d by the client clock, %v skew allowed)", MaxCacheTTL, now.Unix(), CacheClockSkew)
 		}
 	}
 	return nil
 }
 
+// validateTTL checks a cache lifetime: whole seconds (the API's unit; a
+// fraction is refused rather than rounded, so that what is sent is what
+// was asked for) within [0, MaxCacheTTL]. zero says what 0 means.
+func validateTTL(field string, d time.Duration, zero string) error {
+	switch {
+	case d < 0:
+		return invalid(field, d, "must not be negative (0: %s)", zero)
+	case d > MaxCacheTTL:
+		return invalid(field, d, "must be at most %v", MaxCacheTTL)
+	case d%time.Second != 0:
+		return invalid(field, d, "must be a whole number of seconds")
+	}
+	return nil
+}
+
+// seconds renders a TTL as the API's integer seconds. A TTL that is not
+// whole keeps its fraction ("1.5"), so that the check of the rendered
+// cache reference or header refuses it instead of a rounded value going
+// out.
+func seconds(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10)
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+}
+
 // Create creates a cache (POST /caching). The cache starts pending; use
 // WaitReady before relying on it.
-func (s *CacheService) Create(ctx context.Context, r *CacheCreateRequest) (*Cache, error) {
+func (s *CacheService) Create(ctx context.Context, r *CacheCreateRequest, opts ...RequestOption) (*Cache, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	body := cacheCreateBody{
-		Model: r.Model, Messages: r.Messages, Tools: r.Tools,
-		Name: r.Name, Description: r.Description, Metadata: r.Metadata,
-		TTL: r.TTL, ExpiredAt: r.ExpiredAt, Tags: r.Tags,
+	family, _ := cacheModel(r.Model) // checked by Validate
+	body := &cacheBody{
+		Model: family, Messages: r.Messages, Tools: r.Tools,
+		Name: r.Name, Description: r.Description,
+		TTL: int64(r.TTL / time.Second), ExpiredAt: r.ExpiredAt, Tags: r.Tags,
 	}
-	if body.Model == "" {
-		body.Model = CacheModelFamily
+	if len(r.Metadata) > 0 {
+		body.Metadata = r.Metadata // an empty map means none here, not "clear"
 	}
-	return s.send(ctx, http.MethodPost, "caching", body)
+	return call[Cache](ctx, s.c, http.MethodPost, "caching", body, opts)
 }
 
 // CacheUpdateRequest is the body of PUT /caching/{id}. Nil Metadata is
@@ -359,7 +395,7 @@ func (s *CacheService) Create(ctx context.Context, r *CacheCreateRequest) (*Cach
 // replaces the metadata. TTL and ExpiredAt follow CacheCreateRequest.
 type CacheUpdateRequest struct {
 	Metadata  map[string]string
-	TTL       int
+	TTL       time.Duration
 	ExpiredAt int64
 }
 
@@ -377,71 +413,69 @@ func (r *CacheUpdateRequest) Validate() error {
 // Update changes a cache's metadata or expiry (PUT /caching/{id}). The
 // cache goes back to pending and through processing again. A nil r sends
 // an empty body, which refreshes the cache with the default expiry.
-func (s *CacheService) Update(ctx context.Context, id string, r *CacheUpdateRequest) (*Cache, error) {
+func (s *CacheService) Update(ctx context.Context, id string, r *CacheUpdateRequest, opts ...RequestOption) (*Cache, error) {
 	if err := validateID("cache id", id); err != nil {
 		return nil, err
 	}
-	body := map[string]any{}
+	body := &cacheBody{}
 	if r != nil {
 		if err := r.Validate(); err != nil {
 			return nil, err
 		}
-		if r.Metadata != nil {
-			body["metadata"] = r.Metadata
-		}
-		if r.TTL != 0 {
-			body["ttl"] = r.TTL
-		}
-		if r.ExpiredAt != 0 {
-			body["expired_at"] = r.ExpiredAt
-		}
+		body.Metadata, body.TTL, body.ExpiredAt = r.Metadata, int64(r.TTL/time.Second), r.ExpiredAt
 	}
-	return s.send(ctx, http.MethodPut, "caching/"+url.PathEscape(id), body)
+	return call[Cache](ctx, s.c, http.MethodPut, "caching/"+url.PathEscape(id), body, opts)
 }
 
 // Get returns a cache (GET /caching/{id}); an unknown id is a 404 *Error.
-func (s *CacheService) Get(ctx context.Context, id string) (*Cache, error) {
-	if err := validateID("cache id", id); err != nil {
-		return nil, err
-	}
-	return s.send(ctx, http.MethodGet, "caching/"+url.PathEscape(id), nil)
+func (s *CacheService) Get(ctx context.Context, id string, opts ...RequestOption) (*Cache, error) {
+	return getID[Cache](ctx, s.c, "cache id", id, "caching/%s", opts)
 }
 
 // Delete deletes a cache (DELETE /caching/{id}); an unknown id is a 404
 // *Error. Tags that point to it are left dangling.
-func (s *CacheService) Delete(ctx context.Context, id string) error {
-	if err := validateID("cache id", id); err != nil {
-		return err
-	}
-	return deleteObject(ctx, s.c, "caching/"+url.PathEscape(id))
+func (s *CacheService) Delete(ctx context.Context, id string, opts ...RequestOption) error {
+	return deleteID(ctx, s.c, "cache id", id, "caching/%s", opts)
 }
 
-func (s *CacheService) send(ctx context.Context, method, path string, body any) (*Cache, error) {
-	req, err := s.c.newRequest(ctx, method, path, body, nil)
+// idPath puts an object's id, escaped, into pathFmt's %s; an id that
+// cannot be one (empty, blank) is refused before anything is sent, with
+// field naming it.
+func idPath(field, id, pathFmt string) (string, error) {
+	if err := validateID(field, id); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf(pathFmt, url.PathEscape(id)), nil
+}
+
+// getID is get for the object at idPath(field, id, pathFmt).
+func getID[T any](ctx context.Context, c *Client, field, id, pathFmt string, opts []RequestOption) (*T, error) {
+	path, err := idPath(field, id, pathFmt)
 	if err != nil {
 		return nil, err
 	}
-	c := new(Cache)
-	if _, err := s.c.do(req, c); err != nil {
-		return nil, err
+	return get[T](ctx, c, path, opts)
+}
+
+// deleteID is deleteObject for the object at idPath(field, id, pathFmt).
+func deleteID(ctx context.Context, c *Client, field, id, pathFmt string, opts []RequestOption) error {
+	path, err := idPath(field, id, pathFmt)
+	if err != nil {
+		return err
 	}
-	return c, nil
+	return deleteObject(ctx, c, path, opts)
 }
 
 // deleteObject sends a DELETE and checks the {"deleted": true} answer.
-func deleteObject(ctx context.Context, c *Client, path string) error {
-	req, err := c.newRequest(ctx, http.MethodDelete, path, nil, nil)
+func deleteObject(ctx context.Context, c *Client, path string, opts []RequestOption) error {
+	out, err := call[struct {
+		Deleted *bool `json:"deleted"`
+	}](ctx, c, http.MethodDelete, path, nil, opts)
 	if err != nil {
 		return err
 	}
-	var out struct {
-		Deleted *bool `json:"deleted"`
-	}
-	if _, err := c.do(req, &out); err != nil {
-		return err
-	}
 	if out.Deleted != nil && !*out.Deleted {
-		return fmt.Errorf("kimi: DELETE %s: the server answered deleted: false", path)
+		return fmt.Errorf("%w: DELETE %s: the server answered deleted: false", ErrBadResponse, path)
 	}
 	return nil
 }
@@ -465,11 +499,22 @@ type CacheListOptions struct {
 	Metadata map[string]string
 }
 
+func (o *CacheListOptions) query() (url.Values, error) {
+	if o == nil {
+		return nil, nil
+	}
+	return listQuery(o.Limit, o.Order, o.After, o.Before, o.Metadata)
+}
+
+func (o *CacheListOptions) cursor() (limit *int, after *string) { return &o.Limit, &o.After }
+
 // CacheList is a page of caches.
 type CacheList struct {
 	Object string  `json:"object"`
 	Data   []Cache `json:"data"`
 }
+
+func (l *CacheList) items() []Cache { return l.Data }
 
 func listQuery(limit int, order, after, before string, md map[string]string) (url.Values, error) {
 	if limit < 0 {
@@ -507,63 +552,64 @@ func withQuery(path string, q url.Values) string {
 	return path + "?" + q.Encode()
 }
 
-// List returns one page of caches (GET /caching). opts may be nil.
-func (s *CacheService) List(ctx context.Context, opts *CacheListOptions) (*CacheList, error) {
-	var o CacheListOptions
-	if opts != nil {
-		o = *opts
-	}
-	q, err := listQuery(o.Limit, o.Order, o.After, o.Before, o.Metadata)
+// List returns one page of caches (GET /caching). o may be nil.
+func (s *CacheService) List(ctx context.Context, o *CacheListOptions, opts ...RequestOption) (*CacheList, error) {
+	return listPage[CacheList](ctx, s.c, "caching", o, opts)
+}
+
+// All iterates over every cache matching o, page by page: each next page
+// is requested with After set to the last id of the previous one, until a
+// page is shorter than the page size (o.Limit, default 20). An error is
+// yielded last with a nil cache. o may be nil and is not modified.
+func (s *CacheService) All(ctx context.Context, o *CacheListOptions, opts ...RequestOption) iter.Seq2[*Cache, error] {
+	return listAll(o, func(p *CacheListOptions) (*CacheList, error) { return s.List(ctx, p, opts...) },
+		func(c *Cache) string { return c.ID })
+}
+
+// listPage gets one page of a listing at path, with o's query.
+func listPage[L any, O interface{ query() (url.Values, error) }](ctx context.Context, c *Client, path string, o O, opts []RequestOption) (*L, error) {
+	q, err := o.query()
 	if err != nil {
 		return nil, err
 	}
-	req, err := s.c.newRequest(ctx, http.MethodGet, withQuery("caching", q), nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	list := new(CacheList)
-	if _, err := s.c.do(req, list); err != nil {
-		return nil, err
-	}
-	return list, nil
+	return get[L](ctx, c, withQuery(path, q), opts)
 }
 
-// All iterates over every cache matching opts, page by page: each next
-// page is requested with After set to the last id of the previous one,
-// until a page is shorter than the page size (opts.Limit, default 20). An
-// error is yielded last with a nil cache. opts may be nil and is not
-// modified.
-func (s *CacheService) All(ctx context.Context, opts *CacheListOptions) iter.Seq2[*Cache, error] {
-	var o CacheListOptions
+// pageOptions are list options with a page size and an After cursor.
+type pageOptions[O any] interface {
+	*O
+	cursor() (limit *int, after *string)
+}
+
+// listAll drives an After-cursor listing: list is called with a copy of
+// opts (nil: zero options) whose Limit defaults to DefaultCacheListLimit
+// and whose After is the key of the previous page's last item, until a
+// page is shorter than the limit. A server that ignores the cursor (the
+// same last key twice) ends the iteration with an error instead of
+// looping forever.
+func listAll[O any, PO pageOptions[O], L interface{ items() []T }, T any](opts PO, list func(PO) (L, error), key func(*T) string) iter.Seq2[*T, error] {
+	var o O
 	if opts != nil {
 		o = *opts
 	}
-	if o.Limit == 0 {
-		o.Limit = DefaultCacheListLimit
+	limitp, afterp := PO(&o).cursor()
+	if *limitp == 0 {
+		*limitp = DefaultCacheListLimit
 	}
-	return paginate(o.After, o.Limit, func(after string) ([]Cache, error) {
-		p := o
-		p.After = after
-		list, err := s.List(ctx, &p)
-		if err != nil {
-			return nil, err
-		}
-		return list.Data, nil
-	}, func(c *Cache) string { return c.ID })
-}
-
-// paginate drives an After-cursor listing. A server that ignores the
-// cursor (the same last key twice) ends the iteration with an error
-// instead of looping forever.
-func paginate[T any](after string, limit int, page func(after string) ([]T, error), key func(*T) string) iter.Seq2[*T, error] {
+	limit, start := *limitp, *afterp
 	return func(yield func(*T, error) bool) {
+		after := start
 		seen := map[string]bool{}
 		for {
-			items, err := page(after)
+			p := o
+			_, pafter := PO(&p).cursor()
+			*pafter = after
+			page, err := list(&p)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
+			items := page.items()
 			for i := range items {
 				if !yield(&items[i], nil) {
 					return
@@ -574,7 +620,7 @@ func paginate[T any](after string, limit int, page func(after string) ([]T, erro
 			}
 			last := key(&items[len(items)-1])
 			if last == "" || seen[last] {
-				yield(nil, fmt.Errorf("kimi: pagination stalled: the page after %q ended with %q again", after, last))
+				yield(nil, fmt.Errorf("%w: pagination stalled: the page after %q ended with %q again", ErrBadResponse, after, last))
 				return
 			}
 			seen[last] = true
@@ -595,33 +641,36 @@ const (
 // status error yields an error wrapping its *CacheError; an inactive
 // (expired) one an error wrapping ErrCacheInactive; a failed Get (a 404
 // after a delete, say) its error. ctx bounds the wait: set a deadline, as
-// real caches take about a minute.
-func (s *CacheService) WaitReady(ctx context.Context, id string) (*Cache, error) {
+// real caches take about a minute. When ctx ends the wait, the cache as
+// last seen is returned with the error. opts apply to every Get.
+func (s *CacheService) WaitReady(ctx context.Context, id string, opts ...RequestOption) (*Cache, error) {
 	if err := validateID("cache id", id); err != nil {
 		return nil, err
 	}
-	wait := waitReadyFirst
-	for {
-		c, err := s.Get(ctx, id)
+	var last *Cache
+	return poll(ctx, s.c, "cache "+id, waitReadyFirst, waitReadyMax, func() (*Cache, error) {
+		c, err := s.Get(ctx, id, opts...)
 		if err != nil {
-			return nil, err
+			// The deadline may fire during this read: the caller still
+			// gets the cache as last seen, with the error.
+			return last, err
 		}
+		last = c
+		return c, nil
+	}, func(c *Cache) (string, bool, error) {
 		switch c.Status {
 		case CacheStatusReady:
-			return c, nil
+			return c.Status, true, nil
 		case CacheStatusError:
 			ce := c.Error
 			if ce == nil {
 				ce = &CacheError{Message: "status error without details"}
 			}
-			return c, fmt.Errorf("kimi: cache %s: %w", id, ce)
+			return c.Status, true, fmt.Errorf("kimi: cache %s: %w", id, ce)
 		case CacheStatusInactive, "expired":
-			return c, fmt.Errorf("%w: cache %s expired at %d", ErrCacheInactive, id, c.ExpiredAt)
+			return c.Status, true, fmt.Errorf("%w: cache %s expired at %d", ErrCacheInactive, id, c.ExpiredAt)
 		}
 		// pending, or a status this release does not know: keep polling.
-		if err := s.c.sleep(ctx, wait/2+rand.N(wait/2+1)); err != nil {
-			return c, fmt.Errorf("kimi: waiting for cache %s (status %s): %w", id, c.Status, err)
-		}
-		wait = min(wait*3/2, waitReadyMax)
-	}
+		return c.Status, false, nil
+	})
 }

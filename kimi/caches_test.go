@@ -1,17 +1,16 @@
 package kimi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"iter"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,81 +18,8 @@ import (
 	"github.com/onesdk-go/onesdk/kimitest"
 )
 
-// Caching tests run against the emulator with emulated time sped up 100×
-// (a cache is ready 2 emulated seconds after creation: 20 ms), so that
-// waits are short; nothing asserts on durations.
-
-// recorder records the requests that left the client.
-type recorder struct {
-	mu   sync.Mutex
-	reqs []recorded
-	rt   http.RoundTripper
-}
-
-type recorded struct {
-	Method, Path, Query string
-	Header              http.Header
-	Body                []byte
-}
-
-func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	var body []byte
-	if req.Body != nil {
-		body, _ = io.ReadAll(req.Body)
-		req.Body.Close()
-		req.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	r.mu.Lock()
-	r.reqs = append(r.reqs, recorded{req.Method, req.URL.EscapedPath(), req.URL.RawQuery, req.Header.Clone(), body})
-	r.mu.Unlock()
-	return r.rt.RoundTrip(req)
-}
-
-func (r *recorder) all() []recorded {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.reqs)
-}
-
-// count returns how many requests matched method and a path suffix.
-func (r *recorder) count(method, pathSuffix string) int {
-	n := 0
-	for _, q := range r.all() {
-		if q.Method == method && strings.HasSuffix(q.Path, pathSuffix) {
-			n++
-		}
-	}
-	return n
-}
-
-func (r *recorder) last() recorded {
-	all := r.all()
-	if len(all) == 0 {
-		return recorded{}
-	}
-	return all[len(all)-1]
-}
-
-func cacheServer(t *testing.T, opts ...kimitest.Option) *kimitest.Server {
-	t.Helper()
-	base := []kimitest.Option{kimitest.WithTimeScale(100), kimitest.WithCacheReadyDelay(2 * time.Second)}
-	return kimitest.NewServer(t, append(base, opts...)...)
-}
-
-func recordingClient(t *testing.T, url, key string) (*kimi.Client, *recorder) {
-	t.Helper()
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	rec := &recorder{rt: tr}
-	c := kimi.NewClient(kimi.Config{APIKey: key, BaseURL: url, Retry: &testRetry, HTTPClient: &http.Client{Transport: rec}})
-	return c, rec
-}
-
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// Caching tests run against the emulator with emulated time sped up
+// (fastTime), so that waits are short.
 
 // longDoc is a context long enough to be worth caching.
 var longDoc = "You answer questions about the following handbook.\n" +
@@ -108,24 +34,14 @@ var weatherTool = kimi.Tool{Type: kimi.ToolTypeFunction, Function: kimi.ToolFunc
 	Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`),
 }}
 
-func mustStatus(t *testing.T, err error, status int) *kimi.Error {
-	t.Helper()
-	var apiErr *kimi.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != status {
-		t.Fatalf("err = %v, want a %d *kimi.Error", err, status)
-	}
-	return apiErr
-}
-
 func TestCacheCRUD(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 
 	created, err := c.Caches.Create(ctx, &kimi.CacheCreateRequest{
 		Messages: docMessages(), Tools: []kimi.Tool{weatherTool},
 		Name: "handbook", Description: "the onboarding handbook",
-		Metadata: map[string]string{"biz_id": "110998541001"}, TTL: 600,
+		Metadata: map[string]string{"biz_id": "110998541001"}, TTL: 10 * time.Minute,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +79,7 @@ func TestCacheCRUD(t *testing.T) {
 		t.Errorf("get = %+v", got)
 	}
 
-	upd, err := c.Caches.Update(ctx, created.ID, &kimi.CacheUpdateRequest{Metadata: map[string]string{"v": "2"}, TTL: 1200})
+	upd, err := c.Caches.Update(ctx, created.ID, &kimi.CacheUpdateRequest{Metadata: map[string]string{"v": "2"}, TTL: 20 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,8 +101,7 @@ func TestCacheCRUD(t *testing.T) {
 }
 
 func TestCacheCreateLeavesUnsetFieldsOut(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	if _, err := c.Caches.Create(ctx, &kimi.CacheCreateRequest{Messages: docMessages()}); err != nil {
 		t.Fatal(err)
@@ -216,7 +131,7 @@ func TestCacheCreateLeavesUnsetFieldsOut(t *testing.T) {
 	if b := string(rec.last().Body); b != `{"metadata":{}}` {
 		t.Errorf("update body = %s", b)
 	}
-	if _, err := c.Caches.Update(ctx, id, &kimi.CacheUpdateRequest{TTL: 60}); err != nil {
+	if _, err := c.Caches.Update(ctx, id, &kimi.CacheUpdateRequest{TTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	if b := string(rec.last().Body); b != `{"ttl":60}` {
@@ -226,8 +141,7 @@ func TestCacheCreateLeavesUnsetFieldsOut(t *testing.T) {
 
 func TestCacheWaitReadyFailures(t *testing.T) {
 	t.Run("error status", func(t *testing.T) {
-		srv := cacheServer(t, kimitest.WithCacheReadyDelay(time.Hour))
-		c, _ := recordingClient(t, srv.URL, srv.Key)
+		c, srv, _ := setup(t, fastTime, kimitest.WithCacheReadyDelay(time.Hour))
 		ctx := testCtx(t)
 		cache, err := c.Caches.Create(ctx, &kimi.CacheCreateRequest{Messages: docMessages()})
 		if err != nil {
@@ -246,10 +160,9 @@ func TestCacheWaitReadyFailures(t *testing.T) {
 		}
 	})
 	t.Run("inactive", func(t *testing.T) {
-		srv := cacheServer(t, kimitest.WithCacheReadyDelay(0))
-		c, _ := recordingClient(t, srv.URL, srv.Key)
+		c, _, _ := setup(t, fastTime, kimitest.WithCacheReadyDelay(0))
 		ctx := testCtx(t)
-		cache, err := c.Caches.Create(ctx, &kimi.CacheCreateRequest{Messages: docMessages(), TTL: 1})
+		cache, err := c.Caches.Create(ctx, &kimi.CacheCreateRequest{Messages: docMessages(), TTL: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -265,8 +178,7 @@ func TestCacheWaitReadyFailures(t *testing.T) {
 		}
 	})
 	t.Run("context bounds the wait", func(t *testing.T) {
-		srv := cacheServer(t, kimitest.WithCacheReadyDelay(24*time.Hour))
-		c, _ := recordingClient(t, srv.URL, srv.Key)
+		c, _, _ := setup(t, fastTime, kimitest.WithCacheReadyDelay(24*time.Hour))
 		cache, err := c.Caches.Create(testCtx(t), &kimi.CacheCreateRequest{Messages: docMessages()})
 		if err != nil {
 			t.Fatal(err)
@@ -278,8 +190,7 @@ func TestCacheWaitReadyFailures(t *testing.T) {
 		}
 	})
 	t.Run("deleted", func(t *testing.T) {
-		srv := cacheServer(t)
-		c, _ := recordingClient(t, srv.URL, srv.Key)
+		c, _, _ := setup(t, fastTime)
 		ctx := testCtx(t)
 		cache, err := c.Caches.Create(ctx, &kimi.CacheCreateRequest{Messages: docMessages()})
 		if err != nil {
@@ -316,9 +227,24 @@ func createCaches(t *testing.T, c *kimi.Client, n int) []string {
 	return ids
 }
 
+// collect reads seq to its end, stopping the test at an error, and returns
+// the key of each item.
+func collect[T any](t *testing.T, seq iter.Seq2[T, error], key func(T) string) []string {
+	t.Helper()
+	var keys []string
+	for item, err := range seq {
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, key(item))
+	}
+	return keys
+}
+
+func cacheID(c *kimi.Cache) string { return c.ID }
+
 func TestCacheListAndAll(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	ids := createCaches(t, c, 5)
 
@@ -333,18 +259,12 @@ func TestCacheListAndAll(t *testing.T) {
 		t.Errorf("query = %q", q)
 	}
 
-	before := len(rec.all())
-	var got []string
-	for cache, err := range c.Caches.All(ctx, &kimi.CacheListOptions{Limit: 2, Order: "asc"}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, cache.ID)
-	}
+	before := rec.n()
+	got := collect(t, c.Caches.All(ctx, &kimi.CacheListOptions{Limit: 2, Order: "asc"}), cacheID)
 	if !slices.Equal(got, ids) {
 		t.Errorf("All asc = %v, want %v", got, ids)
 	}
-	if pages := len(rec.all()) - before; pages != 3 {
+	if pages := rec.n() - before; pages != 3 {
 		t.Errorf("All made %d requests, want 3 (2+2+1)", pages)
 	}
 	if q := rec.last().Query; q != "after="+ids[3]+"&limit=2&order=asc" {
@@ -352,13 +272,7 @@ func TestCacheListAndAll(t *testing.T) {
 	}
 
 	// Default order is newest first, default page 20.
-	got = got[:0]
-	for cache, err := range c.Caches.All(ctx, nil) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, cache.ID)
-	}
+	got = collect(t, c.Caches.All(ctx, nil), cacheID)
 	want := slices.Clone(ids)
 	slices.Reverse(want)
 	if !slices.Equal(got, want) {
@@ -366,11 +280,11 @@ func TestCacheListAndAll(t *testing.T) {
 	}
 
 	// Stopping early sends no further page.
-	before = len(rec.all())
+	before = rec.n()
 	for range c.Caches.All(ctx, &kimi.CacheListOptions{Limit: 2}) {
 		break
 	}
-	if n := len(rec.all()) - before; n != 1 {
+	if n := rec.n() - before; n != 1 {
 		t.Errorf("early break made %d requests", n)
 	}
 
@@ -392,8 +306,7 @@ func TestCacheListAndAll(t *testing.T) {
 }
 
 func TestCacheValidation(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	msgs := docMessages()
 	long := func(n int) string { return strings.Repeat("é", n) }
@@ -406,7 +319,7 @@ func TestCacheValidation(t *testing.T) {
 		r           *kimi.CacheCreateRequest
 	}{
 		{"nil", "request", nil},
-		{"sized model", "model", &kimi.CacheCreateRequest{Model: "moonshot-v1-8k", Messages: msgs}},
+		{"vision model", "model", &kimi.CacheCreateRequest{Model: "moonshot-v1-8k-vision-preview", Messages: msgs}},
 		{"k2 model", "model", &kimi.CacheCreateRequest{Model: "kimi-k2-turbo-preview", Messages: msgs}},
 		{"no messages", "messages", &kimi.CacheCreateRequest{}},
 		{"empty content", "messages[0].content", &kimi.CacheCreateRequest{Messages: []kimi.Message{kimi.UserMessage("")}}},
@@ -420,9 +333,10 @@ func TestCacheValidation(t *testing.T) {
 		{"long key", "metadata key", &kimi.CacheCreateRequest{Messages: msgs, Metadata: map[string]string{long(65): "v"}}},
 		{"empty key", "metadata key", &kimi.CacheCreateRequest{Messages: msgs, Metadata: map[string]string{"": "v"}}},
 		{"long value", "metadata[k]", &kimi.CacheCreateRequest{Messages: msgs, Metadata: map[string]string{"k": long(513)}}},
-		{"ttl and expired_at", "ttl", &kimi.CacheCreateRequest{Messages: msgs, TTL: 60, ExpiredAt: time.Now().Unix() + 60}},
-		{"ttl too long", "ttl", &kimi.CacheCreateRequest{Messages: msgs, TTL: 3601}},
-		{"negative ttl", "ttl", &kimi.CacheCreateRequest{Messages: msgs, TTL: -1}},
+		{"ttl and expired_at", "ttl", &kimi.CacheCreateRequest{Messages: msgs, TTL: time.Minute, ExpiredAt: time.Now().Unix() + 60}},
+		{"ttl too long", "ttl", &kimi.CacheCreateRequest{Messages: msgs, TTL: time.Hour + time.Second}},
+		{"negative ttl", "ttl", &kimi.CacheCreateRequest{Messages: msgs, TTL: -time.Second}},
+		{"fractional ttl", "ttl", &kimi.CacheCreateRequest{Messages: msgs, TTL: 1500 * time.Millisecond}},
 		{"expired_at past", "expired_at", &kimi.CacheCreateRequest{Messages: msgs, ExpiredAt: time.Now().Unix() - 3600}},
 		{"expired_at too far", "expired_at", &kimi.CacheCreateRequest{Messages: msgs, ExpiredAt: time.Now().Unix() + 2*3600}},
 		{"bad tag", "tags[0]", &kimi.CacheCreateRequest{Messages: msgs, Tags: []string{"1abc"}}},
@@ -430,10 +344,14 @@ func TestCacheValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, err := c.Caches.Create(ctx, tc.r)
-		var ve *kimi.ValidationError
-		if !errors.As(err, &ve) || ve.Field != tc.field || ve.Limit == "" {
-			t.Errorf("%s: err = %v, want a *ValidationError for %s", tc.name, err, tc.field)
+		if ve := wantInvalid(t, tc.name, err, tc.field); ve != nil && ve.Limit == "" {
+			t.Errorf("%s: %v names no limit", tc.name, err)
 		}
+	}
+	// A TTL is reported as a duration, with the limit.
+	tooLong := &kimi.CacheCreateRequest{Messages: msgs, TTL: 150 * time.Minute}
+	if err := tooLong.Validate(); err == nil || !strings.HasSuffix(err.Error(), "ttl 2h30m0s: must be at most 1h0m0s") {
+		t.Errorf("long ttl: %v", err)
 	}
 	// The limits themselves are accepted.
 	edge := map[string]string{}
@@ -446,26 +364,23 @@ func TestCacheValidation(t *testing.T) {
 		t.Errorf("limits: %v", err)
 	}
 	if !strings.Contains(func() string {
-		_, err := c.Caches.Create(ctx, &kimi.CacheCreateRequest{Model: "moonshot-v1-8k", Messages: msgs})
+		_, err := c.Caches.Create(ctx, &kimi.CacheCreateRequest{Model: "moonshot-v1-32k-vision-preview", Messages: msgs})
 		return err.Error()
-	}(), "model family is invalid") {
-		t.Error("the sized-model error does not explain Kimi's answer")
+	}(), `create the cache for the family "moonshot-v1"`) {
+		t.Error("the vision-model error does not say what to do")
 	}
 
 	updates := []struct {
 		field string
 		r     *kimi.CacheUpdateRequest
 	}{
-		{"ttl", &kimi.CacheUpdateRequest{TTL: 4000}},
-		{"ttl", &kimi.CacheUpdateRequest{TTL: 10, ExpiredAt: time.Now().Unix() + 10}},
+		{"ttl", &kimi.CacheUpdateRequest{TTL: 4000 * time.Second}},
+		{"ttl", &kimi.CacheUpdateRequest{TTL: 10 * time.Second, ExpiredAt: time.Now().Unix() + 10}},
 		{"metadata", &kimi.CacheUpdateRequest{Metadata: manyMD}},
 	}
 	for _, tc := range updates {
 		_, err := c.Caches.Update(ctx, "cache-x", tc.r)
-		var ve *kimi.ValidationError
-		if !errors.As(err, &ve) || ve.Field != tc.field {
-			t.Errorf("update %+v: err = %v, want field %s", tc.r, err, tc.field)
-		}
+		wantInvalid(t, fmt.Sprintf("update %+v", tc.r), err, tc.field)
 	}
 	for name, err := range map[string]error{
 		"get":    func() error { _, err := c.Caches.Get(ctx, ""); return err }(),
@@ -475,19 +390,31 @@ func TestCacheValidation(t *testing.T) {
 		"limit":  func() error { _, err := c.Caches.List(ctx, &kimi.CacheListOptions{Limit: -1}); return err }(),
 		"order":  func() error { _, err := c.Caches.List(ctx, &kimi.CacheListOptions{Order: "newest"}); return err }(),
 	} {
-		var ve *kimi.ValidationError
-		if !errors.As(err, &ve) {
-			t.Errorf("%s: err = %v, want a *ValidationError", name, err)
-		}
+		wantInvalid(t, name, err, "")
 	}
-	if n := len(rec.all()); n != 0 {
-		t.Errorf("%d invalid requests reached the server", n)
+	wantNoRequests(t, rec)
+}
+
+// TestCacheCreateChatModel checks that a moonshot-v1 text chat model
+// stands for its family, as it does in the facade: it is sent as
+// "moonshot-v1", which Kimi accepts.
+func TestCacheCreateChatModel(t *testing.T) {
+	c, _, rec := setup(t, fastTime)
+	ctx := testCtx(t)
+	for _, model := range []string{"moonshot-v1-128k", "Moonshot-V1-8k", "moonshot-v1-auto", "moonshot-v1", ""} {
+		created, err := c.Caches.Create(ctx, &kimi.CacheCreateRequest{Model: model, Messages: docMessages()})
+		if err != nil || created.ID == "" {
+			t.Fatalf("create for %q: %v", model, err)
+		}
+		var body struct{ Model string }
+		if err := json.Unmarshal(rec.last().Body, &body); err != nil || body.Model != "moonshot-v1" {
+			t.Errorf("create for %q sent model %q (%v), want moonshot-v1", model, body.Model, err)
+		}
 	}
 }
 
 func TestCachePathEscaping(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	_, err := c.Caches.Get(ctx, "../models/x?y")
 	mustStatus(t, err, 404)
@@ -497,9 +424,8 @@ func TestCachePathEscaping(t *testing.T) {
 }
 
 func TestCachesAreScopedToTheAccount(t *testing.T) {
-	srv := cacheServer(t, kimitest.WithKey("sk-a"), kimitest.WithKey("sk-b"))
-	a, _ := recordingClient(t, srv.URL, "sk-a")
-	b, _ := recordingClient(t, srv.URL, "sk-b")
+	a, srv, _ := setup(t, fastTime, kimitest.WithKey("sk-a"), kimitest.WithKey("sk-b"))
+	b, _ := newClient(srv, func(c *kimi.Config) { c.APIKey = "sk-b" })
 	ctx := testCtx(t)
 	cache, err := a.Caches.Create(ctx, &kimi.CacheCreateRequest{Messages: docMessages(), Tags: []string{"shared-name"}})
 	if err != nil {
@@ -540,7 +466,7 @@ func TestCacheMetadataShapes(t *testing.T) {
 	obj := func(id string) string {
 		return `{"id":"` + id + `","object":"context_cache_object","status":"ready","model":"moonshot-v1","metadata":` + shapes[id] + `}`
 	}
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c, _ := loopback(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.URL.Path == "/v1/caching" {
 			var data []string
@@ -551,9 +477,7 @@ func TestCacheMetadataShapes(t *testing.T) {
 			return
 		}
 		io.WriteString(w, obj(strings.TrimPrefix(r.URL.Path, "/v1/caching/")))
-	}))
-	t.Cleanup(hs.Close)
-	c := kimi.NewClient(kimi.Config{APIKey: "sk-x", BaseURL: hs.URL + "/v1", Retry: &testRetry})
+	})
 	ctx := testCtx(t)
 	want := map[string]map[string]string{
 		"cache-object": {"biz_id": "110998541001", "n": "7"},

@@ -7,17 +7,13 @@ import (
 
 // Create sends a non-streaming chat completion. The request is validated
 // first (see ChatRequest.Validate) and is not modified: Stream is forced
-// off and StreamOptions dropped on a copy. req.Header is sent as extra
-// headers. The response is decoded leniently: unknown fields are kept in
-// the Extra maps, and the response header is in ChatCompletion.Header.
-func (s *ChatService) Create(ctx context.Context, req *ChatRequest) (*ChatCompletion, error) {
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
-	body := *req
-	body.Stream = false
-	body.StreamOptions = nil
-	hreq, err := s.c.newRequest(ctx, http.MethodPost, "chat/completions", body, req.Header)
+// off and StreamOptions dropped on a copy. opts add per-call headers
+// (WithHeader, WithHeaders(CacheHeaders(ref))); cache headers are checked
+// too, and must not meet a cache message. The response is decoded
+// leniently: unknown fields are kept in the Extra maps, and the response
+// header is in ChatCompletion.Header.
+func (s *ChatService) Create(ctx context.Context, req *ChatRequest, opts ...RequestOption) (*ChatCompletion, error) {
+	hreq, err := s.request(ctx, req, false, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -28,4 +24,25 @@ func (s *ChatService) Create(ctx context.Context, req *ChatRequest) (*ChatComple
 	}
 	cc.Header = resp.Header
 	return cc, nil
+}
+
+// request validates req and the call's cache headers, then builds the
+// POST of a copy of req with Stream set to stream (and StreamOptions
+// dropped when it is off). Headers come only from options, so this is the
+// one place they are checked.
+func (s *ChatService) request(ctx context.Context, req *ChatRequest, stream bool, opts []RequestOption) (*http.Request, error) {
+	if err := req.validate(!s.c.skipModelChecks); err != nil {
+		return nil, err
+	}
+	if len(opts) > 0 {
+		if err := validateCacheHeaders(applyOptions(opts).header, usesCacheMessage(req.Messages)); err != nil {
+			return nil, err
+		}
+	}
+	body := *req
+	body.Stream = stream
+	if !stream {
+		body.StreamOptions = nil
+	}
+	return s.c.newRequest(ctx, http.MethodPost, "chat/completions", &body, opts)
 }

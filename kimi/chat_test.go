@@ -18,7 +18,7 @@ const completionBody = `{"id":"chatcmpl-6970b5d02fa474c1767e8767","object":"chat
 "system_fingerprint":"fpv0_10a6da87","brand_new":{"x":1}}`
 
 func TestCreate(t *testing.T) {
-	s := newServer(t, reply(200, completionBody, "Msh-Request-Id", "rid-9", "Msh-Context-Cache-Token-Saved", "10"))
+	s := NewLoopback(t, reply(200, completionBody, "Msh-Request-Id", "rid-9", "Msh-Context-Cache-Token-Saved", "10"))
 	c, _ := newTestClient(t, s.URL+"/v1")
 	req := &ChatRequest{
 		Model:         "kimi-k2-turbo-preview",
@@ -44,7 +44,7 @@ func TestCreate(t *testing.T) {
 		t.Errorf("Create modified the caller's request")
 	}
 
-	r, body := s.request(0)
+	r, body := s.Request(0)
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
 		t.Errorf("%s %s", r.Method, r.URL.Path)
 	}
@@ -64,19 +64,19 @@ func TestCreate(t *testing.T) {
 }
 
 func TestCreateDecodeError(t *testing.T) {
-	s := newServer(t, reply(200, `{"id": "x", "choices": [`))
+	s := NewLoopback(t, reply(200, `{"id": "x", "choices": [`))
 	c, _ := newTestClient(t, s.URL+"/v1")
 	_, err := c.Chat.Create(context.Background(), &ChatRequest{Model: "m", Messages: []Message{UserMessage("x")}})
 	if err == nil || !strings.Contains(err.Error(), "decode") {
 		t.Fatalf("err = %v", err)
 	}
-	if s.hits.Load() != 1 {
+	if s.Hits.Load() != 1 {
 		t.Errorf("a bad 200 body was retried")
 	}
 }
 
 func TestModels(t *testing.T) {
-	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	s := NewLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.EscapedPath() {
 		case "/v1/models":
 			reply(200, modelsBody)(w, r)
@@ -117,13 +117,13 @@ func TestModels(t *testing.T) {
 
 // toolServer scripts a web-search conversation: the first reply calls
 // $web_search and get_time, the second answers.
-func toolServer(t *testing.T) *server {
+func toolServer(t *testing.T) *Loopback {
 	first := `{"id":"c1","object":"chat.completion","model":"kimi-k2-thinking","choices":[{"index":0,"finish_reason":"tool_calls",
 "message":{"role":"assistant","content":"","reasoning_content":"need search","tool_calls":[
 {"index":0,"id":"$web_search:0","type":"builtin_function","function":{"name":"$web_search","arguments":"{\"search_result\":{\"search_id\":\"s-1\"},\"usage\":{\"total_tokens\":13046}}"}},
 {"index":1,"id":"functions.get_time:1","type":"function","function":{"name":"get_time","arguments":"{\"tz\":\"UTC\"}"}}]}}]}`
 	second := `{"id":"c2","object":"chat.completion","model":"kimi-k2-thinking","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"It is noon and sunny."}}]}`
-	return newServer(t, reply(200, first), reply(200, second))
+	return NewLoopback(t, reply(200, first), reply(200, second))
 }
 
 func TestRunTools(t *testing.T) {
@@ -152,7 +152,7 @@ func TestRunTools(t *testing.T) {
 
 	// The second request carries the assistant turn as returned and the
 	// tool answers; the search arguments are echoed byte for byte.
-	_, body := s.request(1)
+	_, body := s.Request(1)
 	var sent struct {
 		Messages []map[string]any `json:"messages"`
 		Tools    []Tool           `json:"tools"`
@@ -185,8 +185,8 @@ func TestRunToolsErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), `"get_time"`) || cc == nil || len(history) < 2 {
 			t.Errorf("err = %v, history %d", err, len(history))
 		}
-		if s.hits.Load() != 1 {
-			t.Errorf("hits = %d", s.hits.Load())
+		if s.Hits.Load() != 1 {
+			t.Errorf("hits = %d", s.Hits.Load())
 		}
 	})
 	t.Run("handler error", func(t *testing.T) {
@@ -199,12 +199,12 @@ func TestRunToolsErrors(t *testing.T) {
 		}
 	})
 	t.Run("too many rounds", func(t *testing.T) {
-		loop := fmt.Sprintf(`{"id":"c","choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","reasoning_content":"r","tool_calls":[{"id":"$web_search:0","type":"builtin_function","function":{"name":"$web_search","arguments":"{}"}}]}}]}`)
-		s := newServer(t, reply(200, loop))
+		loop := `{"id":"c","choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","reasoning_content":"r","tool_calls":[{"id":"$web_search:0","type":"builtin_function","function":{"name":"$web_search","arguments":"{}"}}]}}]}`
+		s := NewLoopback(t, reply(200, loop))
 		c, _ := newTestClient(t, s.URL+"/v1")
 		_, _, err := c.Chat.RunTools(context.Background(), req, nil)
-		if !errors.Is(err, ErrTooManyToolRounds) || s.hits.Load() != MaxToolRounds {
-			t.Errorf("err = %v after %d requests", err, s.hits.Load())
+		if !errors.Is(err, ErrTooManyToolRounds) || s.Hits.Load() != MaxToolRounds {
+			t.Errorf("err = %v after %d requests", err, s.Hits.Load())
 		}
 	})
 }
@@ -215,7 +215,7 @@ func TestKeyNeverLeaks(t *testing.T) {
 	echo := func(w http.ResponseWriter, r *http.Request) {
 		reply(401, kimiErr("invalid_authentication_error", "bad header: "+r.Header.Get("Authorization")))(w, r)
 	}
-	s := newServer(t, reply(503, ""), echo)
+	s := NewLoopback(t, reply(503, ""), echo)
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, _ := newTestClient(t, s.URL+"/v1", func(c *Config) { c.Logger = logger; c.Proxy = "" })

@@ -8,15 +8,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http/httpproxy"
 )
 
 // Version is the SDK version sent in the User-Agent header.
@@ -37,7 +39,7 @@ const (
 
 // ErrNoAPIKey is returned by every call of a client that has no API key
 // (neither Config.APIKey nor MOONSHOT_API_KEY was set).
-var ErrNoAPIKey = errors.New("kimi: no API key: set Config.APIKey or " + EnvAPIKey)
+var ErrNoAPIKey = sentinel("kimi: no API key: set Config.APIKey or "+EnvAPIKey, ErrConfig)
 
 // Config configures a Client. The zero value works: the key and base URL are
 // read from MOONSHOT_API_KEY and MOONSHOT_BASE_URL, else BaseURLCN is used.
@@ -63,15 +65,18 @@ type Config struct {
 	Retry  *RetryPolicy
 	Logger *slog.Logger // nil: no logging
 	// Proxy is an http, https, socks5 or socks5h proxy URL. Empty uses the
-	// environment as it is when NewClient runs (http.ProxyFromEnvironment,
-	// by contrast, reads it once per process): HTTPS_PROXY for https URLs
-	// and HTTP_PROXY for http ones (lower-case names too); when both are
-	// unset, ALL_PROXY or all_proxy (typically a socks5:// URL) for both.
-	// NO_PROXY lists hosts, domains (with their subdomains), IP addresses
-	// and CIDR ranges that are reached directly, "*" meaning all; localhost
-	// and loopback addresses always are. The environment is read only for
-	// the client's own HTTP client: a custom HTTPClient keeps its
-	// transport's Proxy unless SetProxy is called.
+	// environment as it is when NewClient runs (http.ProxyFromEnvironment
+	// reads it once per process), by the rules of
+	// golang.org/x/net/http/httpproxy: HTTPS_PROXY for https URLs and
+	// HTTP_PROXY for http ones (lower-case names first; HTTP_PROXY is
+	// refused with an error in a CGI process). NO_PROXY lists hosts,
+	// domains (with their subdomains), IP addresses and CIDR ranges that
+	// are reached directly, "*" meaning all; names are compared in IDNA
+	// (punycode) form. localhost and loopback addresses are never proxied.
+	// In addition, when HTTPS_PROXY and HTTP_PROXY are both unset,
+	// ALL_PROXY or all_proxy (typically a socks5:// URL) serves both. The
+	// environment is read only for the client's own HTTP client: a custom
+	// HTTPClient keeps its transport's Proxy unless SetProxy is called.
 	Proxy string
 	// UserAgent is prepended to "onesdk-go/<Version>" in the User-Agent
 	// header.
@@ -82,6 +87,16 @@ type Config struct {
 	// host such as a gateway. Set it when a proxy or gateway fronts one of
 	// the platforms.
 	Currency string
+	// SkipModelChecks turns off the client-side rules that depend on the
+	// model (from package catalog: kimi-k2.5's fixed sampling, thinking
+	// that cannot be turned off, n > 1 with a default temperature of 0,
+	// explicit caches only on moonshot-v1 models) in Chat.Create and
+	// Chat.Stream, so that a request is judged as for a model the
+	// catalogue does not know. The wire-level checks (ranges, counts,
+	// sizes, message structure) stay. Use it when the server's rules have
+	// changed before this module's catalogue did; ChatRequest.Validate
+	// always checks everything.
+	SkipModelChecks bool
 }
 
 // String describes the config without the API key.
@@ -136,6 +151,8 @@ type Client struct {
 	retry     RetryPolicy
 	log       *slog.Logger
 	currency  string // Config.Currency, else inferred from the base URL
+	// skipModelChecks is Config.SkipModelChecks.
+	skipModelChecks bool
 	// maxUpload is the per-file upload limit, MaxFileBytes; tests lower it.
 	maxUpload int64
 	// cfgErr is a Config problem (bad base URL or proxy) reported by every
@@ -174,7 +191,7 @@ func NewClient(cfg Config) *Client {
 	c := &Client{
 		key:       &secret{strings.TrimSpace(cfg.APIKey)},
 		userAgent: "onesdk-go/" + Version,
-		retry:     DefaultRetryPolicy,
+		retry:     DefaultRetryPolicy(),
 		log:       cfg.Logger,
 		sleep:     sleepCtx,
 
@@ -189,8 +206,12 @@ func NewClient(cfg Config) *Client {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	c.baseURL, c.cfgErr = normalizeBaseURL(cfg.BaseURL)
+	var err error
+	if c.baseURL, err = normalizeBaseURL(cfg.BaseURL); err != nil {
+		c.cfgErr = configError(err)
+	}
 	c.currency = cfg.Currency
+	c.skipModelChecks = cfg.SkipModelChecks
 	if c.currency == "" {
 		c.currency = currencyOf(c.baseURL)
 	}
@@ -206,7 +227,7 @@ func NewClient(cfg Config) *Client {
 	}
 	if cfg.Proxy != "" {
 		if err := c.SetProxy(cfg.Proxy); err != nil && c.cfgErr == nil {
-			c.cfgErr = fmt.Errorf("kimi: Config.Proxy: %w", err)
+			c.cfgErr = configError(fmt.Errorf("kimi: Config.Proxy: %w", err))
 		}
 	}
 	c.Chat = &ChatService{c}
@@ -218,6 +239,11 @@ func NewClient(cfg Config) *Client {
 	c.Users = &UserService{c}
 	return c
 }
+
+// ConfigErr returns the Config's problem (a malformed base URL or proxy),
+// an ErrConfig error that every call also returns, or nil. NewClient
+// cannot return an error; a caller that wants to fail early checks this.
+func (c *Client) ConfigErr() error { return c.cfgErr }
 
 // BaseURL returns the normalized API root the client sends requests to.
 func (c *Client) BaseURL() string { return c.baseURL }
@@ -293,178 +319,48 @@ func (c *Client) defaultHTTPClient() *http.Client {
 }
 
 // envProxy reads the proxy environment now and returns the proxy function
-// for it. http.ProxyFromEnvironment reads the environment once per process
-// (so a later change, or a second client built after it, is not seen) and
-// ignores ALL_PROXY. The rules otherwise follow net/http's
-// (golang.org/x/net/http/httpproxy), except that host names are compared
-// in lower case without IDNA conversion:
-//
-//   - HTTPS_PROXY for https URLs, HTTP_PROXY for http ones (lower-case
-//     names first); when both are unset, ALL_PROXY for both. A value
-//     without a scheme ("host:3128") is taken as http://.
-//   - NO_PROXY is a comma-separated list of IP addresses, CIDR ranges and
-//     domain names, each optionally with ":port"; "example.com" matches
-//     it and its subdomains, ".example.com" and "*.example.com" only the
-//     subdomains; "*" disables the proxy.
-//   - localhost and loopback addresses are never proxied.
-//   - In a CGI process (REQUEST_METHOD set) HTTP_PROXY is refused for http
-//     URLs, since a request header could have set it.
+// for it: httpproxy's rules (those of http.ProxyFromEnvironment) plus
+// ALL_PROXY. http.ProxyFromEnvironment reads the environment once per
+// process, so a later change, or a second client built after it, would
+// not be seen; and it ignores ALL_PROXY, which curl honours and which
+// commonly names a SOCKS proxy.
 func envProxy() func(*http.Request) (*url.URL, error) {
-	httpP, httpsP := envAny("http_proxy", "HTTP_PROXY"), envAny("https_proxy", "HTTPS_PROXY")
-	cgi := os.Getenv("REQUEST_METHOD") != ""
-	if httpP == "" && httpsP == "" {
-		if all := envAny("all_proxy", "ALL_PROXY"); all != "" {
-			// ALL_PROXY cannot be injected by a CGI request header.
-			httpP, httpsP, cgi = all, all, false
+	cfg := httpproxy.Config{
+		HTTPProxy:  envAny("http_proxy", "HTTP_PROXY"),
+		HTTPSProxy: envAny("https_proxy", "HTTPS_PROXY"),
+		NoProxy:    envAny("no_proxy", "NO_PROXY"),
+		CGI:        os.Getenv("REQUEST_METHOD") != "",
+	}
+	if cfg.HTTPProxy == "" && cfg.HTTPSProxy == "" {
+		all := envAny("all_proxy", "ALL_PROXY")
+		if all == "" {
+			return func(*http.Request) (*url.URL, error) { return nil, nil }
 		}
+		// httpproxy refuses HTTP_PROXY in a CGI process because a
+		// request's "Proxy:" header arrives as HTTP_PROXY; no header can
+		// set ALL_PROXY, so it is safe there.
+		cfg.HTTPProxy, cfg.HTTPSProxy, cfg.CGI = all, all, false
 	}
-	p := &envProxyConfig{http: parseEnvProxy(httpP), https: parseEnvProxy(httpsP), cgi: cgi}
-	if p.http == nil && p.https == nil {
-		return func(*http.Request) (*url.URL, error) { return nil, nil }
+	proxyForURL := cfg.ProxyFunc()
+	return func(req *http.Request) (*url.URL, error) {
+		u, err := proxyForURL(req.URL)
+		if err != nil {
+			return nil, fmt.Errorf("kimi: %w", err)
+		}
+		return u, nil
 	}
-	p.parseNoProxy(envAny("no_proxy", "NO_PROXY"))
-	return p.proxy
 }
 
+// envAny returns the first of the variables that is set to something other
+// than blanks, trimmed: httpproxy would take " http://p:3128" as malformed
+// and silently go direct.
 func envAny(names ...string) string {
 	for _, n := range names {
-		if v := os.Getenv(n); v != "" {
+		if v := strings.TrimSpace(os.Getenv(n)); v != "" {
 			return v
 		}
 	}
 	return ""
-}
-
-// parseEnvProxy parses a proxy variable; nil when empty or malformed (as
-// net/http, which ignores a bad value).
-func parseEnvProxy(v string) *url.URL {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return nil
-	}
-	u, err := url.Parse(v)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		if u, err := url.Parse("http://" + v); err == nil && u.Host != "" {
-			return u
-		}
-		return nil
-	}
-	return u
-}
-
-// envProxyConfig is the proxy environment as NewClient read it.
-type envProxyConfig struct {
-	http, https *url.URL
-	cgi         bool
-
-	noProxyAll bool
-	prefixes   []netip.Prefix
-	addrs      []noProxyAddr
-	domains    []noProxyDomain
-}
-
-type noProxyAddr struct {
-	ip   netip.Addr
-	port string // "" matches every port
-}
-
-type noProxyDomain struct {
-	suffix    string // ".example.com"
-	matchHost bool   // "example.com" itself matches too
-	port      string
-}
-
-func (p *envProxyConfig) parseNoProxy(list string) {
-	for e := range strings.SplitSeq(list, ",") {
-		e = strings.ToLower(strings.TrimSpace(e))
-		switch {
-		case e == "":
-			continue
-		case e == "*":
-			p.noProxyAll = true
-			return
-		}
-		if pfx, err := netip.ParsePrefix(e); err == nil {
-			p.prefixes = append(p.prefixes, pfx.Masked())
-			continue
-		}
-		host, port, err := net.SplitHostPort(e)
-		if err != nil {
-			host, port = e, ""
-		} else if host == "" {
-			continue
-		}
-		if ip, err := netip.ParseAddr(host); err == nil {
-			p.addrs = append(p.addrs, noProxyAddr{ip.Unmap(), port})
-			continue
-		}
-		if strings.HasPrefix(host, "*.") {
-			host = host[1:]
-		}
-		if host == "" || host == "." {
-			continue
-		}
-		d := noProxyDomain{suffix: host, port: port}
-		if host[0] != '.' {
-			d.suffix, d.matchHost = "."+host, true
-		}
-		p.domains = append(p.domains, d)
-	}
-}
-
-func (p *envProxyConfig) proxy(req *http.Request) (*url.URL, error) {
-	var pu *url.URL
-	switch req.URL.Scheme {
-	case "https":
-		pu = p.https
-	case "http":
-		pu = p.http
-		if pu != nil && p.cgi {
-			return nil, errors.New("kimi: refusing to use HTTP_PROXY in a CGI environment; see golang.org/s/cgihttpproxy")
-		}
-	}
-	if pu == nil || !p.useProxy(req.URL) {
-		return nil, nil
-	}
-	return pu, nil
-}
-
-// useProxy applies NO_PROXY and the localhost rule to u.
-func (p *envProxyConfig) useProxy(u *url.URL) bool {
-	if p.noProxyAll {
-		return false
-	}
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	if host == "localhost" {
-		return false
-	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		ip = ip.Unmap()
-		if ip.IsLoopback() {
-			return false
-		}
-		for _, pfx := range p.prefixes {
-			if pfx.Contains(ip.WithZone("")) {
-				return false
-			}
-		}
-		for _, a := range p.addrs {
-			if a.ip == ip && (a.port == "" || a.port == port) {
-				return false
-			}
-		}
-		return true
-	}
-	for _, d := range p.domains {
-		if (strings.HasSuffix(host, d.suffix) || d.matchHost && host == d.suffix[1:]) && (d.port == "" || d.port == port) {
-			return false
-		}
-	}
-	return true
 }
 
 // proxyFunc is the Proxy of transports the client controls: the URL set by
@@ -490,6 +386,13 @@ func (c *Client) proxyFunc(req *http.Request) (*url.URL, error) {
 // modified) and the clone is used from then on; any other RoundTripper
 // makes SetProxy fail, because the client cannot know how it dials.
 func (c *Client) SetProxy(rawURL string) error {
+	if err := c.setProxy(rawURL); err != nil {
+		return configError(err)
+	}
+	return nil
+}
+
+func (c *Client) setProxy(rawURL string) error {
 	var pu *url.URL
 	if rawURL != "" {
 		u, err := url.Parse(rawURL)
@@ -562,12 +465,12 @@ type streamBody struct {
 
 // newRequest builds a request for path (relative to the base URL) with body
 // encoded as JSON when it is not nil, or sent as is when it is a
-// *streamBody. Every call goes through it. header is
-// copied first, then the client's own headers are set, so a caller cannot
-// override Authorization. Accept defaults to application/json, or to
-// text/event-stream when body is a ChatRequest with Stream set; an Accept in
-// header wins.
-func (c *Client) newRequest(ctx context.Context, method, path string, body any, header http.Header) (*http.Request, error) {
+// *streamBody. Every call goes through it, with the caller's options. The
+// options' headers are copied first, then the client's own headers are
+// set, so a caller cannot override Authorization. Accept defaults to the
+// options' acceptByDefault, else application/json, or text/event-stream
+// when body is a ChatRequest with Stream set; an Accept header wins.
+func (c *Client) newRequest(ctx context.Context, method, path string, body any, opts []RequestOption) (*http.Request, error) {
 	if c.cfgErr != nil {
 		return nil, c.cfgErr
 	}
@@ -576,7 +479,7 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body any, 
 	}
 	if !validHeaderValue(c.key.v) {
 		// Never echo the key: say only what is wrong with it.
-		return nil, errors.New("kimi: API key contains characters not allowed in an HTTP header")
+		return nil, configError(errors.New("kimi: API key contains characters not allowed in an HTTP header"))
 	}
 	var r io.Reader
 	sb, _ := body.(*streamBody)
@@ -585,16 +488,17 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body any, 
 	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, fmt.Errorf("kimi: encode request: %w", err)
+			return nil, WithKind(fmt.Errorf("kimi: encode request: %w", err), ErrBadRequest)
 		}
 		r = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+"/"+strings.TrimLeft(path, "/"), r)
 	if err != nil {
-		return nil, fmt.Errorf("kimi: build request: %w", err)
+		return nil, configError(fmt.Errorf("kimi: build request: %w", err))
 	}
-	for k, v := range header {
-		req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
+	o := applyOptions(opts)
+	for k, v := range o.header {
+		req.Header[http.CanonicalHeaderKey(k)] = v
 	}
 	switch {
 	case sb != nil:
@@ -604,15 +508,38 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body any, 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if req.Header.Get("Accept") == "" {
-		accept := "application/json"
-		if wantsStream(body) {
+		accept := o.accept
+		switch {
+		case accept != "":
+		case wantsStream(body):
 			accept = "text/event-stream"
+		default:
+			accept = "application/json"
 		}
 		req.Header.Set("Accept", accept)
 	}
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("Authorization", "Bearer "+c.key.v)
 	return req, nil
+}
+
+// call sends one request and decodes its JSON answer into a new T: the
+// shape of every method that returns one object.
+func call[T any](ctx context.Context, c *Client, method, path string, body any, opts []RequestOption) (*T, error) {
+	req, err := c.newRequest(ctx, method, path, body, opts)
+	if err != nil {
+		return nil, err
+	}
+	v := new(T)
+	if _, err := c.do(req, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// get is call for a GET.
+func get[T any](ctx context.Context, c *Client, path string, opts []RequestOption) (*T, error) {
+	return call[T](ctx, c, http.MethodGet, path, nil, opts)
 }
 
 func wantsStream(body any) bool {
@@ -651,6 +578,31 @@ func logURL(u *url.URL) string {
 	return u.Scheme + "://" + u.Host + u.EscapedPath()
 }
 
+// poll calls get until settled says the object has settled, and returns
+// it with settled's error. Between calls it sleeps, first about first,
+// then half longer each time up to limit, each wait drawn from [w/2, w]
+// so that many pollers spread out. A failed get ends the poll with what
+// get returned; a wait cut by ctx returns the object as last seen, with an
+// error naming what is awaited and its status.
+func poll[T any](ctx context.Context, c *Client, what string, first, limit time.Duration,
+	get func() (*T, error), settled func(*T) (status string, done bool, err error)) (*T, error) {
+	wait := first
+	for {
+		v, err := get()
+		if err != nil {
+			return v, err
+		}
+		status, done, err := settled(v)
+		if done {
+			return v, err
+		}
+		if err := c.sleep(ctx, wait/2+rand.N(wait/2+1)); err != nil {
+			return v, fmt.Errorf("kimi: waiting for %s (status %s): %w", what, status, err)
+		}
+		wait = min(wait*3/2, limit)
+	}
+}
+
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -658,6 +610,6 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return interrupted(ctx.Err())
 	}
 }

@@ -3,9 +3,8 @@ package kimi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Conversation keeps a multi-turn chat history. Each assistant reply is
@@ -27,12 +26,20 @@ type Conversation struct {
 	// Request is the template for every call: Model and parameters. Its
 	// Messages are ignored.
 	Request ChatRequest
+	// Options are passed to every call (for example WithHeader).
+	Options []RequestOption
 	// MaxTurns keeps at most this many recent turns; 0 keeps all.
 	MaxTurns int
 	// MaxTokens keeps the prompt (history plus the new message) within
 	// this many tokens as counted by CountTokens; 0 disables the budget.
+	// The turn being sent is always kept, even if it alone is over the
+	// budget, and Request.Tools are not counted: leave room for them.
 	MaxTokens int
-	// CountTokens counts the tokens of messages; nil uses EstimateTokens.
+	// CountTokens counts the prompt tokens of messages. MaxTokens needs
+	// it: without one, Send, SendMessage and Stream fail before sending
+	// rather than send an untrimmed history. tokencount.ChatMessages is an
+	// offline estimator; package kimi has none of its own, so that
+	// programs do not link a tokenizer's vocabulary unless they ask for it.
 	CountTokens func([]Message) int
 
 	send     sync.Mutex // held for a whole Send: turns never interleave
@@ -83,15 +90,13 @@ func (c *Conversation) Send(ctx context.Context, text string) (*ChatCompletion, 
 func (c *Conversation) SendMessage(ctx context.Context, m Message) (*ChatCompletion, error) {
 	c.send.Lock()
 	defer c.send.Unlock()
-	req, n := c.prepare(m)
-	resp, err := c.Chat.Create(ctx, req)
+	resp, n, err := turn(ctx, c, m, (*ChatService).Create)
 	if err != nil {
-		c.rollback(n)
 		return nil, err
 	}
 	if len(resp.Choices) == 0 {
 		c.rollback(n)
-		return nil, errors.New("kimi: conversation: response has no choices")
+		return nil, fmt.Errorf("%w: conversation: response has no choices", ErrBadResponse)
 	}
 	c.Append(historyMessage(resp.Choices[0].Message))
 	return resp, nil
@@ -101,13 +106,25 @@ func (c *Conversation) SendMessage(ctx context.Context, m Message) (*ChatComplet
 // stream has been read to its end, call Commit to append the reply (or
 // Rollback to take the user message back after a failure).
 func (c *Conversation) Stream(ctx context.Context, text string) (*Stream, error) {
-	req, n := c.prepare(UserMessage(text))
-	st, err := c.Chat.Stream(ctx, req)
+	st, _, err := turn(ctx, c, UserMessage(text), (*ChatService).Stream)
+	return st, err
+}
+
+// turn appends m, sends the trimmed history with method and takes m back
+// when the call fails. It returns the history length before m.
+func turn[T any](ctx context.Context, c *Conversation, m Message,
+	method func(*ChatService, context.Context, *ChatRequest, ...RequestOption) (T, error)) (T, int, error) {
+	var zero T
+	req, n, err := c.prepare(m)
+	if err != nil {
+		return zero, 0, err
+	}
+	out, err := method(c.Chat, ctx, req, c.Options...)
 	if err != nil {
 		c.rollback(n)
-		return nil, err
+		return zero, 0, err
 	}
-	return st, nil
+	return out, n, nil
 }
 
 // Commit appends the assembled reply of a finished stream. A stream that
@@ -117,7 +134,7 @@ func (c *Conversation) Stream(ctx context.Context, text string) (*Stream, error)
 func (c *Conversation) Commit(st *Stream) error {
 	err := st.Err()
 	if err == nil && !st.done {
-		err = errors.New("kimi: conversation: stream was closed before [DONE]; reply not appended")
+		err = fmt.Errorf("%w: conversation: stream was closed before [DONE]; reply not appended", ErrStreamIncomplete)
 	}
 	if err != nil {
 		c.mu.Lock()
@@ -140,16 +157,23 @@ func historyMessage(m Message) Message {
 	return m
 }
 
+// errNoCounter is returned, before anything is sent, by a conversation
+// with a token budget but no way to count tokens.
+var errNoCounter = WithKind(errors.New("kimi: Conversation.MaxTokens needs CountTokens, e.g. tokencount.ChatMessages"), ErrConfig)
+
 // prepare appends m, trims, and returns the request and the history length
 // before m was appended.
-func (c *Conversation) prepare(m Message) (*ChatRequest, int) {
+func (c *Conversation) prepare(m Message) (*ChatRequest, int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.MaxTokens > 0 && c.CountTokens == nil {
+		return nil, 0, errNoCounter
+	}
 	c.messages = append(c.messages, m)
 	c.trim()
 	req := c.Request
 	req.Messages = append([]Message(nil), c.messages...)
-	return &req, len(c.messages) - 1
+	return &req, len(c.messages) - 1, nil
 }
 
 func (c *Conversation) rollback(n int) {
@@ -170,13 +194,9 @@ func (c *Conversation) trim() {
 		drop = len(starts) - c.MaxTurns
 	}
 	if c.MaxTokens > 0 {
-		count := c.CountTokens
-		if count == nil {
-			count = EstimateTokens
-		}
 		for drop < len(starts)-1 {
 			kept := append(append([]Message(nil), c.messages[:sys]...), c.messages[starts[drop]:]...)
-			if count(kept) <= c.MaxTokens {
+			if c.CountTokens(kept) <= c.MaxTokens {
 				break
 			}
 			drop++
@@ -208,33 +228,4 @@ func turnStarts(ms []Message, from int) []int {
 		}
 	}
 	return s
-}
-
-// EstimateTokens is a quick, dependency-free token estimate used for
-// history budgets: about one token per 4 bytes of Latin text, one per 1.5
-// CJK characters (seed 002: 1 token ≈ 1.5–2 Chinese characters) and 4 per
-// message for the role framing. It errs high on purpose.
-func EstimateTokens(ms []Message) int {
-	total := 0
-	for _, m := range ms {
-		total += 4 + estimateText(m.Text()) + estimateText(m.ReasoningContent)
-		for _, tc := range m.ToolCalls {
-			total += estimateText(tc.Function.Name) + estimateText(tc.Function.Arguments) + 4
-		}
-	}
-	return total
-}
-
-func estimateText(s string) int {
-	var latin, cjk int
-	for len(s) > 0 {
-		r, size := utf8.DecodeRuneInString(s)
-		s = s[size:]
-		if r >= 0x2E80 && (unicode.Is(unicode.Han, r) || unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Hangul) || r >= 0x3000 && r <= 0x303F || r >= 0xFF00 && r <= 0xFFEF) {
-			cjk++
-			continue
-		}
-		latin += size
-	}
-	return (latin+3)/4 + (cjk*2+2)/3
 }

@@ -14,6 +14,14 @@
 //		Messages: []kimi.Message{kimi.UserMessage("Hello")},
 //	})
 //
+// Requests and list options are passed by pointer (nil options mean the
+// defaults); lifetimes are time.Duration values, sent as the whole
+// seconds the API takes. Every method that sends a request takes
+// RequestOption values last, for what is not part of the JSON body,
+// such as per-call headers:
+//
+//	resp, err := c.Chat.Create(ctx, req, kimi.WithHeader("X-Trace-Id", traceID))
+//
 // Requests are checked before they are sent (ChatRequest.Validate, which
 // knows the per-model rules such as kimi-k2.5's fixed sampling) and fail
 // with a *ValidationError. API failures are *Error values carrying the
@@ -40,14 +48,15 @@
 //
 // A chat request uses a cache through a first message built by
 // CacheMessage (by id or tag; the request then carries no Tools, the
-// cache brings them) or, by id only, through CacheHeaders with the full
-// messages repeated. ChatRequest.Validate checks both forms. The response
-// says what was saved:
+// cache brings them) or, by id only, through the headers of CacheHeaders,
+// passed as WithHeaders(CacheHeaders(ref)), with the full messages
+// repeated. ChatRequest.Validate checks the message form, Chat.Create and
+// Chat.Stream the headers too. The response says what was saved:
 //
 //	resp, err := c.Chat.Create(ctx, &kimi.ChatRequest{
 //		Model: "moonshot-v1-32k",
 //		Messages: []kimi.Message{
-//			kimi.CacheMessage(kimi.CacheRef{Tag: "handbook", ResetTTL: 3600}),
+//			kimi.CacheMessage(kimi.CacheRef{Tag: "handbook", ResetTTL: time.Hour}),
 //			kimi.UserMessage("How many onboarding steps are there?"),
 //		},
 //	})
@@ -58,7 +67,7 @@
 //
 //	doc := &kimi.CachedContext{Client: c, Tag: "handbook", Model: "moonshot-v1-32k",
 //		Messages: []kimi.Message{kimi.SystemMessage(handbookText)}}
-//	resp, err := doc.Ask(ctx, kimi.ChatRequest{Messages: []kimi.Message{kimi.UserMessage(q)}})
+//	resp, err := doc.Ask(ctx, &kimi.ChatRequest{Messages: []kimi.Message{kimi.UserMessage(q)}})
 //
 // On first use it finds the cache by tag (checking, by a content hash kept
 // in the cache's metadata, that the cache holds this context) or creates,
@@ -92,13 +101,14 @@
 // and the currency, which the API does not state: CNY on api.moonshot.cn,
 // USD on api.moonshot.ai, Config.Currency when set, else unknown.
 //
-// DocumentQA is Kimi's file-extract question answering (Moonshot's
-// reference, seed 003): documents are uploaded and extracted once, each
-// question is sent as the system prompt, one system message holding the
-// extraction results joined with "\n", and the question, to the
-// smallest candidate model (moonshot-v1-8k, -32k, -128k by default) whose
-// context window (ContextWindow) holds the prompt plus the answer budget;
-// with Cache set the documents go into a CachedContext:
+// DocumentQA is Kimi's file-extract question answering, as in Moonshot's
+// document Q&A example (https://platform.moonshot.ai/docs/api/files):
+// documents are uploaded and extracted once, each question is sent as the
+// system prompt, one system message holding the extraction results joined
+// with "\n", and the question, to the smallest candidate model
+// (moonshot-v1-8k, -32k, -128k by default) whose context window
+// (ContextWindow) holds the prompt plus the answer budget; with Cache set
+// the documents go into a CachedContext:
 //
 //	q := &kimi.DocumentQA{Client: c}
 //	err := q.AddFiles(ctx, "report.pdf")

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
 // DefaultDocumentQASystem is the system prompt of a DocumentQA that sets
@@ -19,49 +21,29 @@ const DefaultDocumentQASystem = "You are Kimi, an AI assistant provided by Moons
 	"Answer the user's questions using the documents in the next system message; " +
 	"say so when they do not contain the answer."
 
-// DefaultDocumentQAModels are the candidate models of a DocumentQA that
-// sets none, smallest (cheapest) first.
-var DefaultDocumentQAModels = []string{"moonshot-v1-8k", "moonshot-v1-32k", "moonshot-v1-128k"}
+// DefaultDocumentQAModels returns the candidate models of a DocumentQA
+// that sets none, smallest (cheapest) first: moonshot-v1-8k, -32k and
+// -128k (catalog.DocumentQAModels). The slice is a fresh copy.
+func DefaultDocumentQAModels() []string { return catalog.DocumentQAModels() }
 
 // ErrPromptTooLong is wrapped by the error of DocumentQA.Ask when no
 // candidate model's context window holds the prompt plus the answer
 // budget.
-var ErrPromptTooLong = errors.New("kimi: prompt does not fit any candidate model")
-
-// contextWindows is the model catalogue's context sizes (spec §3.3).
-var contextWindows = map[string]int{
-	"moonshot-v1-8k":                  8192,
-	"moonshot-v1-32k":                 32768,
-	"moonshot-v1-128k":                131072,
-	"moonshot-v1-8k-vision-preview":   8192,
-	"moonshot-v1-32k-vision-preview":  32768,
-	"moonshot-v1-128k-vision-preview": 131072,
-	"kimi-latest":                     131072,
-	"kimi-thinking-preview":           131072,
-	"kimi-k2-0711-preview":            131072,
-	"kimi-k2-0905-preview":            262144,
-	"kimi-k2-turbo-preview":           262144,
-	"kimi-k2-thinking":                262144,
-	"kimi-k2-thinking-turbo":          262144,
-	"kimi-k2.5":                       262144,
-	"kimi-k2.6":                       262144,
-}
+var ErrPromptTooLong = sentinel("kimi: prompt does not fit any candidate model", ErrBadRequest)
 
 // ContextWindow returns the context window (prompt plus answer, in
-// tokens) of a model from the published catalogue, or 0 for a model it
-// does not know (moonshot-v1-auto routes by size and has no window of its
-// own). A "vendor/" prefix is ignored.
+// tokens) of a model from package catalog, or 0 for a model it does not
+// know. For moonshot-v1-auto, which routes by size, it is the largest
+// window (128k). Case and a "vendor/" prefix are ignored.
 func ContextWindow(model string) int {
-	m := strings.ToLower(model)
-	if i := strings.LastIndexByte(m, '/'); i >= 0 {
-		m = m[i+1:]
-	}
-	return contextWindows[m]
+	m, _ := catalog.Lookup(model)
+	return m.ContextWindow
 }
 
 // DocumentQA answers questions about documents with Kimi's file-extract
-// flow (seed 003): each document is uploaded with purpose file-extract,
-// its extraction result (the JSON text of GET /files/{id}/content) is
+// flow, as Moonshot's document Q&A example does: each document is
+// uploaded with purpose file-extract, its extraction result (the JSON
+// text of GET /files/{id}/content) is
 // kept, and every question is sent as
 //
 //	system: System
@@ -82,7 +64,7 @@ func ContextWindow(model string) int {
 type DocumentQA struct {
 	Client *Client
 	// Models are the candidate models, smallest context first; nil means
-	// DefaultDocumentQAModels. Each needs a window from ContextWindow or
+	// DefaultDocumentQAModels(). Each needs a window from ContextWindow or
 	// ContextWindows.
 	Models []string
 	// ContextWindows adds or overrides context windows by model id.
@@ -205,7 +187,7 @@ func (q *DocumentQA) maxTokens() int {
 
 func (q *DocumentQA) models() []string {
 	if len(q.Models) == 0 {
-		return DefaultDocumentQAModels
+		return DefaultDocumentQAModels()
 	}
 	return q.Models
 }
@@ -222,7 +204,7 @@ func (q *DocumentQA) docContext() ([]Message, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.docs) == 0 {
-		return nil, errors.New("kimi: DocumentQA has no documents: call AddFiles or AddReader first")
+		return nil, WithKind(errors.New("kimi: DocumentQA has no documents: call AddFiles or AddReader first"), ErrBadRequest)
 	}
 	texts := make([]string, len(q.docs))
 	for i, d := range q.docs {
@@ -261,7 +243,9 @@ func (q *DocumentQA) PickModel(ctx context.Context, question string) (model stri
 func (q *DocumentQA) pick(ctx context.Context, msgs []Message) (string, int, error) {
 	count := q.CountTokens
 	if count == nil {
-		count = q.Client.Tokenizers.Estimate
+		count = func(ctx context.Context, model string, msgs []Message) (int, error) {
+			return q.Client.Tokenizers.Estimate(ctx, model, msgs)
+		}
 	}
 	budget := q.maxTokens()
 	counts := map[string]int{}
@@ -373,7 +357,7 @@ func (q *DocumentQA) send(ctx context.Context, msgs []Message, model string) (*C
 		return q.Client.Chat.Create(ctx, &ChatRequest{Model: model, Messages: msgs, MaxTokens: &maxTokens})
 	}
 	cc := q.cached(msgs[:2], model)
-	resp, err := cc.Ask(ctx, ChatRequest{Model: model, Messages: msgs[2:], MaxTokens: &maxTokens})
+	resp, err := cc.Ask(ctx, &ChatRequest{Model: model, Messages: msgs[2:], MaxTokens: &maxTokens})
 	if id := cc.CacheID(); id != "" {
 		q.mu.Lock()
 		if !slices.Contains(q.caches, id) {

@@ -1,86 +1,22 @@
 package kimi_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/onesdk-go/onesdk/kimi"
 	"github.com/onesdk-go/onesdk/kimitest"
 )
 
-// routeRecorder keeps the JSON bodies of chat requests and counts requests by
-// route; upload bodies are streamed through untouched.
-type routeRecorder struct {
-	mu    sync.Mutex
-	rt    http.RoundTripper
-	count map[string]int
-	chats []map[string]any
-}
-
-func (r *routeRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	path := req.URL.Path[strings.Index(req.URL.Path, "/v1/")+3:]
-	if rest, ok := strings.CutPrefix(path, "/files/"); ok {
-		path = "/files/{id}"
-		if _, sub, ok := strings.Cut(rest, "/"); ok {
-			path += "/" + sub
-		}
-	}
-	r.mu.Lock()
-	r.count[req.Method+" "+path]++
-	r.mu.Unlock()
-	if path == "/chat/completions" {
-		b, _ := io.ReadAll(req.Body)
-		req.Body = io.NopCloser(bytes.NewReader(b))
-		var m map[string]any
-		json.Unmarshal(b, &m)
-		r.mu.Lock()
-		r.chats = append(r.chats, m)
-		r.mu.Unlock()
-	}
-	return r.rt.RoundTrip(req)
-}
-
-func (r *routeRecorder) n(route string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.count[route]
-}
-
-func (r *routeRecorder) lastChat(t *testing.T) map[string]any {
-	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.chats) == 0 {
-		t.Fatal("no chat request")
-	}
-	return r.chats[len(r.chats)-1]
-}
-
-func docClient(t *testing.T, srv *kimitest.Server) (*kimi.Client, *routeRecorder) {
-	t.Helper()
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	rec := &routeRecorder{rt: tr, count: map[string]int{}}
-	return kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, Retry: &testRetry, HTTPClient: &http.Client{Transport: rec}}), rec
-}
-
-// chatMessages returns the role and content of each message of a
-// recorded chat body.
-func chatMessages(body map[string]any) (roles []string, contents []string) {
-	msgs, _ := body["messages"].([]any)
+// chatMessages returns the role and content of each message.
+func chatMessages(msgs []kimi.Message) (roles []string, contents []string) {
 	for _, m := range msgs {
-		mm, _ := m.(map[string]any)
-		role, _ := mm["role"].(string)
-		content, _ := mm["content"].(string)
-		roles, contents = append(roles, role), append(contents, content)
+		roles, contents = append(roles, string(m.Role)), append(contents, m.Content)
 	}
 	return roles, contents
 }
@@ -92,8 +28,7 @@ const smallDoc = "Project Lighthouse status report.\nThe beacon was repaired on 
 var largeDoc = "Appendix: maintenance log.\n" + strings.Repeat("lorem ipsum dolor sit amet ", 2000)
 
 func TestDocumentQAModelChoice(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	c, rec := docClient(t, srv)
+	c, _, rec := setup(t)
 	ctx := context.Background()
 	q := &kimi.DocumentQA{Client: c}
 
@@ -117,11 +52,12 @@ func TestDocumentQAModelChoice(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := rec.lastChat(t)
-	roles, contents := chatMessages(body)
-	if body["model"] != "moonshot-v1-8k" || resp.Model != "moonshot-v1-8k" || body["max_tokens"] != 1024.0 {
-		t.Errorf("model %v (response %s), max_tokens %v; want moonshot-v1-8k, 1024", body["model"], resp.Model, body["max_tokens"])
+	roles, contents := chatMessages(body.Messages)
+	if body.Model != "moonshot-v1-8k" || resp.Model != "moonshot-v1-8k" || body.MaxTokens != 1024 {
+		t.Errorf("model %v (response %s), max_tokens %v; want moonshot-v1-8k, 1024", body.Model, resp.Model, body.MaxTokens)
 	}
-	// Seed 003: system prompt, the file content as a system message, the question.
+	// As in Moonshot's document Q&A example: system prompt, the file content
+	// as a system message, the question.
 	if strings.Join(roles, ",") != "system,system,user" || contents[0] != kimi.DefaultDocumentQASystem ||
 		contents[1] != docs[0].Text || contents[2] != "When is the lens due?" {
 		t.Errorf("messages = %v %q", roles, contents)
@@ -143,9 +79,9 @@ func TestDocumentQAModelChoice(t *testing.T) {
 		t.Fatal(err)
 	}
 	body = rec.lastChat(t)
-	roles, contents = chatMessages(body)
-	if body["model"] != "moonshot-v1-32k" || resp.Model != "moonshot-v1-32k" {
-		t.Errorf("model %v, want moonshot-v1-32k (prompt %d tokens)", body["model"], resp.Usage.PromptTokens)
+	roles, contents = chatMessages(body.Messages)
+	if body.Model != "moonshot-v1-32k" || resp.Model != "moonshot-v1-32k" {
+		t.Errorf("model %v, want moonshot-v1-32k (prompt %d tokens)", body.Model, resp.Usage.PromptTokens)
 	}
 	if resp.Usage.PromptTokens+1024 <= 8192 || resp.Usage.PromptTokens+1024 > 32768 {
 		t.Errorf("prompt %d tokens: the test documents do not straddle the 8k window", resp.Usage.PromptTokens)
@@ -157,7 +93,7 @@ func TestDocumentQAModelChoice(t *testing.T) {
 	if _, err := q.Ask(ctx, "And on Friday?"); err != nil {
 		t.Fatal(err)
 	}
-	if up, ct := rec.n("POST /files"), rec.n("GET /files/{id}/content"); up != 2 || ct != 3 {
+	if up, ct := rec.count(http.MethodPost, "/v1/files"), rec.count(http.MethodGet, "/content"); up != 2 || ct != 3 {
 		t.Errorf("%d uploads and %d content reads, want 2 and 2 (+1 by the test)", up, ct)
 	}
 
@@ -174,8 +110,7 @@ func TestDocumentQAModelChoice(t *testing.T) {
 }
 
 func TestDocumentQATooLongMessage(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	c, _ := docClient(t, srv)
+	c, _, _ := setup(t)
 	ctx := context.Background()
 	q := &kimi.DocumentQA{Client: c, Models: []string{"moonshot-v1-8k"}, MaxTokens: 2000}
 	if err := q.AddReader(ctx, "log.txt", strings.NewReader(largeDoc)); err != nil {
@@ -197,8 +132,7 @@ func TestDocumentQATooLongMessage(t *testing.T) {
 }
 
 func TestDocumentQACountTokensAndWindows(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	c, rec := docClient(t, srv)
+	c, _, rec := setup(t)
 	ctx := context.Background()
 	var counted []string
 	q := &kimi.DocumentQA{
@@ -226,24 +160,28 @@ func TestDocumentQACountTokensAndWindows(t *testing.T) {
 	if strings.Join(counted, ",") != "moonshot-v1-8k,kimi-k2-turbo-preview" {
 		t.Errorf("counted for %v", counted)
 	}
-	if rec.n("POST /tokenizers/estimate-token-count") != 0 {
+	if rec.count(http.MethodPost, "/v1/tokenizers/estimate-token-count") != 0 {
 		t.Error("the server was asked despite CountTokens")
 	}
-	bad := &kimi.DocumentQA{Client: c, Models: []string{"moonshot-v1-auto"}}
+	bad := &kimi.DocumentQA{Client: c, Models: []string{"kimi-k9"}} // not in the catalogue
 	bad.AddReader(ctx, "s.txt", strings.NewReader(smallDoc))
 	defer bad.Cleanup(ctx)
 	var ve *kimi.ValidationError
 	if _, err := bad.Ask(ctx, "q?"); !errors.As(err, &ve) || !strings.Contains(err.Error(), "no known context window") {
 		t.Errorf("unknown window: %v", err)
 	}
-	if w := kimi.ContextWindow("moonshot/kimi-k2.5"); w != 262144 {
-		t.Errorf("ContextWindow(moonshot/kimi-k2.5) = %d", w)
+	for model, want := range map[string]int{"moonshot/kimi-k2.5": 262144, "moonshot-v1-8k": 8192, "moonshot-v1-auto": 131072, "kimi-k9": 0} {
+		if w := kimi.ContextWindow(model); w != want {
+			t.Errorf("ContextWindow(%s) = %d, want %d", model, w, want)
+		}
+	}
+	if got := kimi.DefaultDocumentQAModels(); !slices.Equal(got, []string{"moonshot-v1-8k", "moonshot-v1-32k", "moonshot-v1-128k"}) {
+		t.Errorf("DefaultDocumentQAModels() = %v", got)
 	}
 }
 
 func TestDocumentQACache(t *testing.T) {
-	srv := kimitest.NewServer(t, kimitest.WithCacheReadyDelay(0))
-	c, rec := docClient(t, srv)
+	c, _, rec := setup(t, kimitest.WithCacheReadyDelay(0))
 	ctx := context.Background()
 	q := &kimi.DocumentQA{Client: c, Cache: true, System: "Answer from the report only."}
 	if err := q.AddFiles(ctx, writeTemp(t, "status.txt", smallDoc)); err != nil {
@@ -258,12 +196,12 @@ func TestDocumentQACache(t *testing.T) {
 		if !q.Cached() || resp.Model != "moonshot-v1-8k" {
 			t.Errorf("ask %d: cached %t, model %s", i, q.Cached(), resp.Model)
 		}
-		roles, contents := chatMessages(rec.lastChat(t))
+		roles, contents := chatMessages(rec.lastChat(t).Messages)
 		if strings.Join(roles, ",") != "cache,user" || contents[1] != "When is the lens due?" {
 			t.Errorf("ask %d: messages %v %q", i, roles, contents)
 		}
 	}
-	if n := rec.n("POST /caching"); n != 1 {
+	if n := rec.count(http.MethodPost, "/v1/caching"); n != 1 {
 		t.Errorf("%d caches created, want 1", n)
 	}
 	caches, err := c.Caches.List(ctx, nil)
@@ -281,7 +219,7 @@ func TestDocumentQACache(t *testing.T) {
 	if _, err := q.Ask(ctx, "Did the lens arrive?"); err != nil || !q.Cached() {
 		t.Fatalf("after adding: cached %t, %v", q.Cached(), err)
 	}
-	if n := rec.n("POST /caching"); n != 2 {
+	if n := rec.count(http.MethodPost, "/v1/caching"); n != 2 {
 		t.Errorf("%d caches created, want 2", n)
 	}
 	if err := q.Cleanup(ctx); err != nil {
@@ -302,8 +240,7 @@ var midDoc = "Appendix: maintenance log.\n" + strings.Repeat("lorem ipsum dolor 
 // An undercounting CountTokens picks a model too small for the prompt; the
 // server refuses it as too long and Ask steps up to the next candidate.
 func TestDocumentQAStepsUpWhenServerSaysTooLong(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	c, rec := docClient(t, srv)
+	c, _, rec := setup(t)
 	ctx := context.Background()
 	half := func(ctx context.Context, model string, msgs []kimi.Message) (int, error) {
 		n, err := c.Tokenizers.Estimate(ctx, model, msgs)
@@ -326,10 +263,10 @@ func TestDocumentQAStepsUpWhenServerSaysTooLong(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Ask: %v", err)
 	}
-	if resp.Model != "moonshot-v1-32k" || q.LastModel() != "moonshot-v1-32k" || rec.lastChat(t)["model"] != "moonshot-v1-32k" {
+	if resp.Model != "moonshot-v1-32k" || q.LastModel() != "moonshot-v1-32k" || rec.lastChat(t).Model != "moonshot-v1-32k" {
 		t.Errorf("answered by %s (LastModel %s), want moonshot-v1-32k", resp.Model, q.LastModel())
 	}
-	if n := rec.n("POST /chat/completions"); n != 2 {
+	if n := rec.count(http.MethodPost, "/v1/chat/completions"); n != 2 {
 		t.Errorf("%d chat requests, want 2 (8k refused, then 32k)", n)
 	}
 
@@ -338,13 +275,13 @@ func TestDocumentQAStepsUpWhenServerSaysTooLong(t *testing.T) {
 	q2 := &kimi.DocumentQA{Client: c, CountTokens: half, Models: []string{"moonshot-v1-8k", "moonshot-v1-8k-vision-preview"}}
 	q2.AddReader(ctx, "log.txt", strings.NewReader(midDoc))
 	defer q2.Cleanup(ctx)
-	before := rec.n("POST /chat/completions")
+	before := rec.count(http.MethodPost, "/v1/chat/completions")
 	_, err = q2.Ask(ctx, "Summarise.")
 	var ke *kimi.Error
 	if !errors.As(err, &ke) || ke.StatusCode != 400 || !strings.Contains(err.Error(), "too long") {
 		t.Errorf("err = %v, want the server's 400", err)
 	}
-	if n := rec.n("POST /chat/completions") - before; n != 1 {
+	if n := rec.count(http.MethodPost, "/v1/chat/completions") - before; n != 1 {
 		t.Errorf("%d chat requests, want 1 (no larger candidate)", n)
 	}
 }

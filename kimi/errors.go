@@ -3,10 +3,8 @@ package kimi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +31,7 @@ const (
 // could not be decoded: a malformed JSON body, or a malformed chunk in a
 // stream (then it is Stream.Err). The error names the path or event, the
 // status and the request id.
-var ErrBadResponse = errors.New("kimi: malformed response")
+var ErrBadResponse = sentinel("kimi: malformed response", ErrServerUnavailable)
 
 // Error is a non-2xx API response. Three body shapes are decoded:
 //
@@ -65,15 +63,23 @@ type Error struct {
 	Body     []byte
 }
 
-func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "kimi: %d", e.StatusCode)
+// StatusType is the status code and the error's type (or, in an envelope
+// without one, its code), such as "429 rate_limit_reached_error": the
+// part of the message that says what kind of failure it was.
+func (e *Error) StatusType() string {
+	s := strconv.Itoa(e.StatusCode)
 	switch {
 	case e.Type != "":
-		b.WriteString(" " + e.Type)
+		s += " " + e.Type
 	case e.Code != "":
-		b.WriteString(" " + e.Code)
+		s += " " + e.Code
 	}
+	return s
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("kimi: " + e.StatusType())
 	if e.Message != "" {
 		b.WriteString(": " + e.Message)
 	}
@@ -201,12 +207,6 @@ func scalarString(raw json.RawMessage) string {
 	return string(raw)
 }
 
-var (
-	htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
-	htmlDrop  = regexp.MustCompile(`(?is)<(script|style)[^>]*>.*?</(script|style)>`)
-	htmlTag   = regexp.MustCompile(`(?s)<[^>]*>`)
-)
-
 const maxSnippet = 200
 
 // snippetMessage describes a body that is not a JSON error: the status
@@ -218,10 +218,10 @@ func snippetMessage(status int, body []byte) string {
 		text = "HTTP " + strconv.Itoa(status)
 	}
 	s := string(body)
-	if m := htmlTitle.FindStringSubmatch(s); m != nil {
-		s = m[1]
+	if title, ok := htmlTitle(s); ok {
+		s = title
 	} else {
-		s = htmlTag.ReplaceAllString(htmlDrop.ReplaceAllString(s, " "), " ")
+		s = htmlText(s)
 	}
 	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "")), " ")
 	if len(s) > maxSnippet {
@@ -237,8 +237,6 @@ func snippetMessage(status int, body []byte) string {
 	return text + ": " + s
 }
 
-var retryHint = regexp.MustCompile(`(?i)try again (?:after|in) (\d+) ?(?:seconds?|s\b)`)
-
 // retryAfter reads the Retry-After header (delta seconds or an HTTP date)
 // or, failing that, the message's "try again after N seconds". A hint of
 // zero becomes one second: Kimi penalises immediate retries after a 429.
@@ -251,10 +249,8 @@ func retryAfter(header, message string, now time.Time) time.Duration {
 			return atLeastSecond(t.Sub(now))
 		}
 	}
-	if m := retryHint.FindStringSubmatch(message); m != nil {
-		if n, err := strconv.ParseInt(m[1], 10, 64); err == nil {
-			return atLeastSecond(time.Duration(min(n, 1<<31)) * time.Second)
-		}
+	if n, ok := parseRetryHint(message); ok {
+		return atLeastSecond(time.Duration(min(n, 1<<31)) * time.Second)
 	}
 	return 0
 }

@@ -4,32 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log"
-	"net/http"
-	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/onesdk-go/onesdk/kimi"
+	"github.com/onesdk-go/onesdk/kimitest"
 )
 
-// fakeKimi answers every chat request with a fixed completion, so the
-// examples run without a network.
-func fakeKimi() *httptest.Server {
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Msh-Request-Id", "req-123")
-		io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","model":"kimi-k2-turbo-preview",
-"choices":[{"index":0,"message":{"role":"assistant","content":"1+1 equals 2."},"finish_reason":"stop"}],
-"usage":{"prompt_tokens":19,"completion_tokens":6,"total_tokens":25}}`)
-	}))
-}
+// The examples talk to the kimitest emulator, which stands in for Kimi;
+// its scripted rules keep their output fixed. Against Kimi, build the
+// client with kimi.NewClient(kimi.Config{}): the key then comes from
+// MOONSHOT_API_KEY.
 
 func ExampleChatService_Create() {
-	srv := fakeKimi()
+	srv, err := kimitest.Start("127.0.0.1:0", kimitest.WithRule(kimitest.Rule{Match: "1+1", Reply: "1+1 equals 2."}))
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer srv.Close()
+	c := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
 
-	c := kimi.NewClient(kimi.Config{APIKey: "sk-example", BaseURL: srv.URL + "/v1"})
 	resp, err := c.Chat.Create(context.Background(), &kimi.ChatRequest{
 		Model: "kimi-k2-turbo-preview",
 		Messages: []kimi.Message{
@@ -42,10 +37,10 @@ func ExampleChatService_Create() {
 		log.Fatal(err)
 	}
 	fmt.Println(resp.Text())
-	fmt.Println(resp.Usage.TotalTokens, resp.RequestID())
+	fmt.Println(resp.Choices[0].FinishReason, resp.RequestID() != "")
 	// Output:
 	// 1+1 equals 2.
-	// 25 req-123
+	// stop true
 }
 
 func ExampleChatRequest_Validate() {
@@ -64,26 +59,47 @@ func ExampleChatRequest_Validate() {
 }
 
 func ExampleError() {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusTooManyRequests)
-		io.WriteString(w, `{"error":{"type":"exceeded_current_quota_error","message":"Your account org<ak> is suspended, please check your plan and billing details"}}`)
-	}))
+	srv, err := kimitest.Start("127.0.0.1:0", kimitest.WithRule(kimitest.Rule{Error: &kimitest.RuleError{
+		Status: 429, Type: "exceeded_current_quota_error",
+		Message: "Your account org<ak> is suspended, please check your plan and billing details",
+	}}))
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer srv.Close()
+	c := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
 
-	c := kimi.NewClient(kimi.Config{APIKey: "sk-example", BaseURL: srv.URL})
-	_, err := c.Models.List(context.Background())
+	_, err = c.Chat.Create(context.Background(), &kimi.ChatRequest{
+		Model:    "kimi-k2-turbo-preview",
+		Messages: []kimi.Message{kimi.UserMessage("hi")},
+	})
 	var apiErr *kimi.Error
 	if errors.As(err, &apiErr) {
 		// Out of quota: not retried, and not worth retrying.
 		fmt.Println(apiErr.StatusCode, apiErr.Type, apiErr.Temporary(), apiErr.Attempts)
+		fmt.Println(errors.Is(err, kimi.ErrQuota))
 	}
 	// Output:
 	// 429 exceeded_current_quota_error false 1
+	// true
 }
 
 func ExampleChatService_RunTools() {
-	c := kimi.NewClient(kimi.Config{}) // MOONSHOT_API_KEY from the environment
+	// The scripted model searches the web and asks for the time, then
+	// answers from the results.
+	srv, err := kimitest.Start("127.0.0.1:0",
+		kimitest.WithRule(kimitest.Rule{Match: "Beijing", ToolCalls: []kimitest.RuleToolCall{
+			{Name: kimi.WebSearchToolName, Arguments: `{"search_result":{"search_id":"s-1"}}`},
+			{Name: "get_time", Arguments: `{"tz":"Asia/Shanghai"}`},
+		}}),
+		kimitest.WithRule(kimitest.Rule{Match: "Beijing", Reply: "The lantern festival opened in Beijing; it is noon there."}),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	c := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
+
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// RunTools adds the builtin $web_search tool and answers its calls;
@@ -101,12 +117,43 @@ func ExampleChatService_RunTools() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(resp.Text(), len(history))
+	var called []string
+	for _, call := range history[1].ToolCalls {
+		called = append(called, call.Function.Name)
+	}
+	fmt.Println(strings.Join(called, ", "))
+	fmt.Println(resp.Text())
+	fmt.Println(len(history), "messages")
+	// Output:
+	// $web_search, get_time
+	// The lantern festival opened in Beijing; it is noon there.
+	// 5 messages
 }
 
 func ExampleClient_SetProxy() {
-	c := kimi.NewClient(kimi.Config{})
+	srv, err := kimitest.Start("127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	c := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL})
+
+	// From now on every request goes through this SOCKS5 proxy.
 	if err := c.SetProxy("socks5://127.0.0.1:1080"); err != nil {
 		log.Fatal(err)
 	}
+	// An unsupported scheme is refused, and the proxy set before stays.
+	fmt.Println(c.SetProxy("ftp://proxy.example:21"))
+	// "" returns to the environment's proxy settings, which never proxy a
+	// loopback address such as the emulator's.
+	if err := c.SetProxy(""); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.Models.List(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("listed the models directly")
+	// Output:
+	// kimi: proxy "ftp://proxy.example:21": scheme must be http, https, socks5 or socks5h
+	// listed the models directly
 }

@@ -1,5 +1,7 @@
 package kimi
 
+import "testing"
+
 // SetUploadLimit lowers the client's per-file upload limit (MaxFileBytes)
 // so that tests can pass it without sending 100 MB.
 func SetUploadLimit(c *Client, n int64) { c.maxUpload = n }
@@ -7,3 +9,19 @@ func SetUploadLimit(c *Client, n int64) { c.maxUpload = n }
 // SetContentLimit lowers the body limit of c's Files.Content and
 // ExtractedText (MaxContentBytes) so that tests can pass it cheaply.
 func SetContentLimit(c *Client, n int64) { contentLimits.Store(c, n) }
+
+// FastRetry returns a copy of the test clients' retry policy
+// (loopback_test.go), for the external tests' clients.
+func FastRetry() *RetryPolicy {
+	p := fastRetry
+	return &p
+}
+
+// NewTestClient is testClient (loopback_test.go), for the external tests.
+func NewTestClient(t testing.TB, baseURL string, mods ...func(*Config)) *Client {
+	t.Helper()
+	return testClient(t, baseURL, mods...)
+}
+
+// RoundTripFunc makes a function an http.RoundTripper.
+type RoundTripFunc = roundTripFunc

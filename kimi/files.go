@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -63,7 +62,7 @@ const (
 // size turns out to hold more than MaxFileBytes: the upload is aborted
 // once the limit is passed, before the excess is sent. (A size known in
 // advance is refused before sending, with a *ValidationError.)
-var ErrFileTooLarge = errors.New("kimi: file exceeds the upload size limit")
+var ErrFileTooLarge = sentinel("kimi: file exceeds the upload size limit", ErrBadRequest)
 
 // File is a file object. Decoding is lenient: unknown fields are kept in
 // Extra.
@@ -199,23 +198,25 @@ type FileUploadRequest struct {
 // For purpose file-extract the server extracts the text during or after
 // the upload: call WaitProcessed before ExtractedText when the returned
 // status is not yet FileStatusOK.
-func (s *FileService) Upload(ctx context.Context, r *FileUploadRequest) (*File, error) {
-	return s.upload(ctx, r, "Size")
+func (s *FileService) Upload(ctx context.Context, r *FileUploadRequest, opts ...RequestOption) (*File, error) {
+	return s.upload(ctx, r, "Size", opts)
 }
 
 // UploadFile uploads the file at path with its base name as the file name.
 // "" purpose means PurposeFileExtract. The size comes from the file system,
 // so an empty or oversized file is refused before sending, and failed
 // attempts are retried (a regular file can be read again).
-func (s *FileService) UploadFile(ctx context.Context, path, purpose string) (*File, error) {
+func (s *FileService) UploadFile(ctx context.Context, path, purpose string, opts ...RequestOption) (*File, error) {
+	// A missing or unreadable local file is the caller's argument at
+	// fault, not the network's.
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("kimi: upload: %w", err)
+		return nil, WithKind(fmt.Errorf("kimi: upload: %w", err), ErrBadRequest)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("kimi: upload: %w", err)
+		return nil, WithKind(fmt.Errorf("kimi: upload: %w", err), ErrBadRequest)
 	}
 	if st.IsDir() {
 		return nil, invalid("file", path, "is a directory")
@@ -225,10 +226,10 @@ func (s *FileService) UploadFile(ctx context.Context, path, purpose string) (*Fi
 		size = st.Size()
 	}
 	return s.upload(ctx, &FileUploadRequest{Filename: filepath.Base(path), Purpose: purpose, Reader: f, Size: size},
-		"size of "+path)
+		"size of "+path, opts)
 }
 
-func (s *FileService) upload(ctx context.Context, r *FileUploadRequest, sizeField string) (*File, error) {
+func (s *FileService) upload(ctx context.Context, r *FileUploadRequest, sizeField string, opts []RequestOption) (*File, error) {
 	if r == nil {
 		return nil, invalid("request", nil, "must not be nil")
 	}
@@ -270,7 +271,7 @@ func (s *FileService) upload(ctx context.Context, r *FileUploadRequest, sizeFiel
 	if u.seeker != nil {
 		sb.getBody = u.open
 	}
-	req, err := s.c.newRequest(ctx, http.MethodPost, "files", sb, nil)
+	req, err := s.c.newRequest(ctx, http.MethodPost, "files", sb, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -459,8 +460,9 @@ func (b *uploadBody) Close() error {
 // stop closes the body and waits for a Read in progress to return.
 func (b *uploadBody) stop() {
 	b.closed.Store(true)
+	// Taking the lock waits for a Read in progress, which holds it.
 	b.mu.Lock()
-	b.mu.Unlock() // an empty critical section: waiting for Read is the point
+	defer b.mu.Unlock()
 }
 
 // fileReader counts the file bytes of one attempt and enforces the limit
@@ -480,7 +482,7 @@ func (f *fileReader) Read(p []byte) (int, error) {
 	f.n += int64(n)
 	switch {
 	case u.size >= 0 && f.n > u.size:
-		return 0, u.fail(fmt.Errorf("kimi: upload %q: the Reader yielded more than the %d bytes Size announced", u.name, u.size))
+		return 0, u.fail(WithKind(fmt.Errorf("kimi: upload %q: the Reader yielded more than the %d bytes Size announced", u.name, u.size), ErrBadRequest))
 	case u.size < 0 && f.n > u.limit:
 		return 0, u.fail(fmt.Errorf("%w: %q: the Reader yielded more than %d bytes (%s, Kimi's per-file limit); the upload was aborted",
 			ErrFileTooLarge, u.name, u.limit, sizeText(u.limit)))
@@ -490,7 +492,7 @@ func (f *fileReader) Read(p []byte) (int, error) {
 	}
 	switch {
 	case err == io.EOF && u.size >= 0 && f.n < u.size:
-		return n, u.fail(fmt.Errorf("kimi: upload %q: the Reader ended after %d of the %d bytes Size announced", u.name, f.n, u.size))
+		return n, u.fail(WithKind(fmt.Errorf("kimi: upload %q: the Reader ended after %d of the %d bytes Size announced", u.name, f.n, u.size), ErrBadRequest))
 	case err != nil && err != io.EOF:
 		return n, u.fail(fmt.Errorf("kimi: upload %q: read: %w", u.name, err))
 	}
@@ -498,42 +500,20 @@ func (f *fileReader) Read(p []byte) (int, error) {
 }
 
 // List returns every file of the user (GET /files).
-func (s *FileService) List(ctx context.Context) (*FileList, error) {
-	req, err := s.c.newRequest(ctx, http.MethodGet, "files", nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	list := new(FileList)
-	if _, err := s.c.do(req, list); err != nil {
-		return nil, err
-	}
-	return list, nil
+func (s *FileService) List(ctx context.Context, opts ...RequestOption) (*FileList, error) {
+	return get[FileList](ctx, s.c, "files", opts)
 }
 
 // Get returns a file's metadata (GET /files/{id}); an unknown id is a 404
 // *Error.
-func (s *FileService) Get(ctx context.Context, id string) (*File, error) {
-	if err := validateID("file id", id); err != nil {
-		return nil, err
-	}
-	req, err := s.c.newRequest(ctx, http.MethodGet, "files/"+url.PathEscape(id), nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	f := new(File)
-	if _, err := s.c.do(req, f); err != nil {
-		return nil, err
-	}
-	return f, nil
+func (s *FileService) Get(ctx context.Context, id string, opts ...RequestOption) (*File, error) {
+	return getID[File](ctx, s.c, "file id", id, "files/%s", opts)
 }
 
 // Delete deletes a file (DELETE /files/{id}); an unknown id is a 404
 // *Error.
-func (s *FileService) Delete(ctx context.Context, id string) error {
-	if err := validateID("file id", id); err != nil {
-		return err
-	}
-	return deleteObject(ctx, s.c, "files/"+url.PathEscape(id))
+func (s *FileService) Delete(ctx context.Context, id string, opts ...RequestOption) error {
+	return deleteID(ctx, s.c, "file id", id, "files/%s", opts)
 }
 
 // MaxContentBytes is the largest body of GET /files/{id}/content that
@@ -560,20 +540,21 @@ func (s *FileService) contentLimit() int64 {
 // arrives, for the caller to read and close; nothing is buffered, so the
 // body can be copied to a file or stdout in constant memory. A non-2xx
 // status is an *Error (and no body); ctx bounds the reading too.
-func (s *FileService) ContentReader(ctx context.Context, id string) (io.ReadCloser, error) {
-	resp, err := s.content(ctx, id)
+func (s *FileService) ContentReader(ctx context.Context, id string, opts ...RequestOption) (io.ReadCloser, error) {
+	resp, err := s.content(ctx, id, opts)
 	if err != nil {
 		return nil, err
 	}
 	return resp.Body, nil
 }
 
-func (s *FileService) content(ctx context.Context, id string) (*http.Response, error) {
+func (s *FileService) content(ctx context.Context, id string, opts []RequestOption) (*http.Response, error) {
 	if err := validateID("file id", id); err != nil {
 		return nil, err
 	}
-	h := http.Header{"Accept": {"application/json, text/plain, */*"}}
-	req, err := s.c.newRequest(ctx, http.MethodGet, "files/"+url.PathEscape(id)+"/content", nil, h)
+	// The body is usually JSON, but Kimi does not promise it.
+	opts = append([]RequestOption{acceptByDefault("application/json, text/plain, */*")}, opts...)
+	req, err := s.c.newRequest(ctx, http.MethodGet, "files/"+url.PathEscape(id)+"/content", nil, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -589,8 +570,8 @@ func (s *FileService) content(ctx context.Context, id string) (*http.Response, e
 // Kimi recommends putting, whole and as text, into a system message.
 // A body over MaxContentBytes is an error wrapping ErrBadResponse; use
 // ContentReader to stream a body of any size.
-func (s *FileService) Content(ctx context.Context, id string) ([]byte, error) {
-	resp, err := s.content(ctx, id)
+func (s *FileService) Content(ctx context.Context, id string, opts ...RequestOption) ([]byte, error) {
+	resp, err := s.content(ctx, id, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -675,8 +656,8 @@ func DecodeFileContent(b []byte) (*FileContent, error) {
 
 // ExtractedText is Content decoded by DecodeFileContent; like Content it
 // refuses a body over MaxContentBytes.
-func (s *FileService) ExtractedText(ctx context.Context, id string) (*FileContent, error) {
-	b, err := s.Content(ctx, id)
+func (s *FileService) ExtractedText(ctx context.Context, id string, opts ...RequestOption) (*FileContent, error) {
+	b, err := s.Content(ctx, id, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -694,26 +675,21 @@ const (
 // WaitProcessed polls Get until the file is usable (status ok, ready or
 // processed, or no status at all) and returns it. Status error gives a
 // *FileError carrying status_details; a failed Get its error. Any other
-// status is taken as "still processing". ctx bounds the wait.
-func (s *FileService) WaitProcessed(ctx context.Context, id string) (*File, error) {
+// status is taken as "still processing". ctx bounds the wait; opts apply
+// to every Get.
+func (s *FileService) WaitProcessed(ctx context.Context, id string, opts ...RequestOption) (*File, error) {
 	if err := validateID("file id", id); err != nil {
 		return nil, err
 	}
-	wait := waitFileFirst
-	for {
-		f, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
+	return poll(ctx, s.c, "file "+id, waitFileFirst, waitFileMax, func() (*File, error) {
+		return s.Get(ctx, id, opts...)
+	}, func(f *File) (string, bool, error) {
 		switch strings.ToLower(f.Status) {
 		case FileStatusOK, FileStatusReady, FileStatusProcessed, "":
-			return f, nil
+			return f.Status, true, nil
 		case FileStatusError, "failed":
-			return f, &FileError{ID: id, Status: f.Status, Details: f.StatusDetails}
+			return f.Status, true, &FileError{ID: id, Status: f.Status, Details: f.StatusDetails}
 		}
-		if err := s.c.sleep(ctx, wait/2+rand.N(wait/2+1)); err != nil {
-			return f, fmt.Errorf("kimi: waiting for file %s (status %s): %w", id, f.Status, err)
-		}
-		wait = min(wait*3/2, waitFileMax)
-	}
+		return f.Status, false, nil
+	})
 }

@@ -3,11 +3,7 @@ package kimi_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,29 +13,17 @@ import (
 
 // Files, token estimation and balance against the kimitest emulator.
 
-func writeTemp(t *testing.T, name, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
+// wantAPIError stops the test unless err is a *kimi.Error with status,
+// and reports an error unless it has message.
 func wantAPIError(t *testing.T, err error, status int, message string) {
 	t.Helper()
-	var e *kimi.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("err = %v (%T), want *kimi.Error %d", err, err, status)
-	}
-	if e.StatusCode != status || e.Message != message {
+	if e := mustStatus(t, err, status); e.Message != message {
 		t.Errorf("err = %d %q, want %d %q", e.StatusCode, e.Message, status, message)
 	}
 }
 
 func TestEmulatorFileLifecycle(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	c, _ := emulatorClient(t, srv, testRetry)
+	c, _, _ := setup(t)
 	ctx := context.Background()
 	text := "The onboarding handbook.\nStep one: read it. Step two: ask Kimi.\n"
 	path := writeTemp(t, "handbook.txt", text)
@@ -90,8 +74,7 @@ func TestEmulatorFileLifecycle(t *testing.T) {
 }
 
 func TestEmulatorFileLimits(t *testing.T) {
-	srv := kimitest.NewServer(t, kimitest.WithFileLimits(kimitest.FileLimits{MaxFiles: 2, MaxFileBytes: 1 << 10}))
-	c, cnt := emulatorClient(t, srv, testRetry)
+	c, _, rec := setup(t, kimitest.WithFileLimits(kimitest.FileLimits{MaxFiles: 2, MaxFileBytes: 1 << 10}))
 	ctx := context.Background()
 	up := func(name, purpose string, r io.Reader) error {
 		_, err := c.Files.Upload(ctx, &kimi.FileUploadRequest{Filename: name, Purpose: purpose, Reader: r})
@@ -105,7 +88,7 @@ func TestEmulatorFileLimits(t *testing.T) {
 		"File size is zero, please confirm and re-upload the file")
 	wantAPIError(t, up("a.txt", "lambda", strings.NewReader("x")), 400,
 		"Invalid purpose: only 'file-extract', 'image', 'video', 'batch' accepted")
-	before := cnt.n.Load()
+	before := rec.n()
 	for i := range 2 {
 		if err := up("ok.txt", "", strings.NewReader("fine")); err != nil {
 			t.Fatalf("upload %d: %v", i, err)
@@ -113,21 +96,19 @@ func TestEmulatorFileLimits(t *testing.T) {
 	}
 	wantAPIError(t, up("third.txt", "", strings.NewReader("one too many")), 400,
 		"The number of files you have uploaded exceeded the max file count 2, please delete previous uploaded files")
-	if n := cnt.n.Load() - before; n != 3 {
+	if n := rec.n() - before; n != 3 {
 		t.Errorf("%d requests for 3 uploads: a 400 must not be retried", n)
 	}
 }
 
 func TestEmulatorUploadRetry(t *testing.T) {
-	srv := kimitest.NewServer(t, kimitest.WithFaults(kimitest.Fault{Route: "POST /v1/files", Times: 2, Status: 503}))
-	c, cnt := emulatorClient(t, srv, testRetry)
+	c, _, rec := setup(t, kimitest.WithFaults(kimitest.Fault{Route: "POST /v1/files", Times: 2, Status: 503}))
 	ctx := context.Background()
 
 	// Non-seekable: the 503 comes back after one request; nothing stored.
 	_, err := c.Files.Upload(ctx, &kimi.FileUploadRequest{Filename: "pipe.txt", Reader: onlyReader{strings.NewReader("from a pipe")}})
-	var e *kimi.Error
-	if !errors.As(err, &e) || e.StatusCode != 503 || e.Attempts != 1 || cnt.n.Load() != 1 {
-		t.Fatalf("non-seekable: err %v after %d requests, want one 503", err, cnt.n.Load())
+	if e := mustStatus(t, err, 503); e.Attempts != 1 || rec.n() != 1 {
+		t.Fatalf("non-seekable: err %v after %d requests, want one 503", err, rec.n())
 	}
 	// Seekable: the second fault is retried through, the file arrives whole.
 	text := strings.Repeat("seekable content ", 1000)
@@ -135,8 +116,8 @@ func TestEmulatorUploadRetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cnt.n.Load() != 3 || f.Bytes != int64(len(text)) {
-		t.Errorf("%d requests, %d bytes stored", cnt.n.Load(), f.Bytes)
+	if rec.n() != 3 || f.Bytes != int64(len(text)) {
+		t.Errorf("%d requests, %d bytes stored", rec.n(), f.Bytes)
 	}
 	if fc, err := c.Files.ExtractedText(ctx, f.ID); err != nil || fc.Content != text {
 		t.Errorf("content after retry: %v", err)
@@ -147,8 +128,7 @@ func TestEmulatorUploadRetry(t *testing.T) {
 }
 
 func TestEmulatorEstimateMatchesChat(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	c, _ := emulatorClient(t, srv, testRetry)
+	c, _, _ := setup(t)
 	ctx := context.Background()
 	msgs := []kimi.Message{
 		kimi.SystemMessage("You are Kimi. 你是 Kimi,由 Moonshot AI 提供的人工智能助手。"),
@@ -170,22 +150,15 @@ func TestEmulatorEstimateMatchesChat(t *testing.T) {
 		}
 	}
 	_, err := c.Tokenizers.Estimate(ctx, "no-such-model", msgs)
-	var e *kimi.Error
-	if !errors.As(err, &e) || e.StatusCode != 404 {
-		t.Errorf("unknown model: %v", err)
-	}
-	var ve *kimi.ValidationError
-	if _, err := c.Tokenizers.Estimate(ctx, "moonshot-v1-8k", nil); !errors.As(err, &ve) || ve.Field != "messages" {
-		t.Errorf("no messages: %v", err)
-	}
+	mustStatus(t, err, 404)
+	_, err = c.Tokenizers.Estimate(ctx, "moonshot-v1-8k", nil)
+	wantInvalid(t, "no messages", err, "messages")
 }
 
 func TestEmulatorBalance(t *testing.T) {
 	const key = "sk-balance-test"
 	srv := kimitest.NewServer(t, kimitest.WithAccount(kimitest.Account{Key: key, Balance: 3.00001, Voucher: 46.58893, Currency: "CNY"}))
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	c := kimi.NewClient(kimi.Config{APIKey: key, BaseURL: srv.URL, Currency: "CNY", Retry: &testRetry, HTTPClient: &http.Client{Transport: tr}})
+	c, _ := newClient(srv, func(c *kimi.Config) { c.Currency = "CNY" })
 	ctx := context.Background()
 	b, err := c.Users.Balance(ctx)
 	if err != nil {
@@ -210,7 +183,7 @@ func TestEmulatorBalance(t *testing.T) {
 		t.Errorf("after a call: %+v, emulator says %v/%v/%v", b, avail, voucher, cash)
 	}
 	// Without Config.Currency a loopback host has no known currency.
-	c2, _ := emulatorClient(t, srv, testRetry)
+	c2, _ := newClient(srv)
 	if b, err := c2.Users.Balance(ctx); err != nil || b.Currency != "" || b.Available != avail {
 		t.Errorf("no Config.Currency: %+v, %v", b, err)
 	}

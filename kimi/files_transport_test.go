@@ -14,16 +14,16 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/onesdk-go/onesdk/kimi"
 )
 
-// These tests check the upload's transport mechanics against plain
-// httptest servers: streaming, framing, limits, replay.
+// These tests check the upload's transport mechanics against a loopback
+// server: streaming, framing, limits, replay.
 
 const fileJSON = `{"id":"f1","object":"file","bytes":%d,"created_at":1700815879,"filename":"a.txt","purpose":"file-extract","status":"ok","status_details":""}`
 
@@ -38,14 +38,14 @@ type uploadSeen struct {
 	fields        []string // part names in order
 }
 
-// readUpload parses a multipart upload as it arrives.
-func readUpload(r *http.Request) (*uploadSeen, error) {
+// readUpload parses a multipart upload, body being r's.
+func readUpload(r *http.Request, body io.Reader) (*uploadSeen, error) {
 	s := &uploadSeen{contentLength: r.ContentLength, chunked: len(r.TransferEncoding) > 0 && r.TransferEncoding[0] == "chunked"}
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
 		return nil, errors.New("content type " + r.Header.Get("Content-Type"))
 	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
+	mr := multipart.NewReader(body, params["boundary"])
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
@@ -68,51 +68,38 @@ func readUpload(r *http.Request) (*uploadSeen, error) {
 	}
 }
 
-func testClient(t *testing.T, url string, retry kimi.RetryPolicy) *kimi.Client {
+// uploads starts a loopback server answering uploads with statuses, then
+// with a file object, and returns a client for it.
+func uploads(t *testing.T, statuses ...int) (*kimi.Client, *kimi.Loopback) {
 	t.Helper()
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	return kimi.NewClient(kimi.Config{APIKey: "sk-test", BaseURL: url, Retry: &retry, HTTPClient: &http.Client{Transport: tr}})
-}
-
-// recordingServer answers every upload with a file object and records
-// what it saw. status, if set, answers the first len(status) requests
-// with those statuses instead (after reading the body).
-type recordingServer struct {
-	mu     sync.Mutex
-	seen   []*uploadSeen
-	errs   []error
-	status []int
-}
-
-func (rs *recordingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s, err := readUpload(r)
-	rs.mu.Lock()
-	n := len(rs.seen)
-	rs.seen = append(rs.seen, s)
-	rs.errs = append(rs.errs, err)
-	rs.mu.Unlock()
-	if n < len(rs.status) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(rs.status[n])
-		io.WriteString(w, `{"error":{"type":"server_unavailable","message":"try later"}}`)
-		return
+	var steps []http.HandlerFunc
+	for _, status := range statuses {
+		steps = append(steps, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			io.WriteString(w, `{"error":{"type":"server_unavailable","message":"try later"}}`)
+		})
 	}
-	w.Header().Set("Content-Type", "application/json")
-	io.WriteString(w, strings.Replace(fileJSON, "%d", "5", 1))
+	steps = append(steps, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, strings.Replace(fileJSON, "%d", "5", 1))
+	})
+	return loopback(t, steps...)
 }
 
-func (rs *recordingServer) requests() int {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return len(rs.seen)
+// upload parses the i-th upload srv received.
+func upload(t *testing.T, srv *kimi.Loopback, i int) *uploadSeen {
+	t.Helper()
+	r, body := srv.Request(i)
+	s, err := readUpload(r, bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("upload %d: %v", i+1, err)
+	}
+	return s
 }
 
 func TestUploadFraming(t *testing.T) {
-	rs := &recordingServer{}
-	srv := httptest.NewServer(rs)
-	defer srv.Close()
-	c := testClient(t, srv.URL, kimi.RetryPolicy{})
+	c, srv := uploads(t)
 	payload := []byte("hello, \"world\"\n")
 	var progress []int64
 	f, err := c.Files.Upload(context.Background(), &kimi.FileUploadRequest{
@@ -125,10 +112,10 @@ func TestUploadFraming(t *testing.T) {
 	if f.ID != "f1" || f.Status != kimi.FileStatusOK || f.Created().Unix() != 1700815879 {
 		t.Errorf("file = %+v", f)
 	}
-	if rs.requests() != 1 || rs.errs[0] != nil {
-		t.Fatalf("requests %d, parse error %v", rs.requests(), rs.errs)
+	if n := srv.Hits.Load(); n != 1 {
+		t.Fatalf("requests %d", n)
 	}
-	s := rs.seen[0]
+	s := upload(t, srv, 0)
 	if s.purpose != kimi.PurposeFileExtract || s.filename != `re"port.md` || !bytes.Equal(s.data, payload) {
 		t.Errorf("purpose %q filename %q data %q", s.purpose, s.filename, s.data)
 	}
@@ -153,17 +140,14 @@ type onlyReader struct{ r io.Reader }
 func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 
 func TestUploadUnknownSizeIsChunked(t *testing.T) {
-	rs := &recordingServer{}
-	srv := httptest.NewServer(rs)
-	defer srv.Close()
-	c := testClient(t, srv.URL, kimi.RetryPolicy{})
+	c, srv := uploads(t)
 	payload := bytes.Repeat([]byte("0123456789"), 10000)
 	if _, err := c.Files.Upload(context.Background(), &kimi.FileUploadRequest{
 		Filename: "a.txt", Purpose: kimi.PurposeBatch, Reader: onlyReader{bytes.NewReader(payload)},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s := rs.seen[0]
+	s := upload(t, srv, 0)
 	if !s.chunked || s.contentLength != -1 || !bytes.Equal(s.data, payload) || s.purpose != kimi.PurposeBatch {
 		t.Errorf("chunked %t length %d, %d bytes, purpose %q", s.chunked, s.contentLength, len(s.data), s.purpose)
 	}
@@ -171,7 +155,9 @@ func TestUploadUnknownSizeIsChunked(t *testing.T) {
 
 // TestUploadStreams proves the body is streamed: the server receives the
 // first file bytes while the client's reader (an io.Pipe) has not been
-// closed, which a client buffering the file first could not do.
+// closed, which a client buffering the file first could not do. Its
+// server is a plain httptest one: kimi.Loopback reads each body whole
+// before its step runs, which would hide whether it streams.
 func TestUploadStreams(t *testing.T) {
 	first := make(chan []byte, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -202,7 +188,7 @@ func TestUploadStreams(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	c := testClient(t, srv.URL, kimi.RetryPolicy{})
+	c := kimi.NewTestClient(t, srv.URL+"/v1", func(c *kimi.Config) { c.HTTPClient = srv.Client() })
 
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
@@ -231,10 +217,7 @@ func TestUploadStreams(t *testing.T) {
 }
 
 func TestUploadRefusedBeforeSending(t *testing.T) {
-	rs := &recordingServer{}
-	srv := httptest.NewServer(rs)
-	defer srv.Close()
-	c := testClient(t, srv.URL, kimi.RetryPolicy{})
+	c, srv := uploads(t)
 	ctx := context.Background()
 
 	tests := []struct {
@@ -286,7 +269,7 @@ func TestUploadRefusedBeforeSending(t *testing.T) {
 	if _, err := c.Files.UploadFile(ctx, big, ""); !errors.As(err, &ve) || !strings.Contains(err.Error(), "must be at most 10 bytes") {
 		t.Errorf("big file: %v", err)
 	}
-	if n := rs.requests(); n != 0 {
+	if n := srv.Hits.Load(); n != 0 {
 		t.Errorf("%d requests reached the server; every case must be refused before sending", n)
 	}
 }
@@ -312,8 +295,8 @@ func (r *countingReader) Read(p []byte) (int, error) {
 
 func TestUploadUnknownSizeOverLimitAborts(t *testing.T) {
 	got := make(chan int, 10) // file bytes each request delivered
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := readUpload(r)
+	c, _ := loopback(t, func(w http.ResponseWriter, r *http.Request) {
+		s, err := readUpload(r, r.Body)
 		n := 0
 		if s != nil {
 			n = len(s.data)
@@ -324,9 +307,7 @@ func TestUploadUnknownSizeOverLimitAborts(t *testing.T) {
 		}
 		got <- n
 		io.WriteString(w, strings.Replace(fileJSON, "%d", "1", 1))
-	}))
-	defer srv.Close()
-	c := testClient(t, srv.URL, kimi.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond})
+	})
 	const limit = 64 << 10
 	kimi.SetUploadLimit(c, limit)
 
@@ -367,10 +348,7 @@ func TestUploadUnknownSizeOverLimitAborts(t *testing.T) {
 }
 
 func TestUploadDeclaredSizeWrong(t *testing.T) {
-	rs := &recordingServer{}
-	srv := httptest.NewServer(rs)
-	defer srv.Close()
-	c := testClient(t, srv.URL, kimi.RetryPolicy{})
+	c, _ := uploads(t)
 	ctx := context.Background()
 	_, err := c.Files.Upload(ctx, &kimi.FileUploadRequest{Filename: "a.txt", Reader: onlyReader{strings.NewReader("abc")}, Size: 5})
 	if err == nil || !strings.Contains(err.Error(), "the Reader ended after 3 of the 5 bytes Size announced") {
@@ -381,25 +359,17 @@ func TestUploadDeclaredSizeWrong(t *testing.T) {
 		t.Errorf("long reader: %v", err)
 	}
 	boom := errors.New("disk on fire")
-	_, err = c.Files.Upload(ctx, &kimi.FileUploadRequest{Filename: "a.txt", Reader: io.MultiReader(strings.NewReader("ab"), errReader{boom})})
+	_, err = c.Files.Upload(ctx, &kimi.FileUploadRequest{Filename: "a.txt", Reader: io.MultiReader(strings.NewReader("ab"), iotest.ErrReader(boom))})
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), `upload "a.txt": read`) {
 		t.Errorf("failing reader: %v", err)
 	}
 }
 
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
-
 func TestUploadRetryReplaysSeekableOnly(t *testing.T) {
-	retry := kimi.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}
 	payload := bytes.Repeat([]byte("retry me "), 50000) // 450 kB: more than one transport buffer
 
 	t.Run("seekable", func(t *testing.T) {
-		rs := &recordingServer{status: []int{503, 502}}
-		srv := httptest.NewServer(rs)
-		defer srv.Close()
-		c := testClient(t, srv.URL, retry)
+		c, srv := uploads(t, 503, 502)
 		// Start mid-reader: the retry must seek back to here, not to 0.
 		r := bytes.NewReader(append([]byte("HEADER"), payload...))
 		r.Seek(6, io.SeekStart)
@@ -409,41 +379,33 @@ func TestUploadRetryReplaysSeekableOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.ID != "f1" || rs.requests() != 3 {
-			t.Fatalf("file %v after %d requests, want 3", f, rs.requests())
+		if n := srv.Hits.Load(); f.ID != "f1" || n != 3 {
+			t.Fatalf("file %v after %d requests, want 3", f, n)
 		}
-		for i, s := range rs.seen {
-			if rs.errs[i] != nil || !bytes.Equal(s.data, payload) || s.contentLength <= 0 {
-				t.Errorf("attempt %d: err %v, %d bytes (want %d), length %d", i+1, rs.errs[i], len(s.data), len(payload), s.contentLength)
+		for i := range 3 {
+			if s := upload(t, srv, i); !bytes.Equal(s.data, payload) || s.contentLength <= 0 {
+				t.Errorf("attempt %d: %d bytes (want %d), length %d", i+1, len(s.data), len(payload), s.contentLength)
 			}
 		}
 	})
 	t.Run("non-seekable", func(t *testing.T) {
-		rs := &recordingServer{status: []int{503}}
-		srv := httptest.NewServer(rs)
-		defer srv.Close()
-		c := testClient(t, srv.URL, retry)
+		c, srv := uploads(t, 503)
 		_, err := c.Files.Upload(context.Background(), &kimi.FileUploadRequest{Filename: "a.txt", Reader: onlyReader{bytes.NewReader(payload)}})
-		var apiErr *kimi.Error
-		if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || apiErr.Attempts != 1 {
+		if e := mustStatus(t, err, 503); e.Attempts != 1 {
 			t.Fatalf("err = %v, want the 503 after one attempt", err)
 		}
-		if rs.requests() != 1 {
-			t.Errorf("%d requests, want 1", rs.requests())
+		if n := srv.Hits.Load(); n != 1 {
+			t.Errorf("%d requests, want 1", n)
 		}
 	})
 	t.Run("file", func(t *testing.T) {
-		rs := &recordingServer{status: []int{500}}
-		srv := httptest.NewServer(rs)
-		defer srv.Close()
-		c := testClient(t, srv.URL, retry)
-		path := filepath.Join(t.TempDir(), "doc.txt")
-		os.WriteFile(path, payload, 0o600)
+		c, srv := uploads(t, 500)
+		path := writeTemp(t, "doc.txt", string(payload))
 		if _, err := c.Files.UploadFile(context.Background(), path, kimi.PurposeFileExtract); err != nil {
 			t.Fatal(err)
 		}
-		if rs.requests() != 2 || !bytes.Equal(rs.seen[1].data, payload) || rs.seen[1].filename != "doc.txt" {
-			t.Errorf("%d requests; second carried %d bytes as %q", rs.requests(), len(rs.seen[1].data), rs.seen[1].filename)
+		if n, s := srv.Hits.Load(), upload(t, srv, 1); n != 2 || !bytes.Equal(s.data, payload) || s.filename != "doc.txt" {
+			t.Errorf("%d requests; second carried %d bytes as %q", n, len(s.data), s.filename)
 		}
 	})
 }
@@ -451,13 +413,11 @@ func TestUploadRetryReplaysSeekableOnly(t *testing.T) {
 // The server answering before the body is read (a limit check on the
 // Content-Length) must give its error, not a broken-pipe transport error.
 func TestUploadEarlyServerAnswer(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c, _ := loopback(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(400)
 		io.WriteString(w, `{"error":{"type":"invalid_request_error","message":"File size is too large, max file size is 100MB, please confirm and re-upload the file"}}`)
-	}))
-	defer srv.Close()
-	c := testClient(t, srv.URL, kimi.RetryPolicy{})
+	})
 	_, err := c.Files.Upload(context.Background(), &kimi.FileUploadRequest{Filename: "a.txt", Reader: bytes.NewReader(make([]byte, 8<<10))})
 	var apiErr *kimi.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.HasPrefix(apiErr.Message, "File size is too large") {
@@ -505,7 +465,7 @@ func TestDecodeFileContent(t *testing.T) {
 
 func TestWaitProcessed(t *testing.T) {
 	var polls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c, _ := loopback(t, func(w http.ResponseWriter, r *http.Request) {
 		n := polls.Add(1)
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/bad"):
@@ -515,9 +475,7 @@ func TestWaitProcessed(t *testing.T) {
 		default:
 			io.WriteString(w, `{"id":"slow","status":"ready","status_details":{"pages":2},"sha":"x"}`)
 		}
-	}))
-	defer srv.Close()
-	c := testClient(t, srv.URL, kimi.RetryPolicy{})
+	})
 	ctx := context.Background()
 	f, err := c.Files.WaitProcessed(ctx, "slow")
 	if err != nil || f.Status != kimi.FileStatusReady || polls.Load() != 3 {

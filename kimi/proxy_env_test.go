@@ -4,9 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -75,6 +73,12 @@ func TestEnvProxyRules(t *testing.T) {
 			{"https://10.1.2.3/v1", ""}, {"https://192.168.1.5/v1", ""}, {"https://192.168.1.6/v1", proxyA}, {"https://api.10.example/v1", proxyA},
 		}},
 		{"NO_PROXY star", map[string]string{"HTTPS_PROXY": proxyA, "NO_PROXY": "*"}, []check{{httpsAPI, ""}}},
+		{"NO_PROXY names compared as IDNA", map[string]string{"HTTPS_PROXY": proxyA, "NO_PROXY": "bücher.example,xn--mnchen-3ya.example"}, []check{
+			{"https://xn--bcher-kva.example/v1", ""}, {"https://bücher.example/v1", ""}, {"https://münchen.example/v1", ""}, {"https://buecher.example/v1", proxyA},
+		}},
+		{"blanks around values", map[string]string{"HTTPS_PROXY": " " + proxyA + "\n", "NO_PROXY": " moonshot.ai "}, []check{
+			{httpsAPI, proxyA}, {"https://api.moonshot.ai/v1", ""},
+		}},
 		{"ALL_PROXY for both", map[string]string{"ALL_PROXY": socks}, []check{{httpsAPI, socks}, {httpAPI, socks}}},
 		{"all_proxy", map[string]string{"all_proxy": socks}, []check{{httpsAPI, socks}}},
 		{"ALL_PROXY keeps NO_PROXY", map[string]string{"ALL_PROXY": socks, "NO_PROXY": "moonshot.cn"}, []check{
@@ -84,7 +88,7 @@ func TestEnvProxyRules(t *testing.T) {
 			{httpsAPI, proxyA}, {httpAPI, ""},
 		}},
 		{"CGI refuses HTTP_PROXY", map[string]string{"REQUEST_METHOD": "GET", "HTTP_PROXY": proxyA}, []check{
-			{httpAPI, "error: kimi: refusing to use HTTP_PROXY in a CGI environment; see golang.org/s/cgihttpproxy"},
+			{httpAPI, "error: kimi: refusing to use HTTP_PROXY value in CGI environment; see golang.org/s/cgihttpproxy"},
 		}},
 		{"CGI allows ALL_PROXY", map[string]string{"REQUEST_METHOD": "GET", "ALL_PROXY": socks}, []check{{httpAPI, socks}}},
 	}
@@ -135,26 +139,22 @@ func TestEnvProxyRules(t *testing.T) {
 }
 
 // answeringProxy is an HTTP forward proxy that answers every proxied
-// request itself (so the target host never needs to resolve) and records
-// the hosts asked for.
-func answeringProxy(t *testing.T) (*httptest.Server, func() []string) {
-	var mu sync.Mutex
-	var hosts []string
-	p := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// request itself (so the target host never needs to resolve), and the
+// hosts asked of it.
+func answeringProxy(t *testing.T) (*Loopback, func() []string) {
+	p := NewLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 		if !r.URL.IsAbs() {
 			http.Error(w, "not a proxy request", http.StatusBadRequest)
 			return
 		}
-		mu.Lock()
-		hosts = append(hosts, r.URL.Host)
-		mu.Unlock()
 		ok200(w, r)
-	}))
-	t.Cleanup(p.Close)
+	})
 	return p, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), hosts...)
+		var hosts []string
+		for _, r := range p.Requests() {
+			hosts = append(hosts, r.URL.Host)
+		}
+		return hosts
 	}
 }
 
@@ -185,7 +185,7 @@ func TestEnvProxyRequests(t *testing.T) {
 	t.Run("NO_PROXY bypasses it", func(t *testing.T) {
 		clearProxyEnv(t)
 		p, hosts := answeringProxy(t)
-		target := newServer(t, ok200)
+		target := NewLoopback(t, ok200)
 		t.Setenv("HTTP_PROXY", p.URL)
 		t.Setenv("NO_PROXY", "kimi.invalid")
 		c, _ := newTestClient(t, base)
@@ -205,13 +205,13 @@ func TestEnvProxyRequests(t *testing.T) {
 		if h := hosts(); len(h) != 0 {
 			t.Errorf("proxy saw %q; NO_PROXY should have bypassed it", h)
 		}
-		if target.hits.Load() != 1 || dialed.Load() != "api.kimi.invalid:80" {
-			t.Errorf("direct request: %d hits, dialed %v", target.hits.Load(), dialed.Load())
+		if target.Hits.Load() != 1 || dialed.Load() != "api.kimi.invalid:80" {
+			t.Errorf("direct request: %d hits, dialed %v", target.Hits.Load(), dialed.Load())
 		}
 	})
 	t.Run("ALL_PROXY socks5", func(t *testing.T) {
 		clearProxyEnv(t)
-		target := newServer(t, ok200)
+		target := NewLoopback(t, ok200)
 		sp, hosts := fixedSocks5(t, target.Listener.Addr().String())
 		t.Setenv("ALL_PROXY", "socks5://"+sp)
 		c, _ := newTestClient(t, base)
@@ -221,8 +221,8 @@ func TestEnvProxyRequests(t *testing.T) {
 		if h := hosts(); len(h) != 1 || h[0] != "api.kimi.invalid:80" {
 			t.Errorf("socks proxy saw %q, want one connection to api.kimi.invalid:80", h)
 		}
-		if target.hits.Load() != 1 {
-			t.Errorf("target hits = %d", target.hits.Load())
+		if target.Hits.Load() != 1 {
+			t.Errorf("target hits = %d", target.Hits.Load())
 		}
 	})
 }

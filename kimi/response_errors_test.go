@@ -16,11 +16,9 @@ import (
 // stream, wraps ErrBadResponse and says where it came from.
 func TestBadResponse(t *testing.T) {
 	t.Run("Create", func(t *testing.T) {
-		srv := kimitest.NewServer(t)
-		c, cnt := emulatorClient(t, srv, testRetry)
+		c, srv, rec := setup(t)
 		req := userRequest("moonshot-v1-8k", "hi")
-		req.Header = http.Header{kimitest.FaultHeader: {"malformed"}}
-		_, err := c.Chat.Create(context.Background(), req)
+		_, err := c.Chat.Create(context.Background(), req, kimi.WithHeader(kimitest.FaultHeader, "malformed"))
 		if !errors.Is(err, kimi.ErrBadResponse) {
 			t.Fatalf("err = %v, want ErrBadResponse", err)
 		}
@@ -38,20 +36,13 @@ func TestBadResponse(t *testing.T) {
 		if strings.Contains(msg, srv.Key) {
 			t.Errorf("message %q holds the key", msg)
 		}
-		if cnt.n.Load() != 1 {
-			t.Errorf("requests = %d: a malformed 2xx body was retried", cnt.n.Load())
+		if rec.n() != 1 {
+			t.Errorf("requests = %d: a malformed 2xx body was retried", rec.n())
 		}
 	})
 	t.Run("Stream", func(t *testing.T) {
-		c, _ := streamEmuClient(t)
-		s, err := c.Chat.Stream(context.Background(), streamEmuReq("malformed"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		for s.Next() {
-		}
-		err = s.Err()
+		s, _ := drainEmu(t, "malformed")
+		err := s.Err()
 		if !errors.Is(err, kimi.ErrBadResponse) {
 			t.Fatalf("Err = %v, want ErrBadResponse", err)
 		}
@@ -75,40 +66,31 @@ func TestStreamRetriesBeforeFirstByte(t *testing.T) {
 		return kimitest.WithFaults(kimitest.Fault{Route: "POST /v1/chat/completions", Times: times, Status: http.StatusServiceUnavailable})
 	}
 	t.Run("recovers", func(t *testing.T) {
-		srv := kimitest.NewServer(t, fault(1))
-		c, cnt := emulatorClient(t, srv, testRetry)
+		c, _, rec := setup(t, fault(1))
 		s, err := c.Chat.Stream(context.Background(), userRequest("kimi-k2-turbo-preview", "Tell me about the sea."))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		var content string
-		for s.Next() {
-			for _, ch := range s.Current().Choices {
-				content += ch.Delta.Content
-			}
+		if content, _ := drain(t, s); s.Err() != nil || content == "" {
+			t.Fatalf("content %q, err %v", content, s.Err())
 		}
-		if err := s.Err(); err != nil || content == "" {
-			t.Fatalf("content %q, err %v", content, err)
-		}
-		if cnt.n.Load() != 2 {
-			t.Errorf("requests = %d, want 2", cnt.n.Load())
+		if rec.n() != 2 {
+			t.Errorf("requests = %d, want 2", rec.n())
 		}
 	})
 	t.Run("gives up", func(t *testing.T) {
-		srv := kimitest.NewServer(t, fault(5))
-		c, cnt := emulatorClient(t, srv, testRetry)
+		c, _, rec := setup(t, fault(5))
 		s, err := c.Chat.Stream(context.Background(), userRequest("kimi-k2-turbo-preview", "Tell me about the sea."))
 		if s != nil {
 			s.Close()
 			t.Fatal("Stream returned a stream")
 		}
-		var apiErr *kimi.Error
-		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable || apiErr.Attempts != 3 {
+		if e := mustStatus(t, err, http.StatusServiceUnavailable); e.Attempts != 3 {
 			t.Fatalf("err = %v, want a 503 *Error after 3 attempts", err)
 		}
-		if cnt.n.Load() != 3 {
-			t.Errorf("requests = %d, want 3", cnt.n.Load())
+		if rec.n() != 3 {
+			t.Errorf("requests = %d, want 3", rec.n())
 		}
 	})
 }
@@ -116,7 +98,6 @@ func TestStreamRetriesBeforeFirstByte(t *testing.T) {
 // TestStreamErrorRedactsKey: a server that echoes the Authorization header
 // in an in-stream error must not put the key into the *Error.
 func TestStreamErrorRedactsKey(t *testing.T) {
-	const key = "sk-test-key" // newFixture's key
 	tests := []struct{ name, event string }{
 		{"error object", `data: {"error":{"type":"server_error","message":"bad header: AUTH"}}`},
 		{"error event envelope", "event: error\ndata: {\"error\":{\"type\":\"server_error\",\"message\":\"bad header: AUTH\"}}"},
@@ -125,17 +106,16 @@ func TestStreamErrorRedactsKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+			s, srv := openStream(t, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/event-stream")
 				io.WriteString(w, events(standard[0]))
 				io.WriteString(w, strings.ReplaceAll(tt.event, "AUTH", r.Header.Get("Authorization"))+"\n\n")
 			})
-			s, err := f.client.Chat.Stream(context.Background(), newReq())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			for s.Next() {
+			drain(t, s)
+			r, _ := srv.Last()
+			key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || key == "" {
+				t.Fatalf("Authorization %q", r.Header.Get("Authorization"))
 			}
 			var apiErr *kimi.Error
 			if !errors.As(s.Err(), &apiErr) {

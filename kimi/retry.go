@@ -42,14 +42,18 @@ type RetryPolicy struct {
 	RateLimitDelay time.Duration
 }
 
-// DefaultRetryPolicy is used when Config.Retry is nil: two retries (three
-// attempts, as the OpenAI SDKs do), backoff from 1 s, hints capped at 30 s,
-// 3 s after a bare 429. Note that retries count against RPM limits.
-var DefaultRetryPolicy = RetryPolicy{
-	MaxRetries:     2,
-	BaseDelay:      time.Second,
-	MaxDelay:       30 * time.Second,
-	RateLimitDelay: 3 * time.Second,
+// DefaultRetryPolicy returns the policy used when Config.Retry is nil: two
+// retries (three attempts, as the OpenAI SDKs do), backoff from 1 s, hints
+// capped at 30 s, 3 s after a bare 429. Note that retries count against
+// RPM limits. It is a function so that no caller can change the default
+// of every other client.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{
+		MaxRetries:     2,
+		BaseDelay:      time.Second,
+		MaxDelay:       30 * time.Second,
+		RateLimitDelay: 3 * time.Second,
+	}
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -174,7 +178,7 @@ func (c *Client) wait(ctx context.Context, req *http.Request, attempt int, d tim
 		return context.DeadlineExceeded
 	}
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
-		return errors.New("kimi: request body cannot be replayed")
+		return WithKind(errors.New("kimi: request body cannot be replayed"), ErrBadRequest)
 	}
 	c.log.LogAttrs(ctx, slog.LevelWarn, "kimi retrying",
 		slog.String("method", req.Method), slog.String("url", logURL(req.URL)),
@@ -229,6 +233,10 @@ type transportError struct {
 }
 
 func (e *transportError) Error() string {
+	if e.attempts == 0 {
+		// interrupted: the wrapped error already says where it happened.
+		return e.err.Error()
+	}
 	if e.attempts > 1 {
 		return fmt.Sprintf("kimi: %v (after %d attempts)", e.err, e.attempts)
 	}

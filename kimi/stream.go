@@ -19,33 +19,28 @@ import (
 // ErrStreamIncomplete is wrapped by the error of a stream that ended
 // (connection closed, cut or failed) before Kimi's final "data: [DONE]".
 // Only [DONE] marks a complete answer; finish_reason alone does not.
-var ErrStreamIncomplete = errors.New("kimi: stream ended before [DONE]")
+var ErrStreamIncomplete = sentinel("kimi: stream ended before [DONE]", ErrConnection)
 
 // ErrNotEventStream is wrapped by the error Stream returns when the server
 // answered 2xx with a JSON body that is not an error envelope (a proxy that
 // ignored "stream": true, say) instead of an event stream. A body is taken
 // as JSON when its Content-Type says so or, whatever the Content-Type, when
 // its first non-space byte is '{'.
-var ErrNotEventStream = errors.New("kimi: response is not an event stream")
+var ErrNotEventStream = sentinel("kimi: response is not an event stream", ErrServerUnavailable)
 
 // Stream sends a streaming chat completion. The request is validated and
-// not modified: Stream is set on a copy. Stream returns once the first
-// byte of the body has arrived, so that a JSON error body (which some
-// gateways send with status 200 and an event-stream Content-Type) is
-// returned here as an *Error. Errors before the first byte (validation,
+// not modified: Stream is set on a copy; opts are as for Create. Stream
+// returns once the first byte of the body has arrived, so that a JSON
+// error body (which some gateways send with status 200 and an
+// event-stream Content-Type) is returned here as an *Error. Errors before the first byte (validation,
 // HTTP status, retries, such a JSON body) are returned here; errors after
 // it come from Stream.Err. The caller must Close the stream (or range over
 // All, which closes it).
-func (s *ChatService) Stream(ctx context.Context, req *ChatRequest) (*Stream, error) {
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
-	body := *req
-	body.Stream = true
+func (s *ChatService) Stream(ctx context.Context, req *ChatRequest, opts ...RequestOption) (*Stream, error) {
 	// The context is ours to cancel so that Close and the post-[DONE]
 	// drain can always abort a blocked body read.
 	ctx, cancel := context.WithCancel(ctx)
-	hreq, err := s.c.newRequest(ctx, http.MethodPost, "chat/completions", &body, req.Header)
+	hreq, err := s.request(ctx, req, true, opts)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -242,9 +237,9 @@ func (s *Stream) Next() bool {
 	err := s.dec.Err()
 	switch {
 	case errors.Is(err, sse.ErrTooLarge):
-		s.fail(fmt.Errorf("kimi: stream: %w", err))
+		s.fail(fmt.Errorf("%w: stream: %w", ErrBadResponse, err))
 	case err != nil:
-		s.fail(fmt.Errorf("%w: after %d events: %w", ErrStreamIncomplete, s.events, err))
+		s.fail(interrupted(fmt.Errorf("%w: after %d events: %w", ErrStreamIncomplete, s.events, err)))
 	default:
 		s.fail(fmt.Errorf("%w: connection closed after %d events", ErrStreamIncomplete, s.events))
 	}

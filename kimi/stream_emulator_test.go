@@ -15,46 +15,43 @@ import (
 // These tests run the stream against the emulator, whose faults are chosen
 // per request with the X-Kimitest-Fault header.
 
-func streamEmuClient(t *testing.T) (*kimi.Client, *http.Transport) {
-	t.Helper()
-	srv := kimitest.NewServer(t)
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	c := kimi.NewClient(kimi.Config{
-		APIKey: srv.Key, BaseURL: srv.URL,
-		HTTPClient: &http.Client{Transport: tr},
-		Retry:      &kimi.RetryPolicy{MaxRetries: 0},
-	})
-	return c, tr
-}
-
-func streamEmuReq(fault string) *kimi.ChatRequest {
+// streamEmu streams a few sentences, with the emulator fault given ("":
+// none).
+func streamEmu(c *kimi.Client, fault string) (*kimi.Stream, error) {
 	r := &kimi.ChatRequest{
 		Model:         "kimi-k2-turbo-preview",
 		Messages:      []kimi.Message{kimi.UserMessage("Write a few sentences about the sea.")},
 		StreamOptions: &kimi.StreamOptions{IncludeUsage: true},
 	}
+	var opts []kimi.RequestOption
 	if fault != "" {
-		r.Header = http.Header{kimitest.FaultHeader: {fault}}
+		opts = append(opts, kimi.WithHeader(kimitest.FaultHeader, fault))
 	}
-	return r
+	return c.Chat.Stream(context.Background(), r, opts...)
+}
+
+// drainEmu streams with fault, reads the stream to its end and returns it
+// (closed with the test) with the number of chunks it delivered.
+func drainEmu(t *testing.T, fault string) (*kimi.Stream, int) {
+	t.Helper()
+	c, _, _ := setup(t)
+	s, err := streamEmu(c, fault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	_, chunks := drain(t, s)
+	return s, chunks
 }
 
 func TestEmulatorStreamComplete(t *testing.T) {
-	c, _ := streamEmuClient(t)
-	s, err := c.Chat.Stream(context.Background(), streamEmuReq(""))
+	c, _, _ := setup(t)
+	s, err := streamEmu(c, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var content string
-	chunks := 0
-	for s.Next() {
-		chunks++
-		for _, ch := range s.Current().Choices {
-			content += ch.Delta.Content
-		}
-	}
+	content, chunks := drain(t, s)
 	if err := s.Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,54 +74,30 @@ func TestEmulatorStreamComplete(t *testing.T) {
 }
 
 func TestEmulatorStreamFaults(t *testing.T) {
-	t.Run("cut=3", func(t *testing.T) {
-		c, _ := streamEmuClient(t)
-		s, err := c.Chat.Stream(context.Background(), streamEmuReq("cut=3"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		n := 0
-		for s.Next() {
-			n++
-		}
-		if !errors.Is(s.Err(), kimi.ErrStreamIncomplete) {
-			t.Fatalf("Err = %v, want ErrStreamIncomplete", s.Err())
-		}
-		if n != 3 {
-			t.Errorf("%d chunks before the cut, want 3", n)
-		}
-	})
-	t.Run("omit-done", func(t *testing.T) {
-		c, _ := streamEmuClient(t)
-		s, err := c.Chat.Stream(context.Background(), streamEmuReq("omit-done"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		n := 0
-		for s.Next() {
-			n++
-		}
-		if !errors.Is(s.Err(), kimi.ErrStreamIncomplete) {
-			t.Fatalf("Err = %v, want ErrStreamIncomplete", s.Err())
-		}
+	for _, tc := range []struct {
+		fault  string
+		chunks int // chunks before the failure; -1: at least one
+		usage  bool
+	}{
+		{"cut=3", 3, false},
 		// Everything but [DONE] arrived, usage included.
-		if n == 0 || s.Completion().Usage == nil {
-			t.Errorf("%d chunks, usage %+v", n, s.Completion().Usage)
-		}
-	})
+		{"omit-done", -1, true},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			s, n := drainEmu(t, tc.fault)
+			if !errors.Is(s.Err(), kimi.ErrStreamIncomplete) {
+				t.Fatalf("Err = %v, want ErrStreamIncomplete", s.Err())
+			}
+			if (tc.chunks >= 0 && n != tc.chunks) || (tc.chunks < 0 && n == 0) {
+				t.Errorf("%d chunks before the failure, want %d", n, tc.chunks)
+			}
+			if tc.usage && s.Completion().Usage == nil {
+				t.Errorf("usage %+v", s.Completion().Usage)
+			}
+		})
+	}
 	t.Run("error-event", func(t *testing.T) {
-		c, _ := streamEmuClient(t)
-		s, err := c.Chat.Stream(context.Background(), streamEmuReq("cut=2;error-event"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		n := 0
-		for s.Next() {
-			n++
-		}
+		s, n := drainEmu(t, "cut=2;error-event")
 		var apiErr *kimi.Error
 		if !errors.As(s.Err(), &apiErr) {
 			t.Fatalf("Err = %v, want *kimi.Error", s.Err())
@@ -137,23 +110,20 @@ func TestEmulatorStreamFaults(t *testing.T) {
 		}
 	})
 	t.Run("status before stream", func(t *testing.T) {
-		c, _ := streamEmuClient(t)
-		_, err := c.Chat.Stream(context.Background(), streamEmuReq("status=429"))
-		var apiErr *kimi.Error
-		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests {
-			t.Fatalf("err = %v", err)
-		}
+		c, _, _ := setup(t)
+		_, err := streamEmu(c, "status=429")
+		mustStatus(t, err, http.StatusTooManyRequests)
 	})
 }
 
 func TestEmulatorStreamEarlyClose(t *testing.T) {
-	c, tr := streamEmuClient(t)
+	c, srv, _ := setup(t)
 	// The snapshot is taken after the server started: its accept loop is
 	// not ours. Connections and generation must be gone by the end.
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	defer tr.CloseIdleConnections()
+	defer srv.Client().CloseIdleConnections()
 	for range 3 {
-		s, err := c.Chat.Stream(context.Background(), streamEmuReq(""))
+		s, err := streamEmu(c, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,10 +6,17 @@ import (
 	"log"
 
 	"github.com/onesdk-go/onesdk/kimi"
+	"github.com/onesdk-go/onesdk/kimitest"
 )
 
 func ExampleChatService_Stream() {
-	client := kimi.NewClient(kimi.Config{}) // key from MOONSHOT_API_KEY
+	srv, err := kimitest.Start("127.0.0.1:0", kimitest.WithRule(kimitest.Rule{Match: "sea",
+		Reply: "The sea covers most of the Earth. It is deep, salty and always moving."}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	client := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
 	history := []kimi.Message{kimi.UserMessage("Tell me about the sea.")}
 
 	stream, err := client.Chat.Stream(context.Background(), &kimi.ChatRequest{
@@ -26,18 +33,28 @@ func ExampleChatService_Stream() {
 			fmt.Print(c.Delta.Content)
 		}
 	}
+	fmt.Println()
 	if err := stream.Err(); err != nil {
 		// errors.Is(err, kimi.ErrStreamIncomplete): the answer was cut short.
 		log.Fatal(err)
 	}
+	// The assembled reply goes back into the history as is.
 	history = append(history, stream.Message())
-	if u := stream.Completion().Usage; u != nil {
-		fmt.Println("\ntokens:", u.TotalTokens)
-	}
+	u := stream.Completion().Usage
+	fmt.Println(len(history), history[1].Role, u.TotalTokens == u.PromptTokens+u.CompletionTokens)
+	// Output:
+	// The sea covers most of the Earth. It is deep, salty and always moving.
+	// 2 assistant true
 }
 
 func ExampleStream_All() {
-	client := kimi.NewClient(kimi.Config{})
+	srv, err := kimitest.Start("127.0.0.1:0", kimitest.WithRule(kimitest.Rule{Match: "Count", Reply: "1 2 3 4 5 6 7 8 9 10"}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	client := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
+
 	stream, err := client.Chat.Stream(context.Background(), &kimi.ChatRequest{
 		Model:    "kimi-k2-turbo-preview",
 		Messages: []kimi.Message{kimi.UserMessage("Count to ten.")},
@@ -54,4 +71,7 @@ func ExampleStream_All() {
 			fmt.Print(c.Delta.Content)
 		}
 	}
+	fmt.Println()
+	// Output:
+	// 1 2 3 4 5 6 7 8 9 10
 }

@@ -7,11 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -67,47 +64,6 @@ var standard = []string{
 	"[DONE]",
 }
 
-type fixture struct {
-	client *kimi.Client
-	srv    *httptest.Server
-	tr     *http.Transport
-	conns  atomic.Int32
-	last   atomic.Pointer[http.Request]
-	body   atomic.Value // last request body (string)
-}
-
-// newFixture starts a loopback server running handler and a client with
-// its own transport (so idle connections can be closed before leak checks)
-// and no retries.
-func newFixture(t *testing.T, handler http.HandlerFunc) *fixture {
-	t.Helper()
-	f := &fixture{}
-	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		f.body.Store(string(b))
-		f.last.Store(r)
-		handler(w, r)
-	}))
-	f.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			f.conns.Add(1)
-		}
-	}
-	f.srv.Start()
-	f.tr = &http.Transport{}
-	f.client = kimi.NewClient(kimi.Config{
-		APIKey:     "sk-test-key",
-		BaseURL:    f.srv.URL,
-		HTTPClient: &http.Client{Transport: f.tr},
-		Retry:      &kimi.RetryPolicy{MaxRetries: 0},
-	})
-	t.Cleanup(func() {
-		f.tr.CloseIdleConnections()
-		f.srv.Close()
-	})
-	return f
-}
-
 // rawSSE returns a handler writing body as one text/event-stream response.
 func rawSSE(body string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -117,8 +73,30 @@ func rawSSE(body string) http.HandlerFunc {
 	}
 }
 
-func newReq() *kimi.ChatRequest {
-	return &kimi.ChatRequest{Model: "kimi-k2-turbo-preview", Messages: []kimi.Message{kimi.UserMessage("hi")}}
+func newReq() *kimi.ChatRequest { return userRequest("kimi-k2-turbo-preview", "hi") }
+
+// openStream serves h on a loopback server and opens a stream of newReq
+// on it, closed with the test.
+func openStream(t *testing.T, h http.HandlerFunc) (*kimi.Stream, *kimi.Loopback) {
+	t.Helper()
+	c, srv := loopback(t, h)
+	s, err := c.Chat.Stream(context.Background(), newReq())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, srv
+}
+
+// streamed is the stream of body, read to its end without an error.
+func streamed(t *testing.T, body string) *kimi.Stream {
+	t.Helper()
+	s, _ := openStream(t, rawSSE(body))
+	drain(t, s)
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // drain reads the whole stream and returns the concatenated content.
@@ -150,9 +128,9 @@ func TestStreamWireVariants(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, rawSSE(tt.body))
+			client, srv := loopback(t, rawSSE(tt.body))
 			req := newReq()
-			s, err := f.client.Chat.Stream(context.Background(), req)
+			s, err := client.Chat.Stream(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,12 +148,13 @@ func TestStreamWireVariants(t *testing.T) {
 			if req.Stream {
 				t.Error("caller's request was mutated")
 			}
+			r, body := srv.Last()
 			var sent map[string]any
-			json.Unmarshal([]byte(f.body.Load().(string)), &sent)
+			json.Unmarshal(body, &sent)
 			if sent["stream"] != true {
 				t.Errorf("request body stream = %v", sent["stream"])
 			}
-			if got := f.last.Load().Header.Get("Accept"); got != "text/event-stream" {
+			if got := r.Header.Get("Accept"); got != "text/event-stream" {
 				t.Errorf("Accept = %q", got)
 			}
 			if s.RequestID() != "req-123" || s.Header().Get("Content-Type") != "text/event-stream" {
@@ -202,12 +181,7 @@ func TestStreamWireVariants(t *testing.T) {
 
 func TestStreamIncomplete(t *testing.T) {
 	// Everything but [DONE], then a clean end of the response.
-	f := newFixture(t, rawSSE(events(standard[:len(standard)-1]...)))
-	s, err := f.client.Chat.Stream(context.Background(), newReq())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := openStream(t, rawSSE(events(standard[:len(standard)-1]...)))
 	content, _ := drain(t, s)
 	if content != "你好, world" {
 		t.Errorf("content before the error: %q", content)
@@ -222,18 +196,13 @@ func TestStreamIncomplete(t *testing.T) {
 }
 
 func TestStreamCutConnection(t *testing.T) {
-	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+	s, _ := openStream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, events(standard[:3]...))
 		io.WriteString(w, `data: {"id":"chatcmpl-abc","choi`) // cut mid-event
 		w.(http.Flusher).Flush()
 		panic(http.ErrAbortHandler) // drops the connection without a chunked terminator
 	})
-	s, err := f.client.Chat.Stream(context.Background(), newReq())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	_, chunks := drain(t, s)
 	if chunks != 3 {
 		t.Errorf("%d chunks before the cut, want 3", chunks)
@@ -259,12 +228,7 @@ func TestStreamErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, rawSSE(tt.body))
-			s, err := f.client.Chat.Stream(context.Background(), newReq())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s, _ := openStream(t, rawSSE(tt.body))
 			_, chunks := drain(t, s)
 			var apiErr *kimi.Error
 			if !errors.As(s.Err(), &apiErr) {
@@ -291,34 +255,36 @@ func TestStreamJSONResponse(t *testing.T) {
 			io.WriteString(w, body)
 		}
 	}
-	t.Run("error envelope with 200", func(t *testing.T) {
-		f := newFixture(t, jsonBody(200, `{"error":{"type":"rate_limit_reached_error","message":"Your account org-1 request reached max concurrency: 1"}}`))
-		_, err := f.client.Chat.Stream(context.Background(), newReq())
-		var apiErr *kimi.Error
-		if !errors.As(err, &apiErr) || apiErr.StatusCode != 200 || apiErr.Type != "rate_limit_reached_error" {
-			t.Fatalf("err = %#v", err)
-		}
-	})
-	t.Run("completion instead of a stream", func(t *testing.T) {
-		f := newFixture(t, jsonBody(200, `{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`))
-		_, err := f.client.Chat.Stream(context.Background(), newReq())
-		if !errors.Is(err, kimi.ErrNotEventStream) {
-			t.Fatalf("err = %v, want ErrNotEventStream", err)
-		}
-	})
-	t.Run("error status", func(t *testing.T) {
-		f := newFixture(t, jsonBody(400, `{"error":{"type":"invalid_request_error","message":"Invalid request: bad"}}`))
-		_, err := f.client.Chat.Stream(context.Background(), newReq())
-		var apiErr *kimi.Error
-		if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Type != "invalid_request_error" {
-			t.Fatalf("err = %v", err)
-		}
-	})
+	const rateLimited = `{"error":{"type":"rate_limit_reached_error","message":"Your account org-1 request reached max concurrency: 1"}}`
+	const completion = `{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`
+	for _, tc := range []struct {
+		name       string
+		status     int
+		body       string
+		wantStatus int // 0: want ErrNotEventStream
+		wantType   string
+	}{
+		{"error envelope with 200", 200, rateLimited, 200, "rate_limit_reached_error"},
+		{"completion instead of a stream", 200, completion, 0, ""},
+		{"error status", 400, `{"error":{"type":"invalid_request_error","message":"Invalid request: bad"}}`, 400, "invalid_request_error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := loopback(t, jsonBody(tc.status, tc.body))
+			_, err := c.Chat.Stream(context.Background(), newReq())
+			if tc.wantStatus == 0 {
+				if !errors.Is(err, kimi.ErrNotEventStream) {
+					t.Fatalf("err = %v, want ErrNotEventStream", err)
+				}
+				return
+			}
+			if e := mustStatus(t, err, tc.wantStatus); e.Type != tc.wantType {
+				t.Fatalf("err = %v, want type %s", err, tc.wantType)
+			}
+		})
+	}
 
 	// A JSON body is recognised by its first non-space byte whatever the
 	// Content-Type says (gateways send JSON errors as text/event-stream).
-	const rateLimited = `{"error":{"type":"rate_limit_reached_error","message":"Your account org-1 request reached max concurrency: 1"}}`
-	const completion = `{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`
 	// typed serves body with status 200 and Content-Type ct ("" sends none:
 	// net/http would otherwise sniff one).
 	typed := func(ct, body string) http.HandlerFunc {
@@ -334,8 +300,8 @@ func TestStreamJSONResponse(t *testing.T) {
 	}
 	for _, ct := range []string{"text/event-stream", "text/event-stream; charset=utf-8", "text/plain; charset=utf-8", ""} {
 		t.Run("error envelope with 200 as "+cmp.Or(ct, "no Content-Type"), func(t *testing.T) {
-			f := newFixture(t, typed(ct, "\r\n  "+rateLimited+"\n"))
-			s, err := f.client.Chat.Stream(context.Background(), newReq())
+			c, _ := loopback(t, typed(ct, "\r\n  "+rateLimited+"\n"))
+			s, err := c.Chat.Stream(context.Background(), newReq())
 			if s != nil {
 				s.Close()
 			}
@@ -352,8 +318,8 @@ func TestStreamJSONResponse(t *testing.T) {
 			}
 		})
 		t.Run("completion as "+cmp.Or(ct, "no Content-Type"), func(t *testing.T) {
-			f := newFixture(t, typed(ct, completion))
-			s, err := f.client.Chat.Stream(context.Background(), newReq())
+			c, _ := loopback(t, typed(ct, completion))
+			s, err := c.Chat.Stream(context.Background(), newReq())
 			if s != nil {
 				s.Close()
 			}
@@ -364,7 +330,7 @@ func TestStreamJSONResponse(t *testing.T) {
 	}
 	t.Run("large error envelope split across writes", func(t *testing.T) {
 		big := `{"error":{"type":"server_error","message":"` + strings.Repeat("x", 70<<10) + `"}}`
-		f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		c, _ := loopback(t, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/event-stream")
 			io.WriteString(w, "\n")
 			w.(http.Flusher).Flush()
@@ -372,19 +338,14 @@ func TestStreamJSONResponse(t *testing.T) {
 			w.(http.Flusher).Flush()
 			io.WriteString(w, big[10:])
 		})
-		_, err := f.client.Chat.Stream(context.Background(), newReq())
+		_, err := c.Chat.Stream(context.Background(), newReq())
 		var apiErr *kimi.Error
 		if !errors.As(err, &apiErr) || apiErr.Type != "server_error" || len(apiErr.Message) != 70<<10 {
 			t.Fatalf("err = %.200v", err)
 		}
 	})
 	t.Run("event stream starting with blank lines still streams", func(t *testing.T) {
-		f := newFixture(t, rawSSE("\n\n: keep-alive\n\n"+events(standard...)))
-		s, err := f.client.Chat.Stream(context.Background(), newReq())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s, _ := openStream(t, rawSSE("\n\n: keep-alive\n\n"+events(standard...)))
 		content, _ := drain(t, s)
 		if content != "你好, world" || s.Err() != nil {
 			t.Fatalf("content %q, err %v", content, s.Err())
@@ -395,12 +356,7 @@ func TestStreamJSONResponse(t *testing.T) {
 func TestStreamLongLine(t *testing.T) {
 	const n = 40 << 20
 	big := strings.Repeat("ab", n/2)
-	f := newFixture(t, rawSSE(events(standard[0], ck(delta(0, `{"content":"`+big+`"}`)), ck(delta(0, `{"content":"!"}`)), "[DONE]")))
-	s, err := f.client.Chat.Stream(context.Background(), newReq())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := openStream(t, rawSSE(events(standard[0], ck(delta(0, `{"content":"`+big+`"}`)), ck(delta(0, `{"content":"!"}`)), "[DONE]")))
 	var sizes []int
 	for s.Next() {
 		for _, c := range s.Current().Choices {
@@ -450,16 +406,7 @@ func TestStreamToolCalls(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, rawSSE(events(tt.chunks...)))
-			s, err := f.client.Chat.Stream(context.Background(), newReq())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			drain(t, s)
-			if s.Err() != nil {
-				t.Fatal(s.Err())
-			}
+			s := streamed(t, events(tt.chunks...))
 			m := s.Message()
 			want := []kimi.ToolCall{
 				{ID: "get_weather:0", Type: "function", Function: kimi.ToolCallFunction{Name: "get_weather", Arguments: `{"city":"北京"}`}},
@@ -500,16 +447,7 @@ func TestStreamTwoChoices(t *testing.T) {
 			if trailer {
 				b = strings.Replace(b, "data: [DONE]", "data: "+ck(``, `"usage":{"prompt_tokens":10,"completion_tokens":8,"total_tokens":18,"cached_tokens":4}`)+"\n\ndata: [DONE]", 1)
 			}
-			f := newFixture(t, rawSSE(b))
-			s, err := f.client.Chat.Stream(context.Background(), newReq())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			drain(t, s)
-			if s.Err() != nil {
-				t.Fatal(s.Err())
-			}
+			s := streamed(t, b)
 			c := s.Completion()
 			if len(c.Choices) != 2 || c.Choices[0].Index != 0 || c.Choices[1].Index != 1 {
 				t.Fatalf("choices %+v", c.Choices)
@@ -548,17 +486,8 @@ func TestStreamUsageSources(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, rawSSE(events(tt.chunks...)))
-			s, err := f.client.Chat.Stream(context.Background(), newReq())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			drain(t, s)
-			u := s.Completion().Usage
+			u := streamed(t, events(tt.chunks...)).Completion().Usage
 			switch {
-			case s.Err() != nil:
-				t.Fatal(s.Err())
 			case tt.want == 0 && u != nil:
 				t.Errorf("usage %+v, want none", u)
 			case tt.want != 0 && (u == nil || u.CachedTokens != tt.want || u.TotalTokens != 40):
@@ -572,14 +501,14 @@ func TestStreamUsageSources(t *testing.T) {
 // server is still holding the response open.
 func TestStreamIncremental(t *testing.T) {
 	release := make(chan struct{})
-	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+	c, _ := loopback(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, events(standard[0], standard[4]))
 		w.(http.Flusher).Flush()
 		<-release // the test must see the first delta before we go on
 		io.WriteString(w, events(standard[5:]...))
 	})
-	s, err := f.client.Chat.Stream(context.Background(), newReq())
+	s, err := c.Chat.Stream(context.Background(), newReq())
 	if err != nil {
 		close(release)
 		t.Fatal(err)
@@ -600,29 +529,33 @@ func TestStreamIncremental(t *testing.T) {
 	}
 }
 
-// endless returns a handler that sends one chunk, then keeps the stream
-// open until the client goes away, reporting that on gone.
-func endless(gone chan<- struct{}) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// endlessStream opens a stream with ctx on a server that sends one chunk,
+// then holds the response open until the client goes away, which gone then
+// reports. When the test ends, with the stream and the server closed, no
+// goroutine started since may be left: the stream must let go of its
+// connection.
+func endlessStream(t *testing.T, ctx context.Context) (s *kimi.Stream, gone <-chan struct{}) {
+	t.Helper()
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	done := make(chan struct{})
+	c, _ := loopback(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, events(standard[0], standard[4]))
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
-		close(gone)
-	}
-}
-
-func TestStreamEarlyClose(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	gone := make(chan struct{})
-	f := newFixture(t, endless(gone))
-	defer f.srv.Close()
-	defer f.tr.CloseIdleConnections()
-
-	s, err := f.client.Chat.Stream(context.Background(), newReq())
+		close(done)
+	})
+	s, err := c.Chat.Stream(ctx, newReq())
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
+	return s, done
+}
+
+func TestStreamEarlyClose(t *testing.T) {
+	s, gone := endlessStream(t, context.Background())
 	if !s.Next() {
 		t.Fatal(s.Err())
 	}
@@ -639,16 +572,7 @@ func TestStreamEarlyClose(t *testing.T) {
 }
 
 func TestStreamAllEarlyBreak(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	gone := make(chan struct{})
-	f := newFixture(t, endless(gone))
-	defer f.srv.Close()
-	defer f.tr.CloseIdleConnections()
-
-	s, err := f.client.Chat.Stream(context.Background(), newReq())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, gone := endlessStream(t, context.Background())
 	n := 0
 	for chunk, err := range s.All() {
 		if err != nil {
@@ -667,11 +591,7 @@ func TestStreamAllEarlyBreak(t *testing.T) {
 }
 
 func TestStreamAllYieldsError(t *testing.T) {
-	f := newFixture(t, rawSSE(events(standard[:3]...)))
-	s, err := f.client.Chat.Stream(context.Background(), newReq())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := openStream(t, rawSSE(events(standard[:3]...)))
 	var chunks int
 	var last error
 	for c, err := range s.All() {
@@ -692,7 +612,7 @@ func TestStreamAllYieldsError(t *testing.T) {
 func TestStreamReusesConnection(t *testing.T) {
 	// Flushing every event forces a chunked response whose terminator comes
 	// after [DONE], so reuse depends on the stream reading to the end.
-	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+	c, srv := loopback(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		for _, p := range standard {
 			io.WriteString(w, events(p))
@@ -700,7 +620,7 @@ func TestStreamReusesConnection(t *testing.T) {
 		}
 	})
 	for range 3 {
-		s, err := f.client.Chat.Stream(context.Background(), newReq())
+		s, err := c.Chat.Stream(context.Background(), newReq())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -710,24 +630,14 @@ func TestStreamReusesConnection(t *testing.T) {
 		}
 		s.Close()
 	}
-	if n := f.conns.Load(); n != 1 {
+	if n := srv.Conns.Load(); n != 1 {
 		t.Errorf("%d connections for 3 complete streams, want 1", n)
 	}
 }
 
 func TestStreamContextCancel(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	gone := make(chan struct{})
-	f := newFixture(t, endless(gone))
-	defer f.srv.Close()
-	defer f.tr.CloseIdleConnections()
-
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := f.client.Chat.Stream(ctx, newReq())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, gone := endlessStream(t, ctx)
 	s.Next()
 	s.Next()
 	cancel()
@@ -741,12 +651,12 @@ func TestStreamContextCancel(t *testing.T) {
 }
 
 func TestStreamValidates(t *testing.T) {
-	f := newFixture(t, rawSSE(events(standard...)))
-	_, err := f.client.Chat.Stream(context.Background(), &kimi.ChatRequest{Messages: []kimi.Message{kimi.UserMessage("hi")}})
+	c, srv := loopback(t, rawSSE(events(standard...)))
+	_, err := c.Chat.Stream(context.Background(), &kimi.ChatRequest{Messages: []kimi.Message{kimi.UserMessage("hi")}})
 	if err == nil {
 		t.Fatal("a request without a model was sent")
 	}
-	if f.last.Load() != nil {
+	if srv.Hits.Load() != 0 {
 		t.Fatal("an invalid request reached the server")
 	}
 }

@@ -36,6 +36,17 @@ type TagList struct {
 	Data   []Tag  `json:"data"`
 }
 
+func (l *TagList) items() []Tag { return l.Data }
+
+func (o *TagListOptions) query() (url.Values, error) {
+	if o == nil {
+		return nil, nil
+	}
+	return listQuery(o.Limit, o.Order, o.After, o.Before, nil)
+}
+
+func (o *TagListOptions) cursor() (limit *int, after *string) { return &o.Limit, &o.After }
+
 // ValidTagName reports whether name is a valid tag: 1–128 characters, an
 // ASCII letter first, then ASCII letters, digits, '_', '-' and '.'.
 // (Kimi's text does not list digits, but its own examples use them.)
@@ -61,7 +72,7 @@ func validateTagName(field, name string) error {
 }
 
 // Create points tag at cacheID (POST /caching/refs/tags).
-func (s *TagService) Create(ctx context.Context, tag, cacheID string) (*Tag, error) {
+func (s *TagService) Create(ctx context.Context, tag, cacheID string, opts ...RequestOption) (*Tag, error) {
 	if err := validateTagName("tag", tag); err != nil {
 		return nil, err
 	}
@@ -72,97 +83,34 @@ func (s *TagService) Create(ctx context.Context, tag, cacheID string) (*Tag, err
 		Tag     string `json:"tag"`
 		CacheID string `json:"cache_id"`
 	}{tag, cacheID}
-	req, err := s.c.newRequest(ctx, http.MethodPost, "caching/refs/tags", body, nil)
-	if err != nil {
-		return nil, err
-	}
-	t := new(Tag)
-	if _, err := s.c.do(req, t); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return call[Tag](ctx, s.c, http.MethodPost, "caching/refs/tags", body, opts)
 }
 
-// List returns one page of tags. opts may be nil.
-func (s *TagService) List(ctx context.Context, opts *TagListOptions) (*TagList, error) {
-	var o TagListOptions
-	if opts != nil {
-		o = *opts
-	}
-	q, err := listQuery(o.Limit, o.Order, o.After, o.Before, nil)
-	if err != nil {
-		return nil, err
-	}
-	req, err := s.c.newRequest(ctx, http.MethodGet, withQuery("caching/refs/tags", q), nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	list := new(TagList)
-	if _, err := s.c.do(req, list); err != nil {
-		return nil, err
-	}
-	return list, nil
+// List returns one page of tags. o may be nil.
+func (s *TagService) List(ctx context.Context, o *TagListOptions, opts ...RequestOption) (*TagList, error) {
+	return listPage[TagList](ctx, s.c, "caching/refs/tags", o, opts)
 }
 
 // All iterates over every tag, paging with After set to the last tag name
-// until a page is shorter than the page size (opts.Limit, default 20). An
-// error is yielded last with a nil tag. opts may be nil.
-func (s *TagService) All(ctx context.Context, opts *TagListOptions) iter.Seq2[*Tag, error] {
-	var o TagListOptions
-	if opts != nil {
-		o = *opts
-	}
-	if o.Limit == 0 {
-		o.Limit = DefaultCacheListLimit
-	}
-	return paginate(o.After, o.Limit, func(after string) ([]Tag, error) {
-		p := o
-		p.After = after
-		list, err := s.List(ctx, &p)
-		if err != nil {
-			return nil, err
-		}
-		return list.Data, nil
-	}, func(t *Tag) string { return t.Tag })
+// until a page is shorter than the page size (o.Limit, default 20). An
+// error is yielded last with a nil tag. o may be nil and is not modified.
+func (s *TagService) All(ctx context.Context, o *TagListOptions, opts ...RequestOption) iter.Seq2[*Tag, error] {
+	return listAll(o, func(p *TagListOptions) (*TagList, error) { return s.List(ctx, p, opts...) },
+		func(t *Tag) string { return t.Tag })
 }
 
 // Get returns a tag; a missing tag is a 404 *Error.
-func (s *TagService) Get(ctx context.Context, tag string) (*Tag, error) {
-	if err := validateID("tag", tag); err != nil {
-		return nil, err
-	}
-	req, err := s.c.newRequest(ctx, http.MethodGet, "caching/refs/tags/"+url.PathEscape(tag), nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	t := new(Tag)
-	if _, err := s.c.do(req, t); err != nil {
-		return nil, err
-	}
-	return t, nil
+func (s *TagService) Get(ctx context.Context, tag string, opts ...RequestOption) (*Tag, error) {
+	return getID[Tag](ctx, s.c, "tag", tag, "caching/refs/tags/%s", opts)
 }
 
 // Content returns the cache the tag points to.
-func (s *TagService) Content(ctx context.Context, tag string) (*Cache, error) {
-	if err := validateID("tag", tag); err != nil {
-		return nil, err
-	}
-	req, err := s.c.newRequest(ctx, http.MethodGet, "caching/refs/tags/"+url.PathEscape(tag)+"/content", nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	c := new(Cache)
-	if _, err := s.c.do(req, c); err != nil {
-		return nil, err
-	}
-	return c, nil
+func (s *TagService) Content(ctx context.Context, tag string, opts ...RequestOption) (*Cache, error) {
+	return getID[Cache](ctx, s.c, "tag", tag, "caching/refs/tags/%s/content", opts)
 }
 
 // Delete removes a tag (the cache stays). Kimi answers success even for a
 // tag that does not exist.
-func (s *TagService) Delete(ctx context.Context, tag string) error {
-	if err := validateID("tag", tag); err != nil {
-		return err
-	}
-	return deleteObject(ctx, s.c, "caching/refs/tags/"+url.PathEscape(tag))
+func (s *TagService) Delete(ctx context.Context, tag string, opts ...RequestOption) error {
+	return deleteID(ctx, s.c, "tag", tag, "caching/refs/tags/%s", opts)
 }

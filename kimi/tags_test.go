@@ -1,7 +1,7 @@
 package kimi_test
 
 import (
-	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -10,8 +10,7 @@ import (
 )
 
 func TestTagsCRUD(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	ids := createCaches(t, c, 2)
 
@@ -78,8 +77,7 @@ func TestTagsCRUD(t *testing.T) {
 }
 
 func TestTagsListAndAll(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	ids := createCaches(t, c, 1)
 	names := []string{"alpha", "bravo", "charlie", "delta", "echo"}
@@ -95,18 +93,12 @@ func TestTagsListAndAll(t *testing.T) {
 	if page.Object != "list" || len(page.Data) != 2 || page.Data[0].Tag != "echo" || page.Data[1].Tag != "delta" {
 		t.Errorf("newest-first page = %+v", page)
 	}
-	before := len(rec.all())
-	var got []string
-	for tag, err := range c.Tags.All(ctx, &kimi.TagListOptions{Limit: 2, Order: "asc"}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, tag.Tag)
-	}
+	before := rec.n()
+	got := collect(t, c.Tags.All(ctx, &kimi.TagListOptions{Limit: 2, Order: "asc"}), func(tag *kimi.Tag) string { return tag.Tag })
 	if !slices.Equal(got, names) {
 		t.Errorf("All = %v", got)
 	}
-	if n := len(rec.all()) - before; n != 3 {
+	if n := rec.n() - before; n != 3 {
 		t.Errorf("All made %d requests, want 3", n)
 	}
 	if q := rec.last().Query; q != "after=delta&limit=2&order=asc" {
@@ -126,15 +118,11 @@ func TestTagsListAndAll(t *testing.T) {
 }
 
 func TestTagValidation(t *testing.T) {
-	srv := cacheServer(t)
-	c, rec := recordingClient(t, srv.URL, srv.Key)
+	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	for _, tag := range []string{"", "1abc", "_abc", "a b", "a/b", "ab;c", "ä", strings.Repeat("a", 129)} {
 		_, err := c.Tags.Create(ctx, tag, "cache-x")
-		var ve *kimi.ValidationError
-		if !errors.As(err, &ve) || ve.Field != "tag" {
-			t.Errorf("tag %q: err = %v", tag, err)
-		}
+		wantInvalid(t, fmt.Sprintf("tag %q", tag), err, "tag")
 		if kimi.ValidTagName(tag) {
 			t.Errorf("ValidTagName(%q) = true", tag)
 		}
@@ -145,11 +133,6 @@ func TestTagValidation(t *testing.T) {
 		}
 	}
 	_, err := c.Tags.Create(ctx, "abc", "")
-	var ve *kimi.ValidationError
-	if !errors.As(err, &ve) || ve.Field != "cache_id" {
-		t.Errorf("empty cache id: %v", err)
-	}
-	if n := len(rec.all()); n != 0 {
-		t.Errorf("%d invalid requests reached the server", n)
-	}
+	wantInvalid(t, "empty cache id", err, "cache_id")
+	wantNoRequests(t, rec)
 }

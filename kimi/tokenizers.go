@@ -19,7 +19,7 @@ type TokenizerService struct{ c *Client }
 // counted: the endpoint takes only model and messages. The answer may
 // carry the gateway's code/scode/status fields; a 200 answer with an
 // "error" field or a non-zero code is returned as an *Error.
-func (s *TokenizerService) Estimate(ctx context.Context, model string, messages []Message) (int, error) {
+func (s *TokenizerService) Estimate(ctx context.Context, model string, messages []Message, opts ...RequestOption) (int, error) {
 	if model == "" {
 		return 0, invalid("model", model, "must not be empty")
 	}
@@ -30,7 +30,7 @@ func (s *TokenizerService) Estimate(ctx context.Context, model string, messages 
 		Model    string    `json:"model"`
 		Messages []Message `json:"messages"`
 	}{model, messages}
-	req, err := s.c.newRequest(ctx, http.MethodPost, "tokenizers/estimate-token-count", body, nil)
+	req, err := s.c.newRequest(ctx, http.MethodPost, "tokenizers/estimate-token-count", body, opts)
 	if err != nil {
 		return 0, err
 	}

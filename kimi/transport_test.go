@@ -9,8 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,111 +20,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 )
-
-const testKey = "sk-test-0123456789abcdefSECRET"
-
-// fastRetry keeps retry tests quick; waits are recorded, not slept.
-var fastRetry = RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 50 * time.Millisecond, RateLimitDelay: 3 * time.Millisecond}
-
-// waits records the waits a client asked for instead of sleeping them.
-type waits struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (w *waits) sleep(ctx context.Context, d time.Duration) error {
-	w.mu.Lock()
-	w.d = append(w.d, d)
-	w.mu.Unlock()
-	return ctx.Err()
-}
-
-func (w *waits) all() []time.Duration {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]time.Duration(nil), w.d...)
-}
-
-func newTestClient(t *testing.T, baseURL string, mod ...func(*Config)) (*Client, *waits) {
-	t.Helper()
-	p := fastRetry
-	cfg := Config{APIKey: testKey, BaseURL: baseURL, Retry: &p}
-	for _, f := range mod {
-		f(&cfg)
-	}
-	c := NewClient(cfg)
-	w := &waits{}
-	c.sleep = w.sleep
-	t.Cleanup(func() { c.hc.Load().CloseIdleConnections() })
-	return c, w
-}
-
-// server is an httptest server whose handler is a list of steps, one per
-// request (the last one repeats), and that counts requests.
-type server struct {
-	*httptest.Server
-	hits  atomic.Int32
-	mu    sync.Mutex
-	reqs  []*http.Request
-	bodys [][]byte
-}
-
-func newServer(t *testing.T, steps ...http.HandlerFunc) *server {
-	t.Helper()
-	s := &server{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := int(s.hits.Add(1))
-		b, _ := io.ReadAll(r.Body)
-		s.mu.Lock()
-		s.reqs = append(s.reqs, r)
-		s.bodys = append(s.bodys, b)
-		s.mu.Unlock()
-		steps[min(n, len(steps))-1](w, r)
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *server) request(i int) (*http.Request, []byte) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.reqs[i], s.bodys[i]
-}
-
-func reply(status int, body string, kv ...string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		for i := 0; i+1 < len(kv); i += 2 {
-			w.Header().Set(kv[i], kv[i+1])
-		}
-		if w.Header().Get("Content-Type") == "" {
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		}
-		w.WriteHeader(status)
-		io.WriteString(w, body)
-	}
-}
-
-const modelsBody = `{"object":"list","data":[{"id":"moonshot-v1-8k","object":"model","created":1709149158,"owned_by":"moonshot","root":"","parent":"","permission":[{"organization":"public","allow_sampling":false}]},{"id":"kimi-k2.5","object":"model","context_length":262144,"supports_image_in":true,"supports_video_in":true,"supports_reasoning":true,"future_flag":7}]}`
-
-var ok200 = reply(200, modelsBody, "Msh-Request-Id", "req-ok")
-
-func kimiErr(typ, msg string) string {
-	return fmt.Sprintf(`{"error":{"type":%q,"message":%q}}`, typ, msg)
-}
-
-// closeConn drops the connection without answering; reset sends a TCP RST.
-func closeConn(reset bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			panic(err)
-		}
-		if tc, ok := conn.(*net.TCPConn); ok && reset {
-			tc.SetLinger(0)
-		}
-		conn.Close()
-	}
-}
 
 func TestBaseURLNormalization(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -153,14 +48,14 @@ func TestBaseURLNormalization(t *testing.T) {
 }
 
 func TestEnvironmentAndPaths(t *testing.T) {
-	s := newServer(t, ok200)
+	s := NewLoopback(t, ok200)
 	t.Setenv(EnvAPIKey, testKey)
 	t.Setenv(EnvBaseURL, s.URL+"/") // no path: /v1 is added
 	c := NewClient(Config{})
 	if _, err := c.Models.List(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r, _ := s.request(0)
+	r, _ := s.Request(0)
 	if r.URL.Path != "/v1/models" || r.Header.Get("Authorization") != "Bearer "+testKey {
 		t.Errorf("got %s with auth %q", r.URL.Path, r.Header.Get("Authorization"))
 	}
@@ -170,21 +65,21 @@ func TestEnvironmentAndPaths(t *testing.T) {
 	if !errors.Is(err, ErrNoAPIKey) {
 		t.Errorf("no key: err = %v, want ErrNoAPIKey", err)
 	}
-	if s.hits.Load() != 1 {
+	if s.Hits.Load() != 1 {
 		t.Errorf("request without key reached the server")
 	}
 }
 
 func TestRequestHeaders(t *testing.T) {
-	s := newServer(t, reply(200, `{"id":"x","choices":[]}`))
+	s := NewLoopback(t, reply(200, `{"id":"x","choices":[]}`))
 	c, _ := newTestClient(t, s.URL+"/v1", func(c *Config) { c.UserAgent = "myapp/2" })
 	ctx := context.Background()
-	req := &ChatRequest{Model: "moonshot-v1-8k", Messages: []Message{UserMessage("hi")},
-		Header: http.Header{"X-Msh-Context-Cache": {"cache-1"}, "Authorization": {"Bearer stolen"}}}
-	if _, err := c.Chat.Create(ctx, req); err != nil {
+	req := &ChatRequest{Model: "moonshot-v1-8k", Messages: []Message{UserMessage("hi")}}
+	h := WithHeaders(http.Header{"X-Msh-Context-Cache": {"cache-1"}, "Authorization": {"Bearer stolen"}})
+	if _, err := c.Chat.Create(ctx, req, h); err != nil {
 		t.Fatal(err)
 	}
-	r, _ := s.request(0)
+	r, _ := s.Request(0)
 	for k, want := range map[string]string{
 		"Authorization":       "Bearer " + testKey,
 		"Content-Type":        "application/json",
@@ -206,33 +101,90 @@ func TestRequestHeaders(t *testing.T) {
 	}
 }
 
+// TestRequestOptionsReachEveryCall: every method that sends a request
+// takes options and sends their headers.
+func TestRequestOptionsReachEveryCall(t *testing.T) {
+	s := NewLoopback(t, reply(200, `{"status":"ready","deleted":true,"data":[]}`))
+	c, _ := newTestClient(t, s.URL+"/v1")
+	ctx := context.Background()
+	o := WithHeader("X-Trace", "t1")
+	chat := &ChatRequest{Model: "moonshot-v1-8k", Messages: []Message{UserMessage("hi")}}
+	calls := map[string]func(){
+		"Chat.Create":         func() { c.Chat.Create(ctx, chat, o) },
+		"Chat.Stream":         func() { c.Chat.Stream(ctx, chat, o) },
+		"Chat.RunTools":       func() { c.Chat.RunTools(ctx, chat, nil, o) },
+		"Models.List":         func() { c.Models.List(ctx, o) },
+		"Models.Get":          func() { c.Models.Get(ctx, "m", o) },
+		"Caches.Create":       func() { c.Caches.Create(ctx, &CacheCreateRequest{Messages: []Message{SystemMessage("doc")}}, o) },
+		"Caches.Update":       func() { c.Caches.Update(ctx, "cache-1", nil, o) },
+		"Caches.Get":          func() { c.Caches.Get(ctx, "cache-1", o) },
+		"Caches.Delete":       func() { c.Caches.Delete(ctx, "cache-1", o) },
+		"Caches.List":         func() { c.Caches.List(ctx, nil, o) },
+		"Caches.All":          func() { c.Caches.All(ctx, nil, o)(func(*Cache, error) bool { return true }) },
+		"Caches.WaitReady":    func() { c.Caches.WaitReady(ctx, "cache-1", o) },
+		"Tags.Create":         func() { c.Tags.Create(ctx, "a", "cache-1", o) },
+		"Tags.List":           func() { c.Tags.List(ctx, nil, o) },
+		"Tags.All":            func() { c.Tags.All(ctx, nil, o)(func(*Tag, error) bool { return true }) },
+		"Tags.Get":            func() { c.Tags.Get(ctx, "a", o) },
+		"Tags.Content":        func() { c.Tags.Content(ctx, "a", o) },
+		"Tags.Delete":         func() { c.Tags.Delete(ctx, "a", o) },
+		"Files.Upload":        func() { c.Files.Upload(ctx, &FileUploadRequest{Filename: "a.txt", Reader: strings.NewReader("x")}, o) },
+		"Files.List":          func() { c.Files.List(ctx, o) },
+		"Files.Get":           func() { c.Files.Get(ctx, "f", o) },
+		"Files.Delete":        func() { c.Files.Delete(ctx, "f", o) },
+		"Files.Content":       func() { c.Files.Content(ctx, "f", o) },
+		"Files.ExtractedText": func() { c.Files.ExtractedText(ctx, "f", o) },
+		"Files.WaitProcessed": func() { c.Files.WaitProcessed(ctx, "f", o) },
+		"Tokenizers.Estimate": func() { c.Tokenizers.Estimate(ctx, "m", chat.Messages, o) },
+		"Users.Balance":       func() { c.Users.Balance(ctx, o) },
+	}
+	for name, call := range calls {
+		before := int(s.Hits.Load())
+		call()
+		if int(s.Hits.Load()) != before+1 {
+			t.Errorf("%s sent %d requests, want 1", name, int(s.Hits.Load())-before)
+			continue
+		}
+		if r, _ := s.Request(before); r.Header.Get("X-Trace") != "t1" {
+			t.Errorf("%s: X-Trace = %q", name, r.Header.Get("X-Trace"))
+		}
+	}
+
+	// File content accepts any type unless the caller says otherwise.
+	for _, tc := range []struct {
+		opts []RequestOption
+		want []string
+	}{
+		{nil, []string{"application/json, text/plain, */*"}},
+		{[]RequestOption{WithHeader("Accept", "text/plain")}, []string{"text/plain"}},
+	} {
+		n := int(s.Hits.Load())
+		c.Files.Content(ctx, "f", tc.opts...)
+		if r, _ := s.Request(n); !slices.Equal(r.Header.Values("Accept"), tc.want) {
+			t.Errorf("content Accept = %q, want %q", r.Header.Values("Accept"), tc.want)
+		}
+	}
+}
+
 // TestRedirectStripsAuthorization follows a redirect to another loopback
 // port: net/http alone would keep the header (same host name).
 func TestRedirectStripsAuthorization(t *testing.T) {
-	var gotAuth atomic.Value
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotAuth.Store(r.Header.Get("Authorization"))
-		io.WriteString(w, modelsBody)
-	}))
-	defer other.Close()
-	var sameAuth atomic.Value
-	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	other := NewLoopback(t, reply(200, modelsBody))
+	origin := NewLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/v1/models":
 			http.Redirect(w, r, other.URL+"/v1/models", http.StatusTemporaryRedirect)
 		case "/v1/models/kimi-k2.5":
 			http.Redirect(w, r, "/v1/models/moved", http.StatusFound)
 		default:
-			sameAuth.Store(r.Header.Get("Authorization"))
-			io.WriteString(w, `{"id":"kimi-k2.5","object":"model"}`)
+			reply(200, `{"id":"kimi-k2.5","object":"model"}`)(w, r)
 		}
-	}))
-	defer origin.Close()
+	})
 
 	for name, hc := range map[string]*http.Client{"default": nil, "custom": {}} {
 		t.Run(name, func(t *testing.T) {
-			gotAuth.Store("unset")
 			c, _ := newTestClient(t, origin.URL+"/v1", func(c *Config) { c.HTTPClient = hc })
+			before := other.Hits.Load()
 			list, err := c.Models.List(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -240,28 +192,27 @@ func TestRedirectStripsAuthorization(t *testing.T) {
 			if len(list.Data) != 2 {
 				t.Errorf("models = %d, want 2", len(list.Data))
 			}
-			if a := gotAuth.Load().(string); a != "" {
-				t.Errorf("other host got Authorization %q", a)
+			if r, _ := other.Last(); other.Hits.Load() != before+1 || r.Header.Get("Authorization") != "" {
+				t.Errorf("other host: %d requests, the last with Authorization %q", other.Hits.Load()-before, r.Header.Get("Authorization"))
 			}
 			if _, err := c.Models.Get(context.Background(), "kimi-k2.5"); err != nil {
 				t.Fatal(err)
 			}
-			if a := sameAuth.Load().(string); a != "Bearer "+testKey {
-				t.Errorf("same host redirect lost Authorization: %q", a)
+			if r, _ := origin.Last(); r.URL.Path != "/v1/models/moved" || r.Header.Get("Authorization") != "Bearer "+testKey {
+				t.Errorf("same host redirect to %s lost Authorization: %q", r.URL.Path, r.Header.Get("Authorization"))
 			}
 		})
 	}
 }
 
-// forwardProxy is a plain-HTTP forward proxy that records what it relayed.
-func forwardProxy(t *testing.T) (*httptest.Server, *atomic.Int32) {
-	var n atomic.Int32
-	p := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// forwardProxy is a plain-HTTP forward proxy; its Hits are the requests
+// it relayed.
+func forwardProxy(t *testing.T) *Loopback {
+	return NewLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 		if !r.URL.IsAbs() {
 			http.Error(w, "not a proxy request", http.StatusBadRequest)
 			return
 		}
-		n.Add(1)
 		out := r.Clone(r.Context())
 		out.RequestURI = ""
 		out.Header.Del("Proxy-Connection")
@@ -276,9 +227,7 @@ func forwardProxy(t *testing.T) (*httptest.Server, *atomic.Int32) {
 		}
 		w.WriteHeader(resp.StatusCode)
 		io.Copy(w, resp.Body)
-	}))
-	t.Cleanup(p.Close)
-	return p, &n
+	})
 }
 
 // socks5Proxy is a minimal no-auth SOCKS5 CONNECT server that connects to
@@ -369,8 +318,9 @@ func socks5Server(t *testing.T, dial func(target string) (net.Conn, error)) (add
 }
 
 func TestProxies(t *testing.T) {
-	target := newServer(t, ok200)
-	hp, hpHits := forwardProxy(t)
+	target := NewLoopback(t, ok200)
+	hp := forwardProxy(t)
+	hpHits := &hp.Hits
 	sp, spHits := socks5Proxy(t)
 
 	t.Run("http via Config", func(t *testing.T) {
@@ -445,10 +395,6 @@ func TestProxies(t *testing.T) {
 	})
 }
 
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
 func TestErrorDecoding(t *testing.T) {
 	rateMsg := "Your account org-1<ak-2> request reached organization max RPM: 20, please try again after 7 seconds"
 	for _, tc := range []struct {
@@ -480,7 +426,7 @@ func TestErrorDecoding(t *testing.T) {
 			Error{StatusCode: 429, Type: "exceeded_current_quota_error", Message: "Your account org-1<ak-2> is suspended, please check your plan and billing details"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newServer(t, tc.h)
+			s := NewLoopback(t, tc.h)
 			c, _ := newTestClient(t, s.URL+"/v1", func(c *Config) { c.Retry = &RetryPolicy{} })
 			_, err := c.Models.List(context.Background())
 			var e *Error
@@ -552,10 +498,10 @@ func TestRetries(t *testing.T) {
 		{"quota 429 not retried", []http.HandlerFunc{reply(429, kimiErr("exceeded_current_quota_error", "suspended")), ok200}, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newServer(t, tc.steps...)
+			s := NewLoopback(t, tc.steps...)
 			c, w := newTestClient(t, s.URL+"/v1")
 			list, err := c.Models.List(context.Background())
-			if got := s.hits.Load(); got != tc.hits {
+			if got := s.Hits.Load(); got != tc.hits {
 				t.Errorf("server saw %d requests, want %d", got, tc.hits)
 			}
 			if tc.fail != (err != nil) {
@@ -576,18 +522,18 @@ func TestRetries(t *testing.T) {
 }
 
 func TestRetryDisabled(t *testing.T) {
-	s := newServer(t, reply(503, ""), ok200)
+	s := NewLoopback(t, reply(503, ""), ok200)
 	c, _ := newTestClient(t, s.URL+"/v1", func(c *Config) { c.Retry = &RetryPolicy{MaxRetries: 0} })
 	_, err := c.Models.List(context.Background())
 	var e *Error
-	if !errors.As(err, &e) || e.StatusCode != 503 || e.Attempts != 1 || s.hits.Load() != 1 {
-		t.Fatalf("err = %v, hits = %d", err, s.hits.Load())
+	if !errors.As(err, &e) || e.StatusCode != 503 || e.Attempts != 1 || s.Hits.Load() != 1 {
+		t.Fatalf("err = %v, hits = %d", err, s.Hits.Load())
 	}
 }
 
 func TestRetryWaits(t *testing.T) {
 	t.Run("hint honoured and capped", func(t *testing.T) {
-		s := newServer(t,
+		s := NewLoopback(t,
 			reply(429, kimiErr("rate_limit_reached_error", "max RPM: 3, please try again after 2 seconds")),
 			reply(503, "", "Retry-After", "1"),
 			ok200)
@@ -601,7 +547,7 @@ func TestRetryWaits(t *testing.T) {
 		}
 	})
 	t.Run("429 without hint waits at least RateLimitDelay", func(t *testing.T) {
-		s := newServer(t, reply(429, kimiErr("rate_limit_reached_error", "Your account request reached organization TPM rate limit, current:10, limit:5")), ok200)
+		s := NewLoopback(t, reply(429, kimiErr("rate_limit_reached_error", "Your account request reached organization TPM rate limit, current:10, limit:5")), ok200)
 		c, w := newTestClient(t, s.URL+"/v1", func(c *Config) { c.Retry = &RetryPolicy{MaxRetries: 1} })
 		if _, err := c.Models.List(context.Background()); err != nil {
 			t.Fatal(err)
@@ -622,7 +568,7 @@ func TestRetryWaits(t *testing.T) {
 		}
 	})
 	t.Run("hint beyond deadline returns at once", func(t *testing.T) {
-		s := newServer(t, reply(429, kimiErr("rate_limit_reached_error", "please try again after 60 seconds")), ok200)
+		s := NewLoopback(t, reply(429, kimiErr("rate_limit_reached_error", "please try again after 60 seconds")), ok200)
 		c, w := newTestClient(t, s.URL+"/v1", func(c *Config) { c.Retry = &RetryPolicy{MaxRetries: 2, MaxDelay: time.Hour} })
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -631,35 +577,35 @@ func TestRetryWaits(t *testing.T) {
 		if !errors.As(err, &e) || e.StatusCode != 429 || e.RetryAfter != time.Minute {
 			t.Fatalf("err = %v", err)
 		}
-		if len(w.all()) != 0 || s.hits.Load() != 1 {
-			t.Errorf("waited %v, hits %d", w.all(), s.hits.Load())
+		if len(w.all()) != 0 || s.Hits.Load() != 1 {
+			t.Errorf("waited %v, hits %d", w.all(), s.Hits.Load())
 		}
 	})
 	t.Run("cancel while waiting", func(t *testing.T) {
-		s := newServer(t, reply(503, ""), ok200)
+		s := NewLoopback(t, reply(503, ""), ok200)
 		c, _ := newTestClient(t, s.URL+"/v1")
 		ctx, cancel := context.WithCancel(context.Background())
 		c.sleep = func(ctx context.Context, d time.Duration) error { cancel(); return sleepCtx(ctx, time.Hour) }
 		_, err := c.Models.List(ctx)
 		var e *Error
-		if !errors.As(err, &e) || e.StatusCode != 503 || s.hits.Load() != 1 {
-			t.Fatalf("err = %v, hits = %d", err, s.hits.Load())
+		if !errors.As(err, &e) || e.StatusCode != 503 || s.Hits.Load() != 1 {
+			t.Fatalf("err = %v, hits = %d", err, s.Hits.Load())
 		}
 	})
 }
 
 func TestRetryReplaysBody(t *testing.T) {
-	s := newServer(t, reply(502, ""), closeConn(true), reply(200, `{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`))
+	s := NewLoopback(t, reply(502, ""), closeConn(true), reply(200, `{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`))
 	c, _ := newTestClient(t, s.URL+"/v1")
 	cc, err := c.Chat.Create(context.Background(), &ChatRequest{Model: "kimi-k2-turbo-preview", Messages: []Message{UserMessage("héllo")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cc.Text() != "hi" || s.hits.Load() != 3 {
-		t.Fatalf("text %q after %d hits", cc.Text(), s.hits.Load())
+	if cc.Text() != "hi" || s.Hits.Load() != 3 {
+		t.Fatalf("text %q after %d hits", cc.Text(), s.Hits.Load())
 	}
-	_, first := s.request(0)
-	_, last := s.request(2)
+	_, first := s.Request(0)
+	_, last := s.Request(2)
 	if !bytes.Equal(first, last) || !bytes.Contains(first, []byte("héllo")) {
 		t.Errorf("bodies differ:\n%s\n%s", first, last)
 	}
@@ -689,7 +635,7 @@ func TestTransportErrors(t *testing.T) {
 	})
 	t.Run("deadline is not retried", func(t *testing.T) {
 		release := make(chan struct{})
-		s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		s := NewLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
 			case <-release:
@@ -703,14 +649,14 @@ func TestTransportErrors(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want DeadlineExceeded", err)
 		}
-		if len(w.all()) != 0 || s.hits.Load() != 1 {
+		if len(w.all()) != 0 || s.Hits.Load() != 1 {
 			t.Errorf("retried after the deadline")
 		}
 	})
 }
 
 func TestDoReturnsOpenResponseForStreams(t *testing.T) {
-	s := newServer(t, reply(503, ""), reply(200, "data: [DONE]\n\n", "Content-Type", "text/event-stream"))
+	s := NewLoopback(t, reply(503, ""), reply(200, "data: [DONE]\n\n", "Content-Type", "text/event-stream"))
 	c, _ := newTestClient(t, s.URL+"/v1")
 	req, err := c.newRequest(context.Background(), "POST", "chat/completions", &ChatRequest{Model: "m", Stream: true}, nil)
 	if err != nil {
@@ -722,7 +668,7 @@ func TestDoReturnsOpenResponseForStreams(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if string(b) != "data: [DONE]\n\n" || s.hits.Load() != 2 {
-		t.Errorf("body %q after %d hits", b, s.hits.Load())
+	if string(b) != "data: [DONE]\n\n" || s.Hits.Load() != 2 {
+		t.Errorf("body %q after %d hits", b, s.Hits.Load())
 	}
 }

@@ -63,11 +63,9 @@ type ChatRequest struct {
 	User             string `json:"user,omitempty"`
 
 	// Extra is merged into the JSON body; a key that repeats a typed field
-	// is rejected by Validate.
+	// is rejected by Validate. Per-call headers are not part of the
+	// request: pass them to Create or Stream as options (WithHeader).
 	Extra map[string]any `json:"-"`
-	// Header is sent with the request (for example the X-Msh-Context-Cache
-	// headers). It is never part of the body.
-	Header http.Header `json:"-"`
 }
 
 // MarshalJSON writes the typed fields, the stop list and Extra.
@@ -435,15 +433,15 @@ type ChatCompletion struct {
 
 var completionFields = jsonFieldNames(ChatCompletion{})
 
-// UnmarshalJSON keeps unknown top-level fields in Extra.
+// UnmarshalJSON keeps unknown top-level fields in Extra. Into a zero value
+// (where decoding cannot merge with earlier contents) the common shape is
+// decoded in one pass by the fast path; encoding/json decides the rest.
 func (c *ChatCompletion) UnmarshalJSON(data []byte) error {
-	type plain ChatCompletion
-	if err := json.Unmarshal(data, (*plain)(c)); err != nil {
-		return err
+	if c.ID == "" && c.Object == "" && c.Created == 0 && c.Model == "" && c.Choices == nil &&
+		c.Usage == nil && c.SystemFingerprint == "" && c.Extra == nil && c.decodeFast(data) {
+		return nil
 	}
-	extra, err := unknownFields(data, completionFields)
-	c.Extra = extra
-	return err
+	return c.decodeSlow(data)
 }
 
 // Text returns the content of the first choice, or "".
@@ -487,6 +485,25 @@ type ChatCompletionChunk struct {
 	Choices           []ChunkChoice `json:"choices"`
 	Usage             *Usage        `json:"usage,omitempty"`
 	SystemFingerprint string        `json:"system_fingerprint,omitempty"`
+}
+
+// Text returns the new answer text of the chunk's first choice (its
+// delta's content), "" when there is none. With n > 1, choices are
+// interleaved across chunks: read Choices and their Index instead.
+func (c *ChatCompletionChunk) Text() string {
+	if c == nil || len(c.Choices) == 0 {
+		return ""
+	}
+	return c.Choices[0].Delta.Content
+}
+
+// Reasoning returns the new reasoning text of the chunk's first choice
+// (reasoning_content, from thinking models), "" when there is none.
+func (c *ChatCompletionChunk) Reasoning() string {
+	if c == nil || len(c.Choices) == 0 {
+		return ""
+	}
+	return c.Choices[0].Delta.ReasoningContent
 }
 
 // ChunkChoice is one choice's part of a chunk. Kimi puts Usage here on the

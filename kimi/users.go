@@ -39,8 +39,8 @@ type Balance struct {
 // Balance returns the account balance (GET /users/me/balance). The body
 // is {"code":0,"data":{...},"scode":"0x0","status":true}; a non-zero code
 // or status false in a 200 answer is returned as an *Error.
-func (s *UserService) Balance(ctx context.Context) (*Balance, error) {
-	req, err := s.c.newRequest(ctx, http.MethodGet, "users/me/balance", nil, nil)
+func (s *UserService) Balance(ctx context.Context, opts ...RequestOption) (*Balance, error) {
+	req, err := s.c.newRequest(ctx, http.MethodGet, "users/me/balance", nil, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -118,8 +118,9 @@ func decimal(raw json.RawMessage) (json.Number, error) {
 	return n, nil
 }
 
-// currencyOf infers the balance currency from the base URL (spec §1.1):
-// CNY on the .cn platform, USD on the .ai one; "" elsewhere.
+// currencyOf infers the balance currency from the base URL, as the API
+// does not state it: CNY on the .cn platform, USD on the .ai one; ""
+// elsewhere.
 func currencyOf(baseURL string) string {
 	u, err := url.Parse(baseURL)
 	if err != nil {

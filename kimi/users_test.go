@@ -5,37 +5,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/onesdk-go/onesdk/kimi"
 )
-
-// redirectTransport sends every request to target whatever its URL says,
-// so that a client configured for api.moonshot.cn talks to a test server.
-type redirectTransport struct {
-	target *url.URL
-	hosts  []string
-}
-
-func (rt *redirectTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rt.hosts = append(rt.hosts, r.URL.Host)
-	r2 := r.Clone(r.Context())
-	r2.URL.Scheme, r2.URL.Host = rt.target.Scheme, rt.target.Host
-	return http.DefaultTransport.RoundTrip(r2)
-}
-
-func fakeHostClient(t *testing.T, baseURL, currency string, h http.HandlerFunc) (*kimi.Client, *redirectTransport) {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	u, _ := url.Parse(srv.URL)
-	rt := &redirectTransport{target: u}
-	return kimi.NewClient(kimi.Config{APIKey: "sk-test", BaseURL: baseURL, Currency: currency,
-		Retry: &kimi.RetryPolicy{}, HTTPClient: &http.Client{Transport: rt}}), rt
-}
 
 const specBalance = `{"code":0,"data":{"available_balance":49.58894,"voucher_balance":46.58893,"cash_balance":3.00001},"scode":"0x0","status":true}`
 
@@ -50,14 +25,23 @@ func TestBalanceCurrencyByRegion(t *testing.T) {
 		{kimi.BaseURLCN, "USD", "USD"}, // the configuration wins
 		{"https://moonshot.cn.evil.example/v1", "", ""},
 	}
+	srv := kimi.NewLoopback(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/users/me/balance" && r.URL.Path != "/kimi/users/me/balance" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, specBalance)
+	})
+	// The clients believe they talk to tt.base; every request reaches srv.
+	u, _ := url.Parse(srv.URL)
+	toSrv := &http.Client{Transport: kimi.RoundTripFunc(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.URL.Scheme, r.URL.Host = u.Scheme, u.Host
+		return srv.Client().Transport.RoundTrip(r)
+	})}
 	for _, tt := range tests {
-		c, rt := fakeHostClient(t, tt.base, tt.config, func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/v1/users/me/balance" && r.URL.Path != "/kimi/users/me/balance" {
-				http.NotFound(w, r)
-				return
-			}
-			io.WriteString(w, specBalance)
-		})
+		c := kimi.NewClient(kimi.Config{APIKey: "sk-test", BaseURL: tt.base, Currency: tt.config, HTTPClient: toSrv, Retry: &kimi.RetryPolicy{}})
+		before := srv.Hits.Load()
 		b, err := c.Users.Balance(context.Background())
 		if err != nil {
 			t.Fatalf("%s: %v", tt.base, err)
@@ -69,8 +53,8 @@ func TestBalanceCurrencyByRegion(t *testing.T) {
 			b.AvailableRaw != "49.58894" || b.VoucherRaw != "46.58893" || b.CashRaw != "3.00001" {
 			t.Errorf("%s: balance %+v", tt.base, b)
 		}
-		if len(rt.hosts) != 1 {
-			t.Errorf("%s: %d requests", tt.base, len(rt.hosts))
+		if n := srv.Hits.Load() - before; n != 1 {
+			t.Errorf("%s: %d requests", tt.base, n)
 		}
 	}
 }
@@ -97,7 +81,7 @@ func TestBalanceDecoding(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _ := fakeHostClient(t, kimi.BaseURLAI, "", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, tt.body) })
+			c, _ := loopback(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, tt.body) })
 			b, err := c.Users.Balance(context.Background())
 			if tt.errText != "" {
 				if !errors.Is(err, kimi.ErrBadResponse) || !strings.Contains(err.Error(), tt.errText) {
@@ -116,7 +100,7 @@ func TestBalanceDecoding(t *testing.T) {
 }
 
 func TestBalanceErrors(t *testing.T) {
-	c, _ := fakeHostClient(t, kimi.BaseURLCN, "", func(w http.ResponseWriter, r *http.Request) {
+	c, _ := loopback(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(403)
 		io.WriteString(w, `{"error":{"type":"permission_denied_error","message":"You are not allowed to get other user info"}}`)
 	})
@@ -126,7 +110,7 @@ func TestBalanceErrors(t *testing.T) {
 		t.Errorf("403: %v", err)
 	}
 	// A gateway failure inside a 200.
-	c, _ = fakeHostClient(t, kimi.BaseURLCN, "", func(w http.ResponseWriter, r *http.Request) {
+	c, _ = loopback(t, func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"code":5,"error":"user.not_found","message":"Users u1 not found","scode":"0x5","status":false}`)
 	})
 	_, err = c.Users.Balance(context.Background())
@@ -151,13 +135,10 @@ func TestEstimateResponseShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got string
-			c, _ := fakeHostClient(t, kimi.BaseURLCN, "", func(w http.ResponseWriter, r *http.Request) {
-				b, _ := io.ReadAll(r.Body)
-				got = r.Method + " " + r.URL.Path + " " + string(b)
-				io.WriteString(w, tt.body)
-			})
+			c, srv := loopback(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, tt.body) })
 			n, err := c.Tokenizers.Estimate(context.Background(), "moonshot-v1-8k", []kimi.Message{kimi.UserMessage("hi")})
+			r, b := srv.Last()
+			got := r.Method + " " + r.URL.Path + " " + string(b)
 			want := `POST /v1/tokenizers/estimate-token-count {"model":"moonshot-v1-8k","messages":[{"role":"user","content":"hi"}]}`
 			if got != want {
 				t.Errorf("request = %s\nwant      %s", got, want)

@@ -4,45 +4,34 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
-// Family is a group of models that share parameter rules (spec §2.6).
-type Family string
+// Family is a group of models that share parameter rules; the rules are
+// in package catalog (Family.Rules).
+type Family = catalog.Family
 
-// Model families. FamilyUnknown gets only the generic checks, so a model
-// this release does not know is never rejected for family reasons.
+// Model families, from package catalog. FamilyUnknown, the family of a
+// model the catalogue does not know, gets only the generic checks, so such
+// a model is never rejected for family reasons.
 const (
 	FamilyUnknown         Family = ""
-	FamilyMoonshotV1      Family = "moonshot-v1"
-	FamilyKimiLatest      Family = "kimi-latest"
-	FamilyThinkingPreview Family = "kimi-thinking-preview"
-	FamilyK2              Family = "kimi-k2"
-	FamilyK2Thinking      Family = "kimi-k2-thinking"
-	FamilyK25             Family = "kimi-k2.5"
+	FamilyMoonshotV1             = catalog.FamilyMoonshotV1
+	FamilyKimiLatest             = catalog.FamilyKimiLatest
+	FamilyThinkingPreview        = catalog.FamilyThinkingPreview
+	FamilyK2                     = catalog.FamilyK2
+	FamilyK2Thinking             = catalog.FamilyK2Thinking
+	FamilyK25                    = catalog.FamilyK25
 )
 
-// ModelFamily returns the family of a model id. A "vendor/" prefix, as
-// some gateways use, is ignored.
+// ModelFamily returns the family of a model id as package catalog lists
+// it (case ignored, a "vendor/" prefix as some gateways use ignored), or
+// FamilyUnknown for a model the catalogue does not know.
 func ModelFamily(model string) Family {
-	m := strings.ToLower(model)
-	if i := strings.LastIndexByte(m, '/'); i >= 0 {
-		m = m[i+1:]
-	}
-	switch {
-	case strings.HasPrefix(m, "moonshot-v1-"):
-		return FamilyMoonshotV1
-	case strings.HasPrefix(m, "kimi-latest"):
-		return FamilyKimiLatest
-	case strings.HasPrefix(m, "kimi-thinking-preview"):
-		return FamilyThinkingPreview
-	case strings.HasPrefix(m, "kimi-k2-thinking"):
-		return FamilyK2Thinking
-	case m == "kimi-k2.5" || strings.HasPrefix(m, "kimi-k2.5-"):
-		return FamilyK25
-	case strings.HasPrefix(m, "kimi-k2-"):
-		return FamilyK2
+	if m, ok := catalog.Lookup(model); ok {
+		return m.Family
 	}
 	return FamilyUnknown
 }
@@ -51,30 +40,15 @@ func ModelFamily(model string) Family {
 // Families without reasoning (moonshot-v1, kimi-latest, the non-thinking
 // kimi-k2 models) ignore the thinking parameter, so it never turns
 // thinking on there. An unknown model is taken at its word.
-func (f Family) thinkingOn(t *Thinking) bool {
-	switch f {
-	case FamilyK2Thinking, FamilyThinkingPreview:
-		return true
-	case FamilyK25:
-		return t == nil || t.Type != "disabled"
-	case FamilyMoonshotV1, FamilyKimiLatest, FamilyK2:
-		return false
+func thinkingOn(fam Family, t *Thinking) bool {
+	typ := ""
+	if t != nil {
+		typ = t.Type
 	}
-	return t != nil && t.Type == "enabled"
-}
-
-// defaultTemperature is the server's temperature when the field is left
-// out, and whether it is known.
-func (f Family) defaultTemperature() (float64, bool) {
-	switch f {
-	case FamilyMoonshotV1:
-		return 0, true
-	case FamilyK2:
-		return 0.6, true
-	case FamilyK2Thinking:
-		return 1, true
+	if r, ok := fam.Rules(); ok {
+		return r.Thinks(typ)
 	}
-	return 0, false
+	return typ == "enabled"
 }
 
 // Limits Kimi enforces on a chat request.
@@ -93,8 +67,6 @@ const (
 	NearZeroTemperature = 0.001
 )
 
-var functionName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$`)
-
 func invalid(field string, value any, limit string, args ...any) *ValidationError {
 	if len(args) > 0 {
 		limit = fmt.Sprintf(limit, args...)
@@ -105,21 +77,32 @@ func invalid(field string, value any, limit string, args ...any) *ValidationErro
 // Validate checks r against the limits Kimi enforces, so that a bad
 // request fails fast without costing a call (or RPM). The first problem is
 // returned as a *ValidationError. Rules that depend on the model follow
-// ModelFamily: kimi-k2.5 has fixed sampling (temperature 1.0 with thinking,
-// 0.6 without; top_p 0.95; n 1; penalties 0: other values are refused,
-// the fixed value itself is allowed), kimi-k2-thinking models cannot turn
-// thinking off, and with thinking on every assistant message that carries
-// tool calls must keep its reasoning_content. Unknown models get only the
-// generic checks.
-func (r *ChatRequest) Validate() error {
+// its family's rules in package catalog: kimi-k2.5 has fixed sampling
+// (temperature 1.0 with thinking, 0.6 without; top_p 0.95; n 1; penalties
+// 0: other values are refused, the fixed value itself is allowed),
+// kimi-k2-thinking models cannot turn thinking off, n > 1 needs a
+// temperature above zero (moonshot-v1 defaults to 0), and only moonshot-v1
+// models use explicit context caches. With thinking on every assistant
+// message that carries tool calls must keep its reasoning_content. A model
+// the catalogue does not know gets only the generic checks (ranges,
+// counts, sizes, message structure); Config.SkipModelChecks makes
+// Chat.Create and Chat.Stream treat every model so.
+func (r *ChatRequest) Validate() error { return r.validate(true) }
+
+// validate is Validate; without modelChecks the model is judged as one
+// the catalogue does not know.
+func (r *ChatRequest) validate(modelChecks bool) error {
 	if r == nil {
 		return invalid("request", nil, "must not be nil")
 	}
 	if strings.TrimSpace(r.Model) == "" {
 		return invalid("model", r.Model, "must not be empty")
 	}
-	fam := ModelFamily(r.Model)
-	thinking := fam.thinkingOn(r.Thinking)
+	fam := FamilyUnknown
+	if modelChecks {
+		fam = ModelFamily(r.Model)
+	}
+	thinking := thinkingOn(fam, r.Thinking)
 
 	if err := r.validateSampling(fam, thinking); err != nil {
 		return err
@@ -180,16 +163,17 @@ func (r *ChatRequest) validateSampling(fam Family, thinking bool) error {
 		return invalid("top_logprobs", *r.TopLogprobs, "must be within [0, 20]")
 	}
 
-	if fam == FamilyK25 {
-		want := 0.6
-		if thinking {
-			want = 1.0
-		}
+	rules, known := fam.Rules()
+	if known && rules.FixedSampling {
+		want := rules.DefaultTemperature(thinking)
 		if t := r.Temperature; t != nil && *t != want {
-			return invalid("temperature", *t, "is fixed at %g for %s with thinking %s; leave it unset", want, r.Model, onOff(thinking))
+			if rules.Thinking == catalog.ThinkingDefaultOn {
+				return invalid("temperature", *t, "is fixed at %g for %s with thinking %s; leave it unset", want, r.Model, onOff(thinking))
+			}
+			return invalid("temperature", *t, "is fixed at %g for %s; leave it unset", want, r.Model)
 		}
-		if p := r.TopP; p != nil && *p != 0.95 {
-			return invalid("top_p", *p, "is fixed at 0.95 for %s; leave it unset", r.Model)
+		if p := r.TopP; p != nil && *p != rules.TopP {
+			return invalid("top_p", *p, "is fixed at %g for %s; leave it unset", rules.TopP, r.Model)
 		}
 		if n := r.N; n != nil && *n != 1 {
 			return invalid("n", *n, "is fixed at 1 for %s; leave it unset", r.Model)
@@ -203,7 +187,7 @@ func (r *ChatRequest) validateSampling(fam Family, thinking bool) error {
 	}
 
 	if r.N != nil && *r.N > 1 {
-		temp, known := fam.defaultTemperature()
+		temp := rules.DefaultTemperature(thinking)
 		if r.Temperature != nil {
 			temp, known = *r.Temperature, true
 		}
@@ -247,8 +231,8 @@ func (r *ChatRequest) validateTools(thinking bool) error {
 		name := t.Function.Name
 		switch t.Type {
 		case ToolTypeFunction:
-			if !functionName.MatchString(name) {
-				return invalid(field+".function.name", name, "must match %s", functionName)
+			if !validFunctionName(name) {
+				return invalid(field+".function.name", name, "must match %s", functionNamePattern)
 			}
 			if p := bytes.TrimSpace(t.Function.Parameters); len(p) > 0 {
 				var obj map[string]json.RawMessage
@@ -327,7 +311,7 @@ func (r *ChatRequest) validateThinking(fam Family) error {
 	if t.Keep != "" && t.Keep != "all" {
 		return invalid("thinking.keep", t.Keep, "must be \"all\" or empty")
 	}
-	if t.Type == "disabled" && (fam == FamilyK2Thinking || fam == FamilyThinkingPreview) {
+	if rules, ok := fam.Rules(); ok && t.Type == "disabled" && rules.Thinking == catalog.ThinkingForced {
 		return invalid("thinking.type", t.Type, "%s always thinks; only \"enabled\" is allowed", r.Model)
 	}
 	return nil
@@ -490,21 +474,24 @@ func usesCacheMessage(msgs []Message) bool {
 	return len(msgs) > 0 && msgs[0].Role == RoleCache
 }
 
-// validateCacheUse checks the rules of context cache use (§7.5): with a
-// cache message the request carries no tools (the server fills them from
-// the cache; even an empty array counts as present, and Tools is left out
-// of the body when empty), the model is a moonshot-v1 one (the only family
-// with explicit caches; an unknown model is not judged), and the cache
-// headers are not used too.
+// validateCacheUse checks the rules of a cache message: the request
+// carries no tools (the server fills them from the cache; even an empty
+// array counts as present, and Tools is left out of the body when empty)
+// and the model's family has explicit caches (moonshot-v1 only; an
+// unknown model is not judged). The cache headers are call options, which
+// ChatService checks.
 func (r *ChatRequest) validateCacheUse(fam Family) error {
-	cacheMsg := usesCacheMessage(r.Messages)
-	if cacheMsg {
-		if len(r.Tools) > 0 {
-			return invalid("tools", len(r.Tools), "must be absent when a cache message is used: the server takes the tools from the cache")
-		}
-		if fam != FamilyMoonshotV1 && fam != FamilyUnknown {
+	if !usesCacheMessage(r.Messages) {
+		return nil
+	}
+	if len(r.Tools) > 0 {
+		return invalid("tools", len(r.Tools), "must be absent when a cache message is used: the server takes the tools from the cache")
+	}
+	if rules, ok := fam.Rules(); ok && !rules.ExplicitCache {
+		if rules.AutoCache {
 			return invalid("model", r.Model, "cannot use a context cache: explicit caches serve only moonshot-v1-* models (%s caches prompt prefixes automatically)", fam)
 		}
+		return invalid("model", r.Model, "cannot use a context cache: explicit caches serve only moonshot-v1-* models")
 	}
-	return validateCacheHeaders(r.Header, cacheMsg)
+	return nil
 }

@@ -22,6 +22,9 @@ func TestModelFamily(t *testing.T) {
 		"kimi-k2.5":              FamilyK25,
 		"moonshotai/kimi-k2.5":   FamilyK25,
 		"kimi-k2.6":              FamilyUnknown,
+		"KIMI-K2.5":              FamilyK25,
+		"moonshot-v1-256k":       FamilyUnknown, // not in the catalogue: no prefix guessing
+		"kimi-k2.5-2026":         FamilyUnknown,
 		"kimi-k3":                FamilyUnknown,
 		"gpt-4o":                 FamilyUnknown,
 		"":                       FamilyUnknown,
@@ -201,6 +204,47 @@ func TestValidate(t *testing.T) {
 
 func (r *ChatRequest) withMessages(m []Message) *ChatRequest { r.Messages = m; return r }
 
+// TestSkipModelChecks checks that Config.SkipModelChecks lets requests
+// that only the catalogue's model rules refuse reach the server, while the
+// wire-level checks stay and Validate still applies everything.
+func TestSkipModelChecks(t *testing.T) {
+	s := NewLoopback(t, ok200)
+	lenient, _ := newTestClient(t, s.URL+"/v1", func(cfg *Config) { cfg.SkipModelChecks = true })
+	strict, _ := newTestClient(t, s.URL+"/v1")
+	ctx := context.Background()
+	user := []Message{UserMessage("x")}
+	var ve *ValidationError
+	for name, r := range map[string]*ChatRequest{
+		"k2.5 temperature":     {Model: "kimi-k2.5", Messages: user, Temperature: Ptr(0.3)},
+		"k2-thinking disabled": {Model: "kimi-k2-thinking", Messages: user, Thinking: &Thinking{Type: "disabled"}},
+		"v1 n>1 default temp":  {Model: "moonshot-v1-8k", Messages: user, N: Ptr(2)},
+		"cache on k2":          {Model: "kimi-k2-turbo-preview", Messages: append([]Message{CacheMessage(CacheRef{Tag: "docs"})}, user...)},
+	} {
+		if err := r.Validate(); !errors.As(err, &ve) {
+			t.Errorf("%s: Validate = %v, want a *ValidationError", name, err)
+		}
+		before := s.Hits.Load()
+		if _, err := strict.Chat.Create(ctx, r); !errors.As(err, &ve) || s.Hits.Load() != before {
+			t.Errorf("%s: strict Create = %v, want a *ValidationError before sending", name, err)
+		}
+		if _, err := lenient.Chat.Create(ctx, r); errors.As(err, &ve) || s.Hits.Load() != before+1 {
+			t.Errorf("%s: Create with SkipModelChecks = %v, want it sent", name, err)
+		}
+		st, err := lenient.Chat.Stream(ctx, r)
+		if errors.As(err, &ve) || s.Hits.Load() != before+2 {
+			t.Errorf("%s: Stream with SkipModelChecks = %v, want it sent", name, err)
+		}
+		if st != nil {
+			st.Close()
+		}
+	}
+	before := s.Hits.Load()
+	wire := &ChatRequest{Model: "kimi-k2.5", Messages: user, Temperature: Ptr(1.5)}
+	if _, err := lenient.Chat.Create(ctx, wire); !errors.As(err, &ve) || ve.Field != "temperature" || s.Hits.Load() != before {
+		t.Errorf("wire-level check with SkipModelChecks: %v", err)
+	}
+}
+
 func TestValidationErrorMessage(t *testing.T) {
 	err := (&ChatRequest{Model: "moonshot-v1-8k", Messages: []Message{UserMessage("x")}, Temperature: Ptr(1.5)}).Validate()
 	if got, want := err.Error(), "kimi: invalid temperature 1.5: must be within [0, 1]"; got != want {
@@ -223,7 +267,7 @@ func TestValidationErrorMessage(t *testing.T) {
 // TestValidationBeforeSending checks that invalid requests never reach the
 // server, from Create, RunTools and Models.Get.
 func TestValidationBeforeSending(t *testing.T) {
-	s := newServer(t, ok200)
+	s := NewLoopback(t, ok200)
 	c, _ := newTestClient(t, s.URL+"/v1")
 	ctx := context.Background()
 	bad := &ChatRequest{Model: "moonshot-v1-8k", Messages: []Message{UserMessage("x")}, TopP: Ptr(2.0)}
@@ -237,7 +281,7 @@ func TestValidationBeforeSending(t *testing.T) {
 	if _, err := c.Models.Get(ctx, ""); !errors.As(err, &ve) {
 		t.Errorf("Get: %v", err)
 	}
-	if n := s.hits.Load(); n != 0 {
+	if n := s.Hits.Load(); n != 0 {
 		t.Errorf("server saw %d requests", n)
 	}
 }

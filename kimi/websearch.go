@@ -2,7 +2,6 @@ package kimi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 )
@@ -13,7 +12,7 @@ const MaxToolRounds = 10
 
 // ErrTooManyToolRounds is returned (wrapped) by RunTools when the model
 // keeps calling tools after MaxToolRounds completions.
-var ErrTooManyToolRounds = errors.New("kimi: too many tool-call rounds")
+var ErrTooManyToolRounds = sentinel("kimi: too many tool-call rounds", ErrBadRequest)
 
 // ToolHandler runs a function tool the model called and returns the
 // content of the tool message sent back. An error stops RunTools.
@@ -31,8 +30,8 @@ type ToolHandler func(ctx context.Context, call ToolCall) (string, error)
 // It returns the final completion and the whole conversation (req's
 // messages plus every assistant and tool message added). On error the
 // completion and history reached so far are returned with it. req is not
-// modified.
-func (s *ChatService) RunTools(ctx context.Context, req *ChatRequest, handler ToolHandler) (*ChatCompletion, []Message, error) {
+// modified. opts apply to every completion.
+func (s *ChatService) RunTools(ctx context.Context, req *ChatRequest, handler ToolHandler, opts ...RequestOption) (*ChatCompletion, []Message, error) {
 	if req == nil {
 		return nil, nil, invalid("request", nil, "must not be nil")
 	}
@@ -43,13 +42,13 @@ func (s *ChatService) RunTools(ctx context.Context, req *ChatRequest, handler To
 	}
 	var last *ChatCompletion
 	for round := 1; round <= MaxToolRounds; round++ {
-		cc, err := s.Create(ctx, &cur)
+		cc, err := s.Create(ctx, &cur, opts...)
 		if err != nil {
 			return last, cur.Messages, err
 		}
 		last = cc
 		if len(cc.Choices) == 0 {
-			return cc, cur.Messages, fmt.Errorf("kimi: completion %s has no choices", cc.ID)
+			return cc, cur.Messages, fmt.Errorf("%w: completion %s has no choices", ErrBadResponse, cc.ID)
 		}
 		choice := cc.Choices[0]
 		msg := choice.Message
@@ -67,7 +66,7 @@ func (s *ChatService) RunTools(ctx context.Context, req *ChatRequest, handler To
 			case name == WebSearchToolName:
 				content = call.Function.Arguments
 			case handler == nil:
-				return cc, cur.Messages, fmt.Errorf("kimi: the model called tool %q and RunTools has no handler", name)
+				return cc, cur.Messages, WithKind(fmt.Errorf("kimi: the model called tool %q and RunTools has no handler", name), ErrBadRequest)
 			default:
 				out, err := handler(ctx, call)
 				if err != nil {
