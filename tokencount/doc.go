@@ -8,7 +8,18 @@
 //   - picking a model by size (moonshot-v1-8k, -32k, -128k, as the
 //     moonshot-v1-auto router does);
 //   - client-side TPM/TPD accounting: the gateway charges prompt +
-//     max_tokens when it admits a request (Charge).
+//     max_tokens when it admits a request (Charge);
+//   - keeping a conversation's history within a token budget.
+//
+// Chat estimates a request built from package kimi's types; ChatMessages
+// and ChatForModel are the same estimate shaped for the counting hooks of
+// kimi.Conversation and kimi.DocumentQA:
+//
+//	conv.MaxTokens = 6000
+//	conv.CountTokens = tokencount.ChatMessages
+//	qa.CountTokens = tokencount.ChatForModel
+//
+// Messages and Text work on plain values, for other message types.
 //
 // When online, the server is authoritative: POST
 // /v1/tokenizers/estimate-token-count counts messages exactly with the
@@ -37,17 +48,19 @@
 // constants and their sources are documented where they are defined.
 //
 // The vocabulary takes about 25 ms to load; it is loaded once, on first
-// use. Package kimi does not import this package, so programs that do not
-// need offline estimates do not link the vocabulary.
+// use. Package kimi does not import this package (this package imports
+// kimi, for its types), so programs that do not need offline estimates do
+// not link the vocabulary.
 //
 // # Accuracy
 //
 // Measured by TestReport (go test -run TestReport -v; full table in
 // README.md):
 //
-//   - the one real figure in the seeds that can be paired with its text,
-//     a 21-token reply, is estimated at 22–23 (+5% to +10%), 24–25 with
-//     the safety factor;
+//   - the one real usage figure that can be paired with its text, the
+//     21-token reply in the example of
+//     https://platform.moonshot.cn/docs/api/chat, is estimated at 22–23
+//     (+5% to +10%), 24–25 with the safety factor;
 //   - against the kimitest emulator's deterministic counter, on 23
 //     varied samples: mean absolute relative error 7% on Chinese text
 //     and 16% overall. The emulator charges more than a modern BPE for

@@ -1,8 +1,10 @@
 package tokencount_test
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/onesdk-go/onesdk/kimi"
 	"github.com/onesdk-go/onesdk/tokencount"
 )
 
@@ -30,4 +32,37 @@ func ExampleText() {
 	// Output:
 	// 10
 	// 14
+}
+
+// The estimate of a chat request built from package kimi's types, tool
+// definitions included.
+func ExampleChat() {
+	msgs := []kimi.Message{
+		kimi.SystemMessage("You are a helpful assistant."),
+		kimi.UserMessage("北京明天天气怎么样？"),
+	}
+	tools := []kimi.Tool{{Type: kimi.ToolTypeFunction, Function: kimi.ToolFunction{
+		Name:       "get_weather",
+		Parameters: []byte(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`),
+	}}}
+	fmt.Println("without tools:", tokencount.Chat(msgs, nil))
+	fmt.Println("with tools:", tokencount.Chat(msgs, tools))
+	// Output:
+	// without tools: 25
+	// with tools: 69
+}
+
+// A conversation that keeps its prompt within 6,000 estimated tokens by
+// dropping its oldest turns.
+func ExampleChatMessages() {
+	client := kimi.NewClient(kimi.Config{}) // MOONSHOT_API_KEY
+	conv := kimi.NewConversation(client.Chat, "moonshot-v1-8k", "You are Kimi.")
+	conv.MaxTokens = 6000
+	conv.CountTokens = tokencount.ChatMessages
+	reply, err := conv.Send(context.Background(), "Summarise our discussion so far.")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(reply.Text())
 }

@@ -74,28 +74,29 @@ func toolsOf(c conversation) []byte {
 	return []byte(c.tools)
 }
 
-// Real usage figures in the spec and seeds, with the text they can be
-// paired with. Only seeds 002/003's reply is unambiguous: its content is
-// printed next to its usage.completion_tokens. See README.md for the
-// figures that cannot be paired.
+// The one published usage figure that can be paired with its text: the
+// example response of Moonshot's chat API reference
+// (https://platform.moonshot.cn/docs/api/chat) prints its reply next to
+// its usage.completion_tokens. See README.md for the figures that cannot
+// be paired.
 const (
-	// seedReply is the assistant content of seed 002's response, verbatim
-	// (ASCII punctuation and leading space as in the seed).
-	seedReply = " 你好,李雷!1+1等于2。如果你有其他问题,请随时提问!"
-	// seedReplyCompletionTokens is that response's completion_tokens.
-	seedReplyCompletionTokens = 21
-	// seedReplyPage is the same reply as Moonshot's page renders it, with
-	// full-width punctuation (seed 003's OCR shows it as ", " and "! ").
-	seedReplyPage = " 你好，李雷！1+1等于2。如果你有其他问题，请随时提问！"
-	// seedPromptTokens is the same response's prompt_tokens.
-	seedPromptTokens = 19
+	// docsReply is that reply as a Chinese guide to the API copied it
+	// (ASCII punctuation, leading space).
+	docsReply = " 你好,李雷!1+1等于2。如果你有其他问题,请随时提问!"
+	// docsReplyCompletionTokens is that response's completion_tokens.
+	docsReplyCompletionTokens = 21
+	// docsReplyPage is the same reply as Moonshot's page renders it, with
+	// full-width punctuation.
+	docsReplyPage = " 你好，李雷！1+1等于2。如果你有其他问题，请随时提问！"
+	// docsPromptTokens is the same response's prompt_tokens.
+	docsPromptTokens = 19
 )
 
 // Bounds asserted by TestReport, chosen from the measured table in
 // README.md with some headroom; see there for the reasoning.
 const (
 	// maxRealError bounds the calibrated count's relative error against
-	// the real completion figure (measured: +9.5% for the seed's copy,
+	// the real completion figure (measured: +9.5% for the guide's copy,
 	// +4.8% for the page's full-width rendering).
 	maxRealError = 0.12
 	// maxHanMARE bounds the mean absolute relative error of the
@@ -191,34 +192,35 @@ func TestReport(t *testing.T) {
 	}
 	t.Logf("safety factor needed to cover the emulator on every conversation: %.2f", need)
 
-	t.Log("real usage figures (seeds 002/003)")
-	for _, reply := range []string{seedReply, seedReplyPage} {
+	t.Log("real usage figure (chat API reference example)")
+	for _, reply := range []string{docsReply, docsReplyPage} {
 		got := Text(reply)
 		safe := ceil(text(reply) * DefaultSafetyFactor)
-		rel := float64(got-seedReplyCompletionTokens) / seedReplyCompletionTokens
+		rel := float64(got-docsReplyCompletionTokens) / docsReplyCompletionTokens
 		t.Logf("reply %q: completion_tokens %d, Text %d (%+.1f%%), ×1.1 %d, emulator %d",
-			reply, seedReplyCompletionTokens, got, 100*rel, safe, kimitest.CountTokens(reply))
+			reply, docsReplyCompletionTokens, got, 100*rel, safe, kimitest.CountTokens(reply))
 		if math.Abs(rel) > maxRealError {
-			t.Errorf("Text(%q) = %d, want within %.0f%% of %d", reply, got, 100*maxRealError, seedReplyCompletionTokens)
+			t.Errorf("Text(%q) = %d, want within %.0f%% of %d", reply, got, 100*maxRealError, docsReplyCompletionTokens)
 		}
-		if safe < seedReplyCompletionTokens {
-			t.Errorf("safety-factored count of %q = %d, below the real %d", reply, safe, seedReplyCompletionTokens)
+		if safe < docsReplyCompletionTokens {
+			t.Errorf("safety-factored count of %q = %d, below the real %d", reply, safe, docsReplyCompletionTokens)
 		}
 	}
 	// Reported only: prompt_tokens 19 cannot belong to the request the
-	// seeds print next to it (its system prompt alone is ~80 tokens); it
+	// page prints next to it (its system prompt alone is ~80 tokens); it
 	// matches the user message alone.
 	lilei := conversations[0]
 	userOnly := conversations[1]
 	t.Logf("prompt_tokens %d: as printed with system prompt + user, est %d (calib %d); user message only, est %d (calib %d)",
-		seedPromptTokens,
+		docsPromptTokens,
 		Messages(lilei.msgs, nil), (&Estimator{SafetyFactor: 1}).Messages(lilei.msgs, nil),
 		Messages(userOnly.msgs, nil), (&Estimator{SafetyFactor: 1}).Messages(userOnly.msgs, nil))
 }
 
 // TestHanFactor checks hanFactor against its source: o200k's measured
 // tokens per Han character on the Chinese samples, times hanFactor, must
-// give Kimi's documented 1 token per 1.5 characters (seed 002).
+// give Kimi's documented 1 token per 1.5 characters
+// (https://platform.moonshot.cn/docs/intro).
 func TestHanFactor(t *testing.T) {
 	var hanTokens, hanChars int
 	for _, s := range textSamples {

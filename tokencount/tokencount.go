@@ -30,11 +30,13 @@ const (
 	DefaultSafetyFactor = 1.1
 
 	// hanFactor converts o200k tokens that hold Chinese characters (Han)
-	// into Kimi tokens. Seed 002 documents "1 token ≈ 1.5–2 Chinese
-	// characters" for Kimi; we take the token-dense end, 1/1.5 = 0.667
-	// tokens per character, because it errs high and because the one real
-	// figure in the seeds (a reply of 21 completion tokens, see README.md)
-	// sits at that end. o200k spends 0.744 tokens per Han character on the
+	// into Kimi tokens. Moonshot documents "1 token ≈ 1.5–2 Chinese
+	// characters" (https://platform.moonshot.cn/docs/intro); we take the
+	// token-dense end, 1/1.5 = 0.667 tokens per character, because it errs
+	// high and because the one real figure that can be paired with its
+	// text (a reply of 21 completion tokens in the example of
+	// https://platform.moonshot.cn/docs/api/chat, see README.md) sits at
+	// that end. o200k spends 0.744 tokens per Han character on the
 	// Chinese samples of the sample set (measured by TestHanFactor), so
 	// 0.667 / 0.744 = 0.90.
 	hanFactor = 0.90
@@ -68,9 +70,10 @@ const (
 
 	// tokensPerToolCall frames one tool call of an assistant message:
 	// <|tool_call_begin|>, the call id around the function name
-	// ("functions." and ":0", §1.6 of the spec: 4 tokens; the name itself
-	// is in the call's text), <|tool_call_argument_begin|> and
-	// <|tool_call_end|>.
+	// ("functions." and ":0": 4 tokens; the name itself is in the call's
+	// text; ids are functions.NAME:IDX, see
+	// https://github.com/MoonshotAI/Kimi-K2/blob/main/docs/tool_call_guidance.md),
+	// <|tool_call_argument_begin|> and <|tool_call_end|>.
 	tokensPerToolCall = 7
 
 	// tokensPerToolCallSection frames the tool calls of one message:
@@ -79,15 +82,16 @@ const (
 )
 
 // DefaultMaxTokens is the max_tokens Kimi reserves for a request that does
-// not set one: seed 003 ("如果不给的话,我们给给一个不错的整数比如1024"),
-// spec §3.3 (moonshot-v1-auto router) and §8.3 (TPM admission). Thinking
-// models may use a larger default (spec §13, open question 10).
+// not set one, in the context window and in TPM accounting: the API
+// reference's max_tokens entry gives 1024 as the value used when it is
+// not set (https://platform.moonshot.cn/docs/api/chat). Thinking models
+// may use a larger default.
 const DefaultMaxTokens = 1024
 
 // Message is the part of a chat message that costs prompt tokens. Callers
-// adapt their own message type (e.g. kimi.Message) to it; images and
-// videos are not covered (Kimi charges a fixed 1,024 tokens per image,
-// spec §2.2).
+// adapt their own message type to it (Chat does it for kimi.Message);
+// images and videos are not covered (Kimi charges a fixed 1,024 tokens per
+// image: https://www.kimi.com/help/kimi-api/api-model-selection).
 type Message struct {
 	Role             string
 	Content          string
@@ -140,8 +144,9 @@ func Messages(msgs []Message, toolsJSON []byte) int {
 // messages and tool definitions (the request's "tools" JSON array, or
 // nil), with e's safety factor applied. Tokens that a $web_search result
 // adds (a tool message named "$web_search" whose content carries
-// "usage":{"total_tokens":N}, spec §2.4) are added as reported, without
-// the safety factor.
+// "usage":{"total_tokens":N}, see
+// https://platform.moonshot.cn/docs/guide/use-web-search) are added as
+// reported, without the safety factor.
 func (e *Estimator) Messages(msgs []Message, toolsJSON []byte) int {
 	n := float64(tokensPerRequest)
 	search := 0
@@ -170,16 +175,18 @@ func (e *Estimator) Messages(msgs []Message, toolsJSON []byte) int {
 
 // FitsContext reports whether a request of promptTokens with the given
 // max_tokens fits a model's context window: Kimi rejects prompt +
-// max_tokens > window (spec §2.9). maxTokens <= 0 means the request does
-// not set max_tokens, so DefaultMaxTokens is reserved.
+// max_tokens > window (https://platform.moonshot.cn/docs/guide/faq).
+// maxTokens <= 0 means the request does not set max_tokens, so
+// DefaultMaxTokens is reserved.
 func FitsContext(promptTokens, maxTokens, contextWindow int) bool {
 	return promptTokens+reserved(maxTokens) <= contextWindow
 }
 
 // Charge returns the tokens Kimi's gateway charges against the TPM and
-// TPD limits when it admits a request (spec §8.3): the prompt plus
-// max_tokens, or DefaultMaxTokens when maxTokens <= 0, regardless of how
-// many tokens are generated.
+// TPD limits when it admits a request (see the rate limits in
+// https://platform.moonshot.cn/docs/intro): the prompt plus max_tokens,
+// or DefaultMaxTokens when maxTokens <= 0, regardless of how many tokens
+// are generated.
 func Charge(promptTokens, maxTokens int) int {
 	return promptTokens + reserved(maxTokens)
 }
