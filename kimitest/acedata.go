@@ -7,22 +7,32 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
-// Ace Data Cloud re-sells Kimi at POST /kimi/chat/completions (spec §9).
+// Ace Data Cloud re-sells Kimi at POST /kimi/chat/completions.
 // The emulator serves that route with the same chat handler, so validation
 // and generation cannot drift from the Kimi route, and rewrites error
 // responses into Ace's envelope:
 //
 //	{"error":{"code":"invalid_token","message":"..."},"trace_id":"..."}
 //
-// The model must be one of Ace's (AceModels); kimi-k2-instruct-0905, an
-// Ace-only id, is not emulated.
+// The model must be one of Ace's (AceModels). Ace-only ids, such as
+// kimi-k2-instruct-0905, pass that check but are not emulated: the Kimi
+// handler answers them as unknown models.
 const aceChatPath = "/kimi/chat/completions"
 
-// AceModels are the models Ace Data Cloud's Kimi endpoint accepts (§9.2).
-var AceModels = []string{"kimi-k2.5", "kimi-k2-thinking-turbo", "kimi-k2-thinking",
-	"kimi-k2-0905-preview", "kimi-k2-turbo-preview", "kimi-k2-0711-preview"}
+// AceModels returns the models Ace Data Cloud's Kimi endpoint accepts:
+// package catalog's models offered by catalog.ProviderAceData. The slice
+// is a fresh copy.
+func AceModels() []string {
+	var ids []string
+	for _, m := range catalog.ForProvider(catalog.ProviderAceData) {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
 
 // AceDataCloudURL is the base URL to give an Ace Data Cloud client: chat
 // is at AceDataCloudURL() + "/chat/completions".
@@ -44,8 +54,8 @@ func (e *Emulator) handleAceChat(w http.ResponseWriter, r *http.Request) {
 	var probe struct {
 		Model string `json:"model"`
 	}
-	if json.Unmarshal(body, &probe) == nil && probe.Model != "" && !slices.Contains(AceModels, probe.Model) {
-		aw.fail(http.StatusBadRequest, "bad_request", "The model "+probe.Model+" is not supported, use one of: "+strings.Join(AceModels, ", "))
+	if json.Unmarshal(body, &probe) == nil && probe.Model != "" && !slices.Contains(AceModels(), probe.Model) {
+		aw.fail(http.StatusBadRequest, "bad_request", "The model "+probe.Model+" is not supported, use one of: "+strings.Join(AceModels(), ", "))
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -127,7 +137,7 @@ func (w *aceWriter) finish(e *Emulator) {
 	})
 }
 
-// aceStatus maps a Kimi error to Ace's status and code (§9.5).
+// aceStatus maps a Kimi error to Ace's status and code.
 func aceStatus(status int, kimiType string) (int, string) {
 	switch {
 	case kimiType == "invalid_authentication_error":

@@ -22,22 +22,17 @@ func aceErr(t *testing.T, r ktResp) (code, msg, trace string) {
 }
 
 func TestAceDataCloudRoute(t *testing.T) {
-	srv := NewServer(t, WithRule(Rule{Match: "quota", Error: &RuleError{Status: 429, Type: "exceeded_current_quota_error", Message: "suspended"}}))
+	srv := setup(t, WithRule(Rule{Match: "quota", Error: &RuleError{Status: 429, Type: "exceeded_current_quota_error", Message: "suspended"}}))
 	if got := srv.AceDataCloudURL(); !strings.HasSuffix(got, "/kimi") || strings.Contains(got, "/v1") {
 		t.Fatalf("AceDataCloudURL %q", got)
 	}
 	ok := map[string]any{"model": "kimi-k2.5", "messages": msgs(user("你好,请介绍一下你自己")), "max_tokens": 1024}
-	r := ktDo(t, srv, "POST", "/kimi/chat/completions", ok)
-	if r.Status != 200 {
-		t.Fatalf("status %d: %s", r.Status, r.Body)
-	}
-	var resp chatResponse
-	if err := json.Unmarshal(r.Body, &resp); err != nil || len(resp.Choices) == 0 || *resp.Choices[0].Message.Content == "" {
-		t.Fatalf("bad completion: %v %s", err, r.Body)
+	if resp := decodeChat(t, ktDo(t, srv, "POST", "/kimi/chat/completions", ok)); content(t, resp, 0) == "" {
+		t.Fatalf("empty completion: %+v", resp)
 	}
 
 	stream := map[string]any{"model": "kimi-k2-turbo-preview", "stream": true, "messages": msgs(user("hi"))}
-	r = ktDo(t, srv, "POST", "/kimi/chat/completions", stream)
+	r := ktDo(t, srv, "POST", "/kimi/chat/completions", stream)
 	if ev := readSSE(t, r.Body); r.Status != 200 || ev[len(ev)-1] != "[DONE]" {
 		t.Fatalf("stream: status %d, events %d", r.Status, len(ev))
 	}

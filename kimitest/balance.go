@@ -5,7 +5,8 @@ import (
 	"strings"
 )
 
-// Billing of chat completions and GET /v1/users/me/balance (§3.4, §6).
+// Billing of chat completions (https://platform.moonshot.ai/docs/pricing/chat)
+// and GET /v1/users/me/balance (https://platform.moonshot.ai/docs/api/balance).
 //
 // Each chat completion records one ChargeChat: the prompt tokens not
 // served from a cache at the model's input price, the cached ones at its
@@ -17,28 +18,28 @@ import (
 //
 // Prices, USD per 1M tokens (input / cache hit / output):
 //
-//	moonshot-v1-8k (and -8k-vision-preview)      0.20 / 0    / 2.00   §3.4
-//	moonshot-v1-32k (and -32k-vision-preview)    1.00 / 0    / 3.00   §3.4
-//	moonshot-v1-128k (and -128k-vision-preview)  2.00 / 0    / 5.00   §3.4
+//	moonshot-v1-8k (and -8k-vision-preview)      0.20 / 0    / 2.00   published
+//	moonshot-v1-32k (and -32k-vision-preview)    1.00 / 0    / 3.00   published
+//	moonshot-v1-128k (and -128k-vision-preview)  2.00 / 0    / 5.00   published
 //	moonshot-v1-auto: billed as the model the router picks from
 //	  prompt + max_tokens (default 1024): ≤ 8,192 → 8k, ≤ 32,768 → 32k,
-//	  else 128k (§3.3)
+//	  else 128k
 //	kimi-latest: 8k / 32k / 128k tier by the same request size,
-//	  0.20|1.00|2.00 / 0.15 / 2.00|3.00|5.00                           §3.4
+//	  0.20|1.00|2.00 / 0.15 / 2.00|3.00|5.00                           published
 //	kimi-k2-0711-preview, kimi-k2-0905-preview,
-//	  kimi-k2-thinking                           0.60 / 0.15 / 2.50   §3.4 (0711); the others: assumption
-//	kimi-k2-turbo-preview, kimi-k2-thinking-turbo 1.15 / 0.15 / 8.00  assumption (S11's CNY list
+//	  kimi-k2-thinking                           0.60 / 0.15 / 2.50   published (0711); the others: assumption
+//	kimi-k2-turbo-preview, kimi-k2-thinking-turbo 1.15 / 0.15 / 8.00  assumption (one-api's CNY list
 //	                                                                  prices turbo ~2× in, ~3.6× out)
 //	kimi-k2.5                                    0.60 / 0.10 / 3.00   assumption
-//	kimi-thinking-preview                        30.00 / –   / 30.00  §3.4 (no caching)
+//	kimi-thinking-preview                        30.00 / –   / 30.00  published (no caching)
 //
 // The moonshot-v1 cache-hit price is 0: the family has no automatic
 // caching, and tokens served from an explicit context cache are
-// "limited-time free" (§7.7; the cache's own fees are charged instead).
+// "limited-time free" (the cache's own fees are charged instead).
 // A model added with WithModels is priced by its family (and "turbo" in
 // its id); a moonshot-v1 model by its context length.
 
-// webSearchFee is the §3.4 price of one $web_search call, USD.
+// webSearchFee is the published price of one $web_search call, USD.
 const webSearchFee = 0.005
 
 // tokenPrice is one row of the chat price table, USD per 1M tokens.
@@ -53,7 +54,7 @@ var (
 	priceV1_128k = tokenPrice{"moonshot-v1-128k", 2.00, 0, 5.00}
 )
 
-// v1Tier picks the 8k/32k/128k row for a request of size tokens (§3.3).
+// v1Tier picks the 8k/32k/128k row for a request of size tokens.
 func v1Tier(size int) tokenPrice {
 	switch {
 	case size <= 8192:
@@ -69,12 +70,12 @@ func v1Tier(size int) tokenPrice {
 func chatPrice(m ModelSpec, size int) tokenPrice {
 	turbo := strings.Contains(m.ID, "turbo")
 	switch m.Family {
-	case FamilyV1:
+	case FamilyMoonshotV1:
 		if strings.HasSuffix(m.ID, "-auto") {
 			return v1Tier(size)
 		}
 		return v1Tier(m.ContextLength)
-	case FamilyLatest:
+	case FamilyKimiLatest:
 		p := v1Tier(size)
 		p.row = "kimi-latest-" + strings.TrimPrefix(p.row, "moonshot-v1-")
 		p.cacheHit = 0.15
@@ -118,8 +119,8 @@ func (e *Emulator) chargeChat(a *account, m ModelSpec, size int, c *completion) 
 }
 
 // balances returns the account's cash, voucher and available balance now:
-// the starting balances minus every charge, vouchers spent first (§6:
-// cash may go negative; available = voucher + cash when cash > 0).
+// the starting balances minus every charge, vouchers spent first (as
+// documented, cash may go negative; available = voucher + cash when cash > 0).
 func (e *Emulator) balances(a *account) (cash, voucher, available float64) {
 	spent := a.ledger.spent() + e.openStorage(a)
 	voucher, cash = a.Voucher, a.Balance
@@ -175,7 +176,7 @@ type balanceJSON struct {
 	Status bool   `json:"status"`
 }
 
-// handleBalance serves GET /v1/users/me/balance (§6). Amounts are in the
+// handleBalance serves GET /v1/users/me/balance. Amounts are in the
 // account's currency and not rounded.
 func (e *Emulator) handleBalance(w http.ResponseWriter, r *http.Request, a *account) {
 	var out balanceJSON

@@ -1,8 +1,6 @@
 package kimitest
 
 import (
-	"encoding/json"
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +10,11 @@ type wireBalance struct {
 	Available, Voucher, Cash float64
 }
 
-// balance fetches GET /v1/users/me/balance and checks the envelope.
+// balance fetches GET /v1/users/me/balance as key and checks the envelope.
 func balance(t *testing.T, srv *Server, key string) wireBalance {
 	t.Helper()
-	r := ktDo(t, srv, "GET", "/v1/users/me/balance", nil, "Authorization", "Bearer "+key)
-	var out struct {
+	r := ktDo(t, srv.withKey(key), "GET", "/v1/users/me/balance", nil)
+	out := decodeOK[struct {
 		Code *int `json:"code"`
 		Data *struct {
 			Available *float64 `json:"available_balance"`
@@ -25,8 +23,8 @@ func balance(t *testing.T, srv *Server, key string) wireBalance {
 		} `json:"data"`
 		SCode  string `json:"scode"`
 		Status *bool  `json:"status"`
-	}
-	if r.Status != 200 || json.Unmarshal(r.Body, &out) != nil || out.Code == nil || *out.Code != 0 || out.SCode != "0x0" ||
+	}](t, r)
+	if out.Code == nil || *out.Code != 0 || out.SCode != "0x0" ||
 		out.Status == nil || !*out.Status || out.Data == nil || out.Data.Available == nil || out.Data.Voucher == nil || out.Data.Cash == nil {
 		t.Fatalf("balance: %d %s", r.Status, r.Body)
 	}
@@ -35,8 +33,6 @@ func balance(t *testing.T, srv *Server, key string) wireBalance {
 	}
 	return wireBalance{*out.Data.Available, *out.Data.Voucher, *out.Data.Cash}
 }
-
-func approx(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
 // cost is the expected USD cost of a chat response at the given prices
 // (per 1M tokens).
@@ -49,27 +45,17 @@ func cost(u wireUsage, in, hit, out float64) float64 {
 }
 
 func TestBalanceDefault(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	if b := balance(t, srv, srv.Key); b.Cash != DefaultBalance || b.Voucher != 0 || b.Available != DefaultBalance {
 		t.Fatalf("default balance %+v", b)
 	}
-	if r := ktDo(t, srv, "GET", "/v1/users/me/balance", nil, "Authorization", "Bearer sk-unknown"); r.Status != 401 {
-		t.Fatalf("unknown key: %d", r.Status)
-	}
+	wantStatus(t, ktDo(t, srv.withKey("sk-unknown"), "GET", "/v1/users/me/balance", nil), 401)
 }
 
 func TestBalanceChatCharges(t *testing.T) {
-	srv := NewServer(t, WithAccount(Account{Key: "sk-pay", Balance: 10}))
+	srv := setup(t, WithAccount(Account{Key: "sk-pay", Balance: 10}))
 	key := "sk-pay"
-	do := func(body map[string]any) chatResponse {
-		t.Helper()
-		r := ktDo(t, srv, "POST", "/v1/chat/completions", body, "Authorization", "Bearer "+key)
-		var c chatResponse
-		if r.Status != 200 || json.Unmarshal(r.Body, &c) != nil {
-			t.Fatalf("chat: %d %s", r.Status, r.Body)
-		}
-		return c
-	}
+	pay := srv.withKey(key)
 	want := 10.0
 	check := func(step string) {
 		t.Helper()
@@ -80,46 +66,46 @@ func TestBalanceChatCharges(t *testing.T) {
 	}
 	check("start")
 
-	c := do(map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("Tell me about the moon."))})
+	c := chat(t, pay, map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("Tell me about the moon."))})
 	want -= cost(c.Usage, 0.20, 0, 2.00)
 	check("moonshot-v1-8k")
 
 	// n=2: the prompt is billed once, every choice's completion tokens.
-	c = do(map[string]any{"model": "moonshot-v1-128k", "n": 2, "temperature": 0.7, "messages": msgs(user("两个答案"))})
+	c = chat(t, pay, map[string]any{"model": "moonshot-v1-128k", "n": 2, "temperature": 0.7, "messages": msgs(user("两个答案"))})
 	want -= cost(c.Usage, 2.00, 0, 5.00)
 	check("moonshot-v1-128k n=2")
 
 	// The auto router bills by prompt + max_tokens.
-	c = do(map[string]any{"model": "moonshot-v1-auto", "max_tokens": 20000, "messages": msgs(user("hi"))})
+	c = chat(t, pay, map[string]any{"model": "moonshot-v1-auto", "max_tokens": 20000, "messages": msgs(user("hi"))})
 	want -= cost(c.Usage, 1.00, 0, 3.00)
 	check("moonshot-v1-auto as 32k")
 
 	// kimi-latest: tiered by request size, cache hits at 0.15.
 	long := strings.Repeat("The history of lunar exploration is long and detailed. ", 60)
 	body := map[string]any{"model": "kimi-latest", "messages": msgs(map[string]any{"role": "system", "content": long}, user("Summarise."))}
-	c = do(body)
+	c = chat(t, pay, body)
 	want -= cost(c.Usage, 0.20, 0.15, 2.00)
 	check("kimi-latest first")
-	c = do(body)
+	c = chat(t, pay, body)
 	if c.Usage.CachedTokens == nil || *c.Usage.CachedTokens == 0 {
 		t.Fatalf("second kimi-latest call had no cache hit: %+v", c.Usage)
 	}
 	want -= cost(c.Usage, 0.20, 0.15, 2.00)
 	check("kimi-latest cached")
 	body["max_tokens"] = 9000
-	c = do(body)
+	c = chat(t, pay, body)
 	want -= cost(c.Usage, 1.00, 0.15, 3.00)
 	check("kimi-latest 32k tier")
 
-	c = do(map[string]any{"model": "kimi-k2-0711-preview", "messages": msgs(user("Write a haiku about Go."))})
+	c = chat(t, pay, map[string]any{"model": "kimi-k2-0711-preview", "messages": msgs(user("Write a haiku about Go."))})
 	want -= cost(c.Usage, 0.60, 0.15, 2.50)
 	check("k2")
-	c = do(map[string]any{"model": "kimi-thinking-preview", "messages": msgs(user("Why is the sky blue?"))})
+	c = chat(t, pay, map[string]any{"model": "kimi-thinking-preview", "messages": msgs(user("Why is the sky blue?"))})
 	want -= cost(c.Usage, 30, 30, 30)
 	check("thinking-preview")
 
 	// Streaming calls are billed the same way.
-	chunks, _ := streamChat(t, srv.withKey(key), map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("stream it"))})
+	chunks, _ := streamChat(t, pay, map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("stream it"))})
 	l := srv.Emulator.Ledger(key)
 	last := l[len(l)-1]
 	if last.Kind != ChargeChat || last.Model != "moonshot-v1-8k" || last.BilledAs != "moonshot-v1-8k" {
@@ -152,7 +138,7 @@ func TestBalanceChatCharges(t *testing.T) {
 }
 
 func TestBalanceWebSearchFee(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	body := map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("What happened in the news today?")),
 		"tools": []any{map[string]any{"type": "builtin_function", "function": map[string]any{"name": "$web_search"}}}}
 	c := chat(t, srv, body)
@@ -170,7 +156,7 @@ func TestBalanceWebSearchFee(t *testing.T) {
 
 // Vouchers are spent first; the cash balance may then go negative.
 func TestBalanceVoucherFirst(t *testing.T) {
-	srv := NewServer(t, WithAccount(Account{Key: "sk-v", Balance: 1, Voucher: 0.00002}))
+	srv := setup(t, WithAccount(Account{Key: "sk-v", Balance: 1, Voucher: 0.00002}))
 	if b := balance(t, srv, "sk-v"); b.Cash != 1 || b.Voucher != 0.00002 || !approx(b.Available, 1.00002) {
 		t.Fatalf("start %+v", b)
 	}
@@ -184,15 +170,10 @@ func TestBalanceVoucherFirst(t *testing.T) {
 	}
 }
 
-// withKey returns a copy of the server handle that sends key.
-func (s *Server) withKey(key string) *Server {
-	return &Server{URL: s.URL, Key: key, Emulator: s.Emulator}
-}
-
 // An account that spends its balance is refused until it has money again;
 // the balance endpoint and free calls keep working.
 func TestBalanceQuotaRefusal(t *testing.T) {
-	srv := NewServer(t, WithCacheReadyDelay(time.Hour),
+	srv := setup(t, WithCacheReadyDelay(time.Hour),
 		WithAccount(Account{Key: "sk-poor", OrgID: "org-poor", Balance: 0.00001}))
 	poor := srv.withKey("sk-poor")
 	body := map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("Spend my last cent, please."))}
@@ -203,21 +184,21 @@ func TestBalanceQuotaRefusal(t *testing.T) {
 	}
 	ak := srv.Emulator.accounts["sk-poor"].akID
 	msg := "Your account org-poor<" + ak + "> is suspended, please check your plan and billing details"
-	wantAPIError(t, ktDo(t, poor, "POST", "/v1/chat/completions", body), 429, "exceeded_current_quota_error", msg)
+	wantAPIError(t, postChat(t, poor, body), 429, "exceeded_current_quota_error", msg)
 	body["stream"] = true
-	wantAPIError(t, ktDo(t, poor, "POST", "/v1/chat/completions", body), 429, "exceeded_current_quota_error", msg)
+	wantAPIError(t, postChat(t, poor, body), 429, "exceeded_current_quota_error", msg)
 	wantAPIError(t, ktDo(t, poor, "POST", "/v1/caching", cacheBody(nil)), 429, "exceeded_current_quota_error", msg)
 	if n := len(srv.Emulator.Ledger("sk-poor")); n != 1 {
 		t.Fatalf("refused calls were billed: %d charges", n)
 	}
 	delete(body, "stream")
 	estimate(t, poor, body)
-	mustUpload(t, poor, "", "still.txt", "", []byte("uploads are free"))
+	mustUpload(t, poor, "still.txt", "", []byte("uploads are free"))
 }
 
 // Context-cache fees come off the balance too, in the account's currency.
 func TestBalanceCacheAndCurrency(t *testing.T) {
-	srv := NewServer(t, WithCacheReadyDelay(time.Hour), // pending: no storage accrues
+	srv := setup(t, WithCacheReadyDelay(time.Hour), // pending: no storage accrues
 		WithAccount(Account{Key: "sk-cny", Balance: 100, Currency: "CNY"}))
 	cny := srv.withKey("sk-cny")
 	cc := createCache(t, cny, cacheBody(nil))

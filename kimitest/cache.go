@@ -7,12 +7,13 @@ import (
 	"time"
 )
 
-// Automatic prefix caching (§7.9), simplified: a prompt is a sequence of
-// blocks (the tool definitions, then each message). After a request, every
-// block-aligned prefix longer than cacheMinTokens is remembered for
-// cacheTTL of emulated time; a later request of the same account whose
-// prompt starts with a remembered prefix reports that prefix's token count
-// as cached_tokens. A hit refreshes the TTL. Caches are per account
+// Automatic prefix caching (kimi-latest and the K2 families; their rules
+// set AutoCache), simplified: a prompt is a sequence of blocks (the tool
+// definitions, then each message). After a request, every block-aligned
+// prefix longer than cacheMinTokens is remembered for cacheTTL of
+// emulated time; a later request of the same account whose prompt starts
+// with a remembered prefix reports that prefix's token count as
+// cached_tokens. A hit refreshes the TTL. Caches are per account
 // (organization) and per model.
 const (
 	cacheMinTokens = 256

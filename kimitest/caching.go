@@ -14,15 +14,18 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
-// Explicit context caching (§7.1–§7.4, §7.8) for the moonshot-v1 family.
-// (cache.go is the unrelated automatic prefix cache of §7.9.)
+// Explicit context caching for the moonshot-v1 family
+// (https://platform.moonshot.ai/docs/api/caching). cache.go is the
+// unrelated automatic prefix cache of kimi-latest and the K2 families.
 //
 // Caches and tags are per account: another account's cache id or tag is
 // answered exactly like an unknown one (404).
 //
-// State machine (§7.8), computed lazily from the emulated clock:
+// State machine, computed lazily from the emulated clock:
 //
 //	create / PUT      → pending, ready after WithCacheReadyDelay (default 2 s)
 //	                    (error instead for a cache over 128k tokens, below)
@@ -36,7 +39,7 @@ import (
 //	DELETE            → gone (404); tags pointing to it dangle
 //	SetCacheError     → error (simulates an asynchronous creation failure)
 //
-// Which create inputs fail how (§7.1, §7.8 "validation failure → error"):
+// Which create inputs fail how (the docs only say that creation fails):
 // malformed JSON, a missing or wrong model, invalid messages or tools,
 // over-long name or description, metadata over its limits, a bad expiry,
 // a bad tag name and the per-account storage limit are refused at once
@@ -54,9 +57,9 @@ const (
 	maxCacheTTL            = 3600 // seconds
 	maxCacheTokens         = 131072
 	maxCacheStorage        = 1000000 // tokens per account, over all existing caches
-	cacheFamilyModel       = "moonshot-v1"
+	cacheFamilyModel       = string(catalog.FamilyMoonshotV1)
 	// cacheObjectType is "context_cache_object" (launch blog, 2026
-	// captures); the 2025 EN docs say "context-cache" (§13.2).
+	// captures); the 2025 English docs say "context-cache".
 	cacheObjectType = "context_cache_object"
 )
 
@@ -164,13 +167,35 @@ func (s *cacheStore) openStorage(now time.Time) []Charge {
 }
 
 // sorted returns the caches by creation, oldest first.
-func (s *cacheStore) sorted() []*ctxCache {
-	out := make([]*ctxCache, 0, len(s.caches))
-	for _, c := range s.caches {
-		out = append(out, c)
+func (s *cacheStore) sorted() []*ctxCache { return bySeq(s.caches) }
+
+func (c *ctxCache) creation() uint64 { return c.seq }
+
+// seqItem is an item of a store that numbers its items in creation
+// order, which is the order its list endpoint pages in.
+type seqItem interface{ creation() uint64 }
+
+// bySeq returns the values of m oldest first.
+func bySeq[T seqItem](m map[string]T) []T {
+	out := make([]T, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
 	}
-	slices.SortFunc(out, func(a, b *ctxCache) int { return cmp.Compare(a.seq, b.seq) })
+	slices.SortFunc(out, func(a, b T) int { return cmp.Compare(a.creation(), b.creation()) })
 	return out
+}
+
+// lookup runs fn on m[key] with mu held and returns what fn returns, or
+// notFound(key) when m has no such item.
+func lookup[T, R any](mu *sync.Mutex, m map[string]*T, key string, notFound func(string) *apiError, fn func(*T) R) (R, *apiError) {
+	mu.Lock()
+	defer mu.Unlock()
+	it := m[key]
+	if it == nil {
+		var zero R
+		return zero, notFound(key)
+	}
+	return fn(it), nil
 }
 
 func (s *cacheStore) storedTokens() int {
@@ -183,7 +208,7 @@ func (s *cacheStore) storedTokens() int {
 	return n
 }
 
-// checkStorage applies the per-account storage limit (§7.1), counting all
+// checkStorage applies the per-account storage limit, counting all
 // existing caches whatever their status, except those too large to be
 // stored (they end in error).
 func (s *cacheStore) checkStorage(tokens int) *apiError {
@@ -209,7 +234,7 @@ func newCacheID() string {
 	return "cache-" + string(b)
 }
 
-// cacheObjectJSON is the cache object of §7.2.
+// cacheObjectJSON is the documented cache object.
 type cacheObjectJSON struct {
 	ID          string            `json:"id"`
 	Object      string            `json:"object"`
@@ -256,7 +281,7 @@ func errCacheNotFound(id string) *apiError {
 }
 
 // cacheCreateRequest is the body of POST /v1/caching. Optional fields
-// tolerate JSON null (llm_onesdk sends null for unset ones, §7.1).
+// tolerate JSON null (llm_onesdk sends null for unset ones).
 type cacheCreateRequest struct {
 	Model       string            `json:"model"`
 	Messages    json.RawMessage   `json:"messages"`
@@ -295,8 +320,8 @@ func compactJSON(raw json.RawMessage) json.RawMessage {
 }
 
 // canonicalJSON re-encodes raw with sorted object keys and exact numbers,
-// so that two encodings of the same value compare equal (header mode,
-// §7.5: "exactly identical" contents).
+// so that two encodings of the same value compare equal (header mode
+// needs contents "exactly identical" to the cache's).
 func canonicalJSON(raw json.RawMessage) string {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -319,7 +344,7 @@ func canonicalTools(raw json.RawMessage) string {
 	return c
 }
 
-// checkMetadata applies the §7.1 metadata limits.
+// checkMetadata applies the documented metadata limits.
 func checkMetadata(md map[string]string) *apiError {
 	if len(md) > 16 {
 		return errInvalid("metadata must have at most 16 pairs, got %d", len(md))
@@ -338,8 +363,8 @@ func checkMetadata(md map[string]string) *apiError {
 	return nil
 }
 
-// cacheExpiry applies the §7.1 expiry rules. 0 counts as absent (clients
-// such as go-moonshot send expired_at 0 alongside ttl).
+// cacheExpiry applies the documented expiry rules. 0 counts as absent
+// (clients such as go-moonshot send expired_at 0 alongside ttl).
 func cacheExpiry(now time.Time, expiredAt, ttl *int64) (time.Time, *apiError) {
 	eSet := expiredAt != nil && *expiredAt != 0
 	tSet := ttl != nil && *ttl != 0
@@ -363,7 +388,7 @@ func cacheExpiry(now time.Time, expiredAt, ttl *int64) (time.Time, *apiError) {
 	return now.Add(defaultCacheTTL), nil
 }
 
-// parseCacheContent validates the messages and tools of a cache (§7.1):
+// parseCacheContent validates the messages and tools of a cache:
 // chat validation, no partial, no cache messages, tool messages preceded
 // by their calls, called tools present.
 func parseCacheContent(rawMsgs, rawTools json.RawMessage) ([]message, []tool, *apiError) {
@@ -392,7 +417,7 @@ func parseCacheContent(rawMsgs, rawTools json.RawMessage) ([]message, []tool, *a
 		}
 	}
 	creq := &chatRequest{Tools: tools, choice: toolChoice{mode: "auto"}}
-	if aerr := checkTools(creq, ModelSpec{ID: cacheFamilyModel, Family: FamilyV1}); aerr != nil {
+	if aerr := checkTools(creq, ModelSpec{ID: cacheFamilyModel, Family: FamilyMoonshotV1}); aerr != nil {
 		return nil, nil, aerr
 	}
 	if aerr := checkMessages(msgs, false); aerr != nil {
@@ -445,7 +470,7 @@ func (e *Emulator) handleCreateCache(w http.ResponseWriter, r *http.Request, a *
 		writeError(w, aerr) // refused before admission: consumes no TPM
 		return
 	}
-	// Cache creation tokens count toward TPM/TPD (§7, §8.3).
+	// Cache creation tokens count toward TPM/TPD.
 	release, aerr := e.limiter.admit(a.Key, a.OrgID, a.Limits, c.tokens)
 	if aerr != nil {
 		writeError(w, aerr)
@@ -472,7 +497,7 @@ func (e *Emulator) handleCreateCache(w http.ResponseWriter, r *http.Request, a *
 	for _, tag := range req.Tags {
 		s.putTag(tag, c.id, now)
 	}
-	if c.failMsg == "" { // the fee is for a successful creation (§7.7)
+	if c.failMsg == "" { // the fee is for a successful creation
 		a.ledger.add(creationCharge(now, c.id, c.tokens))
 	}
 	obj := c.object(now)
@@ -480,7 +505,7 @@ func (e *Emulator) handleCreateCache(w http.ResponseWriter, r *http.Request, a *
 	writeJSON(w, http.StatusOK, obj)
 }
 
-// newCtxCache validates a create request (§7.1) into a cache without id.
+// newCtxCache validates a create request into a cache without id.
 func newCtxCache(now time.Time, req *cacheCreateRequest) (*ctxCache, *apiError) {
 	if req.Model == "" {
 		return nil, errInvalid("model is required")
@@ -560,11 +585,19 @@ func parseListQuery(r *http.Request) (listQuery, *apiError) {
 }
 
 // page applies a listQuery to items, which are in ascending creation
-// order; pos is an item's creation sequence and cursor resolves an after or
-// before value to one. after and before are exclusive cursors in the
-// listing order; with only before, the page is the limit items right
-// before it. A cursor naming nothing is an error.
-func page[T any](items []T, pos func(T) uint64, cursor func(string) (uint64, bool), lq listQuery, what string) ([]T, *apiError) {
+// order, and renders the page. An after or before value is a key of byKey,
+// which may hold items that items does not (a filter left them out).
+// after and before are exclusive cursors in the listing order; with only
+// before, the page is the limit items right before it. A cursor naming
+// nothing is an error.
+func page[T seqItem, J any](items []T, byKey map[string]T, lq listQuery, what string, render func(T) J) ([]J, *apiError) {
+	cursor := func(key string) (uint64, bool) {
+		it, ok := byKey[key]
+		if !ok {
+			return 0, false
+		}
+		return it.creation(), true
+	}
 	var after, before uint64
 	if lq.after != "" {
 		p, ok := cursor(lq.after)
@@ -587,9 +620,9 @@ func page[T any](items []T, pos func(T) uint64, cursor func(string) (uint64, boo
 		}
 		return a < b
 	}
-	win := []T{}
+	var win []T
 	for _, it := range items {
-		p := pos(it)
+		p := it.creation()
 		if (lq.after == "" || comes(after, p)) && (lq.before == "" || comes(p, before)) {
 			win = append(win, it)
 		}
@@ -598,12 +631,18 @@ func page[T any](items []T, pos func(T) uint64, cursor func(string) (uint64, boo
 		slices.Reverse(win)
 	}
 	if lq.before != "" && lq.after == "" {
-		return win[max(0, len(win)-lq.limit):], nil
+		win = win[max(0, len(win)-lq.limit):]
+	} else {
+		win = win[:min(len(win), lq.limit)]
 	}
-	return win[:min(len(win), lq.limit)], nil
+	out := make([]J, 0, len(win))
+	for _, it := range win {
+		out = append(out, render(it))
+	}
+	return out, nil
 }
 
-// handleListCaches serves GET /v1/caching (§7.3), filtered by every
+// handleListCaches serves GET /v1/caching, filtered by every
 // metadata[key]=value pair. There is no has_more: the real API documents
 // none, so a client pages with after = the last id until a page is shorter
 // than limit.
@@ -636,42 +675,20 @@ func (e *Emulator) handleListCaches(w http.ResponseWriter, r *http.Request, a *a
 		}
 	}
 	// A cursor may name any cache of the account, matching or not.
-	sel, aerr := page(matching, func(c *ctxCache) uint64 { return c.seq }, func(id string) (uint64, bool) {
-		if c := s.caches[id]; c != nil {
-			return c.seq, true
-		}
-		return 0, false
-	}, lq, "cache id")
-	data := []cacheObjectJSON{}
-	for _, c := range sel {
-		data = append(data, c.object(now))
-	}
+	data, aerr := page(matching, s.caches, lq, "cache id", func(c *ctxCache) cacheObjectJSON { return c.object(now) })
 	s.mu.Unlock()
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
+	writeResult(w, listBody(data), aerr)
 }
 
 func (e *Emulator) handleGetCache(w http.ResponseWriter, r *http.Request, a *account) {
-	id := r.PathValue("id")
 	s := a.caches
-	s.mu.Lock()
-	c := s.caches[id]
-	var obj cacheObjectJSON
-	if c != nil {
-		obj = c.object(e.clock.Now())
-	}
-	s.mu.Unlock()
-	if c == nil {
-		writeError(w, errCacheNotFound(id))
-		return
-	}
-	writeJSON(w, http.StatusOK, obj)
+	obj, aerr := lookup(&s.mu, s.caches, r.PathValue("id"), errCacheNotFound, func(c *ctxCache) cacheObjectJSON {
+		return c.object(e.clock.Now())
+	})
+	writeResult(w, obj, aerr)
 }
 
-// cacheUpdateRequest is the body of PUT /v1/caching/{id} (§7.4).
+// cacheUpdateRequest is the body of PUT /v1/caching/{id}.
 type cacheUpdateRequest struct {
 	Metadata  map[string]string `json:"metadata"`
 	ExpiredAt *int64            `json:"expired_at"`
@@ -679,10 +696,10 @@ type cacheUpdateRequest struct {
 }
 
 // handleUpdateCache serves PUT /v1/caching/{id}. metadata, when present
-// and not null, replaces the old metadata (merge or replace is undocumented,
-// §13.6); the expiry follows the create rules, so an update without
+// and not null, replaces the old metadata (merge or replace is
+// undocumented); the expiry follows the create rules, so an update without
 // expired_at or ttl sets the default one hour from now. Any update sends
-// the cache back to pending (§7.8), also from error.
+// the cache back to pending, also from error.
 func (e *Emulator) handleUpdateCache(w http.ResponseWriter, r *http.Request, a *account) {
 	id := r.PathValue("id")
 	var req cacheUpdateRequest
@@ -723,31 +740,25 @@ func (e *Emulator) handleUpdateCache(w http.ResponseWriter, r *http.Request, a *
 func (e *Emulator) handleDeleteCache(w http.ResponseWriter, r *http.Request, a *account) {
 	id := r.PathValue("id")
 	s := a.caches
-	s.mu.Lock()
-	c := s.caches[id]
-	if c != nil {
+	_, aerr := lookup(&s.mu, s.caches, id, errCacheNotFound, func(c *ctxCache) struct{} {
 		c.closeCycle(e.clock.Now(), a.ledger)
 		delete(s.caches, id)
-	}
-	s.mu.Unlock()
-	if c == nil {
-		writeError(w, errCacheNotFound(id))
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"deleted": true, "id": id, "object": cacheObjectType + ".deleted"})
+		return struct{}{}
+	})
+	writeResult(w, map[string]any{"deleted": true, "id": id, "object": cacheObjectType + ".deleted"}, aerr)
 }
 
 // WithStrictCacheRevival makes a reset_ttl on an inactive cache follow
-// §7.8 to the letter: the cache goes back to pending with the new expiry
-// (now + reset_ttl) and the call that revived it fails with the 400 "not
-// ready (status: pending)", as a client of the real API must expect. By
-// default the cache is re-enabled as ready at once and the call served.
-// A dry run never revives.
+// the documented status cycle to the letter: the cache goes back to
+// pending with the new expiry (now + reset_ttl) and the call that revived
+// it fails with the 400 "not ready (status: pending)", as a client of
+// the real API must expect. By default the cache is re-enabled as ready
+// at once and the call served. A dry run never revives.
 func WithStrictCacheRevival() Option { return func(c *config) { c.cacheStrict = true } }
 
 // SetCacheError puts a cache of the account with the given key into status
-// "error" with the given error, simulating an asynchronous creation failure
-// (§7.8). A later PUT sends it back to pending. It reports whether the
+// "error" with the given error, simulating an asynchronous creation
+// failure. A later PUT sends it back to pending. It reports whether the
 // cache exists.
 func (e *Emulator) SetCacheError(key, cacheID, errType, message string) bool {
 	a := e.accounts[key]

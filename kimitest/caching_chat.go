@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// Using an explicit context cache in POST /v1/chat/completions (§7.5).
+// Using an explicit context cache in POST /v1/chat/completions
+// (https://platform.moonshot.ai/docs/api/caching).
 //
 // A. A first message {"role":"cache","content":"cache_id=…;reset_ttl=N;dry_run=1"}
 // (or tag=… instead of cache_id=…) is replaced by the cached messages, and
@@ -21,7 +22,7 @@ import (
 // the request's tools (compared as canonical JSON). Otherwise the call is
 // an ordinary uncached one.
 //
-// Choices where the docs are silent (§13.5):
+// Choices where the docs are silent:
 //   - unknown cache id or tag (also: another account's) → 404
 //     resource_not_found_error; a tag whose cache was deleted → 404 for the
 //     cache;
@@ -35,20 +36,22 @@ import (
 //     each successful call. On an inactive cache whose content is intact it
 //     re-enables the cache as ready at once and the call is served (the
 //     docs say the cache "is re-enabled"). With WithStrictCacheRevival it
-//     follows §7.8 instead: the cache goes back to pending with
-//     expired_at = now + N and the call fails with the pending 400, so a
-//     client must wait for ready and retry, as with the real API;
-//   - dry_run=1 (invented body, §7.5): no generation, no token cost, no
-//     call fee, no reset, no revival (an inactive cache gets the expired
-//     400 even with reset_ttl): 200 with a completion whose single choice has
-//     empty content and finish_reason "stop", usage.prompt_tokens = the
-//     cached tokens (0 on a header-mode miss) and completion_tokens 0,
-//     plus the cache headers on a hit. A stream request gets it as SSE.
+//     follows the documented status cycle instead: the cache goes back
+//     to pending with expired_at = now + N and the call fails with the
+//     pending 400, so a client must wait for ready and retry, as with the
+//     real API;
+//   - dry_run=1 (the body is the emulator's invention): no generation, no
+//     token cost, no call fee, no reset, no revival (an inactive cache gets
+//     the expired 400 even with reset_ttl): 200 with a completion whose
+//     single choice has empty content and finish_reason "stop",
+//     usage.prompt_tokens = the cached tokens (0 on a header-mode miss)
+//     and completion_tokens 0, plus the cache headers on a hit. A stream
+//     request gets it as SSE.
 //
 // Response headers on a hit: Msh-Context-Cache-Id, -Token-Saved (the
 // cache's tokens), -Token-Exp (expired_at, unix seconds; the docs' name)
-// and -Token-Ttl (seconds left; the official Go cookbook reads this name,
-// §13.1). Hits count the cache's tokens as usage.cached_tokens, inside
+// and -Token-Ttl (seconds left; the official Go cookbook reads this
+// name). Hits count the cache's tokens as usage.cached_tokens, inside
 // prompt_tokens.
 
 // cacheUse is a resolved cache reference of a chat request.
@@ -153,7 +156,7 @@ func (c *ctxCache) usable(now time.Time, resetTTL int, dryRun bool) *apiError {
 
 // checkUse checks c for the call use describes. Under
 // WithStrictCacheRevival a reset_ttl (not a dry run) on an inactive cache
-// sends it back to pending with expired_at = now + reset_ttl (§7.8), and
+// sends it back to pending with expired_at = now + reset_ttl, and
 // the call then fails as not ready. The caller holds the lock.
 func (e *Emulator) checkUse(a *account, c *ctxCache, now time.Time, use *cacheUse) *apiError {
 	if e.cfg.cacheStrict && !use.dryRun && use.resetTTL > 0 && c.status(now) == "inactive" {
@@ -182,7 +185,7 @@ func (e *Emulator) resolveCacheUse(r *http.Request, req *chatRequest, model Mode
 	if msgMode && header != "" {
 		return nil, errInvalid("use either a cache message or the X-Msh-Context-Cache header, not both")
 	}
-	if model.Family != FamilyV1 {
+	if !rulesFor(model.Family).ExplicitCache {
 		return nil, errInvalid("context cache is only supported for moonshot-v1 models, got %s", model.ID)
 	}
 	now := e.clock.Now()
@@ -299,7 +302,7 @@ func (e *Emulator) cacheExpiryNow(a *account, id string) time.Time {
 	return e.clock.Now()
 }
 
-// setCacheHeaders writes the §1.4 hit headers.
+// setCacheHeaders writes the Msh-Context-Cache-* headers of a cache hit.
 func (e *Emulator) setCacheHeaders(w http.ResponseWriter, use *cacheUse, exp time.Time) {
 	h := w.Header()
 	h.Set("Msh-Context-Cache-Id", use.id)

@@ -12,26 +12,6 @@ import (
 	"time"
 )
 
-// wireCache mirrors the §7.2 cache object.
-type wireCache struct {
-	ID          string            `json:"id"`
-	Object      string            `json:"object"`
-	Status      string            `json:"status"`
-	CreatedAt   int64             `json:"created_at"`
-	ExpiredAt   int64             `json:"expired_at"`
-	Tokens      int               `json:"tokens"`
-	Model       string            `json:"model"`
-	Messages    json.RawMessage   `json:"messages"`
-	Tools       json.RawMessage   `json:"tools"`
-	Name        string            `json:"name"`
-	Description string            `json:"description"`
-	Metadata    map[string]string `json:"metadata"`
-	Error       *struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
 var cacheIDRE = regexp.MustCompile(`^cache-[0-9a-z]{20}$`)
 
 // cacheSystem is long enough to make caching worthwhile.
@@ -54,31 +34,19 @@ func cacheBody(extra map[string]any) map[string]any {
 	return b
 }
 
-func decodeCache(t *testing.T, r ktResp) wireCache {
+func createCache(t *testing.T, srv *Server, body map[string]any, headers ...string) cacheObjectJSON {
 	t.Helper()
-	if r.Status != 200 {
-		t.Fatalf("status %d: %s", r.Status, r.Body)
-	}
-	var c wireCache
-	if err := json.Unmarshal(r.Body, &c); err != nil {
-		t.Fatalf("decode: %v: %s", err, r.Body)
-	}
-	return c
+	return decodeOK[cacheObjectJSON](t, ktDo(t, srv, "POST", "/v1/caching", body, headers...))
 }
 
-func createCache(t *testing.T, srv *Server, body map[string]any, headers ...string) wireCache {
+func getCache(t *testing.T, srv *Server, id string) cacheObjectJSON {
 	t.Helper()
-	return decodeCache(t, ktDo(t, srv, "POST", "/v1/caching", body, headers...))
-}
-
-func getCache(t *testing.T, srv *Server, id string) wireCache {
-	t.Helper()
-	return decodeCache(t, ktDo(t, srv, "GET", "/v1/caching/"+id, nil))
+	return decodeOK[cacheObjectJSON](t, ktDo(t, srv, "GET", "/v1/caching/"+id, nil))
 }
 
 // waitStatus polls until the cache has the status; the deadline only
 // guards against a hang (emulated time runs fast in these tests).
-func waitStatus(t *testing.T, srv *Server, id, status string) wireCache {
+func waitStatus(t *testing.T, srv *Server, id, status string) cacheObjectJSON {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -90,14 +58,6 @@ func waitStatus(t *testing.T, srv *Server, id, status string) wireCache {
 			t.Fatalf("cache %s still %s, want %s", id, c.Status, status)
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func wantAPIError(t *testing.T, r ktResp, status int, typ, msg string) {
-	t.Helper()
-	gotT, gotM := apiErr(t, r)
-	if r.Status != status || gotT != typ || gotM != msg {
-		t.Fatalf("got %d %s %q, want %d %s %q", r.Status, gotT, gotM, status, typ, msg)
 	}
 }
 
@@ -115,7 +75,7 @@ func expectedCacheTokens(t *testing.T, messages, tools any) int {
 
 // create → pending → ready → inactive → PUT → pending → ready → DELETE.
 func TestCacheLifecycle(t *testing.T) {
-	srv := NewServer(t, WithTimeScale(60)) // ready after 2 s = 33 ms; ttl 60 s = 1 s
+	srv := setup(t, WithTimeScale(60)) // ready after 2 s = 33 ms; ttl 60 s = 1 s
 	c := createCache(t, srv, cacheBody(map[string]any{"ttl": 60, "name": "CodeRunner", "description": "demo",
 		"metadata": map[string]string{"biz_id": "110998541001"}}))
 	if !cacheIDRE.MatchString(c.ID) || c.Object != "context_cache_object" || c.Status != "pending" || c.Model != "moonshot-v1" ||
@@ -139,7 +99,7 @@ func TestCacheLifecycle(t *testing.T) {
 	old := waitStatus(t, srv, c.ID, "inactive")
 
 	r := ktDo(t, srv, "PUT", "/v1/caching/"+c.ID, map[string]any{"ttl": 120})
-	u := decodeCache(t, r)
+	u := decodeOK[cacheObjectJSON](t, r)
 	if u.Status != "pending" || u.ExpiredAt <= old.ExpiredAt || u.Metadata["biz_id"] != "110998541001" {
 		t.Fatalf("after PUT: %+v (old expired_at %d)", u, old.ExpiredAt)
 	}
@@ -156,15 +116,15 @@ func TestCacheLifecycle(t *testing.T) {
 }
 
 func TestCacheUpdate(t *testing.T) {
-	srv := NewServer(t, WithCacheReadyDelay(0))
+	srv := setup(t, WithCacheReadyDelay(0))
 	c := createCache(t, srv, cacheBody(map[string]any{"metadata": map[string]string{"a": "1", "b": "2"}}))
 	// Metadata replaces; absent expiry means the default hour from now.
-	u := decodeCache(t, ktDo(t, srv, "PUT", "/v1/caching/"+c.ID, map[string]any{"metadata": map[string]string{"c": "3"}}))
+	u := decodeOK[cacheObjectJSON](t, ktDo(t, srv, "PUT", "/v1/caching/"+c.ID, map[string]any{"metadata": map[string]string{"c": "3"}}))
 	if len(u.Metadata) != 1 || u.Metadata["c"] != "3" || u.Status != "ready" {
 		t.Fatalf("after PUT: %+v", u)
 	}
 	// No metadata keeps the old one.
-	u = decodeCache(t, ktDo(t, srv, "PUT", "/v1/caching/"+c.ID, map[string]any{"metadata": nil, "ttl": 10}))
+	u = decodeOK[cacheObjectJSON](t, ktDo(t, srv, "PUT", "/v1/caching/"+c.ID, map[string]any{"metadata": nil, "ttl": 10}))
 	if len(u.Metadata) != 1 || u.ExpiredAt-u.CreatedAt > 11 {
 		t.Fatalf("after second PUT: %+v", u)
 	}
@@ -178,7 +138,7 @@ func TestCacheUpdate(t *testing.T) {
 
 // An update puts an "error" cache back through the cycle.
 func TestCacheErrorStatus(t *testing.T) {
-	srv := NewServer(t, WithCacheReadyDelay(0))
+	srv := setup(t, WithCacheReadyDelay(0))
 	c := createCache(t, srv, cacheBody(nil))
 	if srv.Emulator.SetCacheError(srv.Key, "cache-unknown", "", "") {
 		t.Fatal("SetCacheError on an unknown cache succeeded")
@@ -190,80 +150,66 @@ func TestCacheErrorStatus(t *testing.T) {
 	if g.Status != "error" || g.Error == nil || g.Error.Type != "server_error" || g.Error.Message != "tokenizer failed" {
 		t.Fatalf("error cache: %+v", g)
 	}
-	r := ktDo(t, srv, "POST", "/v1/chat/completions", cacheChat(c.ID, "moonshot-v1-8k", ""))
+	r := postChat(t, srv, cacheChat(c.ID, "moonshot-v1-8k", ""))
 	wantAPIError(t, r, 400, "invalid_request_error", "Invalid request: context cache "+c.ID+" is not usable (status: error): tokenizer failed")
-	u := decodeCache(t, ktDo(t, srv, "PUT", "/v1/caching/"+c.ID, map[string]any{}))
+	u := decodeOK[cacheObjectJSON](t, ktDo(t, srv, "PUT", "/v1/caching/"+c.ID, map[string]any{}))
 	if u.Status != "ready" || u.Error != nil || strings.Contains(string(ktDo(t, srv, "GET", "/v1/caching/"+c.ID, nil).Body), `"error"`) {
 		t.Fatalf("after PUT: %+v", u)
 	}
 }
 
-type wireList[T any] struct {
-	Object string `json:"object"`
-	Data   []T    `json:"data"`
-}
-
+// listCaches lists the ids that GET /v1/caching?query answers.
 func listCaches(t *testing.T, srv *Server, query string) []string {
 	t.Helper()
-	r := ktDo(t, srv, "GET", "/v1/caching?"+query, nil)
-	if r.Status != 200 {
-		t.Fatalf("list %s: %d %s", query, r.Status, r.Body)
-	}
-	var l wireList[wireCache]
-	if err := json.Unmarshal(r.Body, &l); err != nil || l.Object != "list" || l.Data == nil {
-		t.Fatalf("list %s: %v %s", query, err, r.Body)
-	}
-	if strings.Contains(string(r.Body), "has_more") {
-		t.Fatalf("has_more is not part of the API: %s", r.Body)
-	}
-	var ids []string
-	for _, c := range l.Data {
-		ids = append(ids, c.ID)
-	}
-	return ids
+	return listKeys(t, srv, "/v1/caching?"+query, func(c cacheObjectJSON) string { return c.ID })
 }
 
-// pageAll pages with after = last id until a short page.
-func pageAll(t *testing.T, list func(after string) []string, limit int) (all []string, pages int) {
-	after := ""
-	for {
-		p := list(after)
-		pages++
-		all = append(all, p...)
-		if len(p) < limit {
-			return all, pages
-		}
-		after = p[len(p)-1]
-	}
-}
-
-func TestCacheListPaging(t *testing.T) {
-	srv := NewServer(t)
-	var ids []string // creation order
-	for i := range 5 {
-		ids = append(ids, createCache(t, srv, cacheBody(map[string]any{"name": fmt.Sprint(i)})).ID)
-	}
-	desc := slices.Clone(ids)
+// checkListPaging checks a list endpoint over items created in the order
+// of ids, list(query) giving the ids a page holds: newest first by
+// default, and paged with after = the last id in both orders. It returns
+// ids newest first.
+func checkListPaging(t *testing.T, list func(query string) []string, ids []string) (desc []string) {
+	t.Helper()
+	desc = slices.Clone(ids)
 	slices.Reverse(desc)
-	if got := listCaches(t, srv, ""); !slices.Equal(got, desc) {
+	if got := list(""); !slices.Equal(got, desc) {
 		t.Fatalf("default list %v, want %v (desc)", got, desc)
 	}
+	const limit = 2
 	for _, order := range []string{"desc", "asc"} {
 		want := ids
 		if order == "desc" {
 			want = desc
 		}
-		got, pages := pageAll(t, func(after string) []string {
-			q := url.Values{"limit": {"2"}, "order": {order}}
+		var got []string
+		pages := 0
+		for after := ""; ; {
+			q := url.Values{"limit": {strconv.Itoa(limit)}, "order": {order}}
 			if after != "" {
 				q.Set("after", after)
 			}
-			return listCaches(t, srv, q.Encode())
-		}, 2)
-		if !slices.Equal(got, want) || pages != 3 {
-			t.Fatalf("%s paging: %v in %d pages, want %v in 3", order, got, pages, want)
+			p := list(q.Encode())
+			pages++
+			got = append(got, p...)
+			if len(p) < limit {
+				break
+			}
+			after = p[len(p)-1]
+		}
+		if wantPages := len(ids)/limit + 1; !slices.Equal(got, want) || pages != wantPages {
+			t.Fatalf("%s paging: %v in %d pages, want %v in %d", order, got, pages, want, wantPages)
 		}
 	}
+	return desc
+}
+
+func TestCacheListPaging(t *testing.T) {
+	srv := setup(t)
+	var ids []string // creation order
+	for i := range 5 {
+		ids = append(ids, createCache(t, srv, cacheBody(map[string]any{"name": fmt.Sprint(i)})).ID)
+	}
+	desc := checkListPaging(t, func(q string) []string { return listCaches(t, srv, q) }, ids)
 	// before: the items right before the cursor, in list order.
 	if got := listCaches(t, srv, "limit=2&before="+desc[3]); !slices.Equal(got, desc[1:3]) {
 		t.Fatalf("before: %v, want %v", got, desc[1:3])
@@ -277,7 +223,7 @@ func TestCacheListPaging(t *testing.T) {
 }
 
 func TestCacheListMetadataFilter(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	a := createCache(t, srv, cacheBody(map[string]any{"metadata": map[string]string{"env": "prod", "team": "a"}})).ID
 	createCache(t, srv, cacheBody(map[string]any{"metadata": map[string]string{"env": "dev"}}))
 	c := createCache(t, srv, cacheBody(map[string]any{"metadata": map[string]string{"env": "prod", "team": "b"}})).ID
@@ -296,7 +242,7 @@ func TestCacheListMetadataFilter(t *testing.T) {
 }
 
 func TestCacheCreateValidation(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	now := time.Now().Unix()                                     // emulated time runs at scale 1 from the start
 	long := func(n int) string { return strings.Repeat("é", n) } // UTF-8 characters, not bytes
 	many := map[string]string{}
@@ -369,7 +315,7 @@ func TestCacheCreateValidation(t *testing.T) {
 
 // The per-account storage limit counts all existing caches.
 func TestCacheStorageLimit(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	big := map[string]any{"role": "user", "content": strings.Repeat("word ", 120000)}
 	var total int
 	for {
@@ -382,7 +328,7 @@ func TestCacheStorageLimit(t *testing.T) {
 			}
 			return
 		}
-		total += decodeCache(t, r).Tokens
+		total += decodeOK[cacheObjectJSON](t, r).Tokens
 		if total > 1000000 {
 			t.Fatalf("stored %d tokens", total)
 		}
@@ -391,10 +337,10 @@ func TestCacheStorageLimit(t *testing.T) {
 
 // llm_onesdk sends null for unset optional fields.
 func TestCacheCreateNulls(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	body := `{"model":"moonshot-v1","messages":[{"role":"system","content":"hi there"}],"tools":null,"name":null,` +
 		`"description":null,"metadata":null,"expired_at":null,"ttl":null,"tags":null}`
-	c := decodeCache(t, ktDo(t, srv, "POST", "/v1/caching", body))
+	c := decodeOK[cacheObjectJSON](t, ktDo(t, srv, "POST", "/v1/caching", body))
 	if c.ExpiredAt-c.CreatedAt < 3599 || c.ExpiredAt-c.CreatedAt > 3601 || string(c.Tools) != "[]" || c.Metadata == nil || c.Name != "" {
 		t.Fatalf("null fields: %+v", c)
 	}
@@ -417,7 +363,13 @@ func cacheChat(ref, model, extra string) map[string]any {
 	return map[string]any{"model": model, "messages": msgs(map[string]any{"role": "cache", "content": content}, user("How do I run code?"))}
 }
 
-func checkHit(t *testing.T, srv *Server, r ktResp, u wireUsage, c wireCache) {
+// headerModeChat is a chat body that starts with a cache's messages and
+// tools, for the X-Msh-Context-Cache header.
+func headerModeChat() map[string]any {
+	return map[string]any{"model": "moonshot-v1-8k", "messages": msgs(cacheSystem, user("x")), "tools": []any{cacheTool}}
+}
+
+func checkHit(t *testing.T, srv *Server, r ktResp, u wireUsage, c cacheObjectJSON) {
 	t.Helper()
 	want := expectedCacheTokens(t, msgs(cacheSystem, user("How do I run code?")), []any{cacheTool}) + 3
 	if u.CachedTokens == nil || *u.CachedTokens != c.Tokens || u.PromptTokensDetails == nil || u.PromptTokensDetails.CachedTokens != c.Tokens || u.PromptTokens != want {
@@ -433,17 +385,12 @@ func checkHit(t *testing.T, srv *Server, r ktResp, u wireUsage, c wireCache) {
 }
 
 func TestChatWithCacheMessage(t *testing.T) {
-	srv := NewServer(t, WithCacheReadyDelay(0))
+	srv := setup(t, WithCacheReadyDelay(0))
 	c := createCache(t, srv, cacheBody(map[string]any{"tags": []string{"handbook"}}))
 	for _, ref := range []string{c.ID, "tag=handbook"} {
 		for _, model := range []string{"moonshot-v1-8k", "moonshot-v1-auto", "moonshot-v1-8k-vision-preview"} {
-			r := ktDo(t, srv, "POST", "/v1/chat/completions", cacheChat(ref, model, ""))
-			if r.Status != 200 {
-				t.Fatalf("%s %s: %d %s", ref, model, r.Status, r.Body)
-			}
-			var out chatResponse
-			json.Unmarshal(r.Body, &out)
-			checkHit(t, srv, r, out.Usage, c)
+			r := postChat(t, srv, cacheChat(ref, model, ""))
+			checkHit(t, srv, r, decodeChat(t, r).Usage, c)
 		}
 		// Streams: headers and the final chunk's per-choice usage.
 		body := cacheChat(ref, "moonshot-v1-32k", "")
@@ -461,13 +408,13 @@ func TestChatWithCacheMessage(t *testing.T) {
 	chat(t, srv, body)
 	for _, tools := range []any{[]any{}, []any{cacheTool}} {
 		body["tools"] = tools
-		wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", body), 400, "invalid_request_error",
+		wantAPIError(t, postChat(t, srv, body), 400, "invalid_request_error",
 			"Invalid request: tools must not be set when a cache message is used: the tools come from the context cache")
 	}
 }
 
 func TestChatCacheMessageGrammar(t *testing.T) {
-	srv := NewServer(t, WithCacheReadyDelay(0))
+	srv := setup(t, WithCacheReadyDelay(0))
 	c := createCache(t, srv, cacheBody(nil))
 	for content, msg := range map[string]string{
 		"":                                       "cache message: content must not be empty; want cache_id=<id> or tag=<tag>",
@@ -483,41 +430,41 @@ func TestChatCacheMessageGrammar(t *testing.T) {
 		"cache_id=" + c.ID + ";cache_id=" + c.ID: `cache message: duplicated key "cache_id"`,
 	} {
 		body := map[string]any{"model": "moonshot-v1-8k", "messages": msgs(map[string]any{"role": "cache", "content": content}, user("hi"))}
-		wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", body), 400, "invalid_request_error", "Invalid request: "+msg)
+		wantAPIError(t, postChat(t, srv, body), 400, "invalid_request_error", "Invalid request: "+msg)
 	}
 	body := map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("hi"), map[string]any{"role": "cache", "content": "cache_id=" + c.ID})}
-	wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", body), 400, "invalid_request_error",
+	wantAPIError(t, postChat(t, srv, body), 400, "invalid_request_error",
 		"Invalid request: messages[1]: a cache message is only allowed as the first message")
 	body = map[string]any{"model": "moonshot-v1-8k", "messages": msgs(map[string]any{"role": "cache", "content": []any{map[string]any{"type": "text", "text": "cache_id=" + c.ID}}}, user("hi"))}
-	wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", body), 400, "invalid_request_error",
+	wantAPIError(t, postChat(t, srv, body), 400, "invalid_request_error",
 		"Invalid request: messages[0]: the content of a cache message must be a string")
-	wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", cacheChat(c.ID, "moonshot-v1-8k", ""), "X-Msh-Context-Cache", c.ID),
+	wantAPIError(t, postChat(t, srv, cacheChat(c.ID, "moonshot-v1-8k", ""), "X-Msh-Context-Cache", c.ID),
 		400, "invalid_request_error", "Invalid request: use either a cache message or the X-Msh-Context-Cache header, not both")
 }
 
 func TestChatCacheErrors(t *testing.T) {
-	slow := NewServer(t, WithCacheReadyDelay(time.Hour))
+	slow := setup(t, WithCacheReadyDelay(time.Hour))
 	p := createCache(t, slow, cacheBody(nil))
-	wantAPIError(t, ktDo(t, slow, "POST", "/v1/chat/completions", cacheChat(p.ID, "moonshot-v1-8k", "")), 400, "invalid_request_error",
+	wantAPIError(t, postChat(t, slow, cacheChat(p.ID, "moonshot-v1-8k", "")), 400, "invalid_request_error",
 		"Invalid request: context cache "+p.ID+" is not ready (status: pending)")
-	wantAPIError(t, ktDo(t, slow, "POST", "/v1/chat/completions", cacheChat("cache-aaaaaaaaaaaaaaaaaaaa", "moonshot-v1-8k", "")), 404, "resource_not_found_error",
+	wantAPIError(t, postChat(t, slow, cacheChat("cache-aaaaaaaaaaaaaaaaaaaa", "moonshot-v1-8k", "")), 404, "resource_not_found_error",
 		"Not found the context cache cache-aaaaaaaaaaaaaaaaaaaa or Permission denied")
-	wantAPIError(t, ktDo(t, slow, "POST", "/v1/chat/completions", cacheChat("tag=nope", "moonshot-v1-8k", "")), 404, "resource_not_found_error",
+	wantAPIError(t, postChat(t, slow, cacheChat("tag=nope", "moonshot-v1-8k", "")), 404, "resource_not_found_error",
 		"Not found the context cache tag nope or Permission denied")
 	for _, model := range []string{"kimi-k2-0905-preview", "kimi-latest", "kimi-k2.5"} {
-		wantAPIError(t, ktDo(t, slow, "POST", "/v1/chat/completions", cacheChat(p.ID, model, "")), 400, "invalid_request_error",
+		wantAPIError(t, postChat(t, slow, cacheChat(p.ID, model, "")), 400, "invalid_request_error",
 			"Invalid request: context cache is only supported for moonshot-v1 models, got "+model)
 	}
 
-	fast := NewServer(t, WithTimeScale(60), WithCacheReadyDelay(0))
+	fast := setup(t, WithTimeScale(60), WithCacheReadyDelay(0))
 	c := createCache(t, fast, cacheBody(map[string]any{"ttl": 30}))
 	waitStatus(t, fast, c.ID, "inactive")
-	wantAPIError(t, ktDo(t, fast, "POST", "/v1/chat/completions", cacheChat(c.ID, "moonshot-v1-8k", "")), 400, "invalid_request_error",
+	wantAPIError(t, postChat(t, fast, cacheChat(c.ID, "moonshot-v1-8k", "")), 400, "invalid_request_error",
 		"Invalid request: context cache "+c.ID+" has expired (status: inactive); send reset_ttl to re-enable it")
-	wantAPIError(t, ktDo(t, fast, "POST", "/v1/chat/completions", cacheChat(c.ID, "moonshot-v1-8k", "reset_ttl=0")), 400, "invalid_request_error",
+	wantAPIError(t, postChat(t, fast, cacheChat(c.ID, "moonshot-v1-8k", "reset_ttl=0")), 400, "invalid_request_error",
 		"Invalid request: context cache "+c.ID+" has expired (status: inactive); send reset_ttl to re-enable it")
 	// reset_ttl re-enables an inactive cache as ready and serves the call.
-	r := ktDo(t, fast, "POST", "/v1/chat/completions", cacheChat(c.ID, "moonshot-v1-8k", "reset_ttl=3600"))
+	r := postChat(t, fast, cacheChat(c.ID, "moonshot-v1-8k", "reset_ttl=3600"))
 	if r.Status != 200 || r.Header.Get("Msh-Context-Cache-Id") != c.ID {
 		t.Fatalf("re-enable: %d %s", r.Status, r.Body)
 	}
@@ -527,36 +474,33 @@ func TestChatCacheErrors(t *testing.T) {
 }
 
 func TestChatCacheResetTTL(t *testing.T) {
-	srv := NewServer(t, WithCacheReadyDelay(0))
+	srv := setup(t, WithCacheReadyDelay(0))
 	c := createCache(t, srv, cacheBody(map[string]any{"ttl": 600}))
-	r := ktDo(t, srv, "POST", "/v1/chat/completions", cacheChat(c.ID, "moonshot-v1-8k", "reset_ttl=3000"))
+	r := postChat(t, srv, cacheChat(c.ID, "moonshot-v1-8k", "reset_ttl=3000"))
 	g := getCache(t, srv, c.ID)
 	if r.Status != 200 || g.ExpiredAt < c.CreatedAt+2999 || r.Header.Get("Msh-Context-Cache-Token-Exp") != strconv.FormatInt(g.ExpiredAt, 10) {
 		t.Fatalf("reset_ttl: %d, expired_at %d (created %d), header %q", r.Status, g.ExpiredAt, c.CreatedAt, r.Header.Get("Msh-Context-Cache-Token-Exp"))
 	}
 	// Header mode too.
-	body := map[string]any{"model": "moonshot-v1-8k", "messages": msgs(cacheSystem, user("x")), "tools": []any{cacheTool}}
-	r = ktDo(t, srv, "POST", "/v1/chat/completions", body, "X-Msh-Context-Cache", c.ID, "X-Msh-Context-Cache-Reset-TTL", "100")
+	body := headerModeChat()
+	r = postChat(t, srv, body, "X-Msh-Context-Cache", c.ID, "X-Msh-Context-Cache-Reset-TTL", "100")
 	if g = getCache(t, srv, c.ID); r.Status != 200 || g.ExpiredAt > c.CreatedAt+200 {
 		t.Fatalf("header reset_ttl: %d, expired_at %d (created %d)", r.Status, g.ExpiredAt, c.CreatedAt)
 	}
-	wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", body, "X-Msh-Context-Cache", c.ID, "X-Msh-Context-Cache-Reset-TTL", "soon"),
+	wantAPIError(t, postChat(t, srv, body, "X-Msh-Context-Cache", c.ID, "X-Msh-Context-Cache-Reset-TTL", "soon"),
 		400, "invalid_request_error", `Invalid request: X-Msh-Context-Cache-Reset-TTL must be an integer in [0, 3600], got "soon"`)
-	wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", body, "X-Msh-Context-Cache", c.ID, "X-Msh-Context-Cache-DryRun", "yes"),
+	wantAPIError(t, postChat(t, srv, body, "X-Msh-Context-Cache", c.ID, "X-Msh-Context-Cache-DryRun", "yes"),
 		400, "invalid_request_error", `Invalid request: X-Msh-Context-Cache-DryRun must be 0 or 1, got "yes"`)
 }
 
 func TestChatCacheDryRun(t *testing.T) {
-	srv := NewServer(t, WithCacheReadyDelay(0), WithLimits(Limits{TPM: 1000000}))
+	srv := setup(t, WithCacheReadyDelay(0), WithLimits(Limits{TPM: 1000000}))
 	c := createCache(t, srv, cacheBody(map[string]any{"ttl": 600}))
 	_, _, tpmBefore, _ := srv.Emulator.limiter.usage(srv.Key)
 	chargesBefore := len(srv.Emulator.Ledger(srv.Key))
-	r := ktDo(t, srv, "POST", "/v1/chat/completions", cacheChat(c.ID, "moonshot-v1-8k", "reset_ttl=3600;dry_run=1"))
-	var out chatResponse
-	if r.Status != 200 || json.Unmarshal(r.Body, &out) != nil || len(out.Choices) != 1 {
-		t.Fatalf("dry run: %d %s", r.Status, r.Body)
-	}
-	if content(t, out, 0) != "" || out.Choices[0].FinishReason != "stop" || out.Usage.PromptTokens != c.Tokens ||
+	r := postChat(t, srv, cacheChat(c.ID, "moonshot-v1-8k", "reset_ttl=3600;dry_run=1"))
+	out := decodeChat(t, r)
+	if len(out.Choices) != 1 || content(t, out, 0) != "" || out.Choices[0].FinishReason != "stop" || out.Usage.PromptTokens != c.Tokens ||
 		out.Usage.CompletionTokens != 0 || *out.Usage.CachedTokens != c.Tokens || r.Header.Get("Msh-Context-Cache-Id") != c.ID {
 		t.Fatalf("dry run body: %s headers %v", r.Body, r.Header)
 	}
@@ -575,24 +519,19 @@ func TestChatCacheDryRun(t *testing.T) {
 }
 
 func TestChatCacheHeaderMode(t *testing.T) {
-	srv := NewServer(t, WithCacheReadyDelay(0))
+	srv := setup(t, WithCacheReadyDelay(0))
 	c := createCache(t, srv, cacheBody(nil))
 	// Same messages and tools, written with another key order and spacing.
 	sys, _ := json.Marshal(cacheSystem["content"])
 	hit := `{"model":"moonshot-v1-8k","tools":[{"function":{"parameters":{"properties":{"code":{"type":"string"}},"type":"object"},` +
 		`"description":"Runs code","name":"CodeRunner"},"type":"function"}],"messages":[{"content": ` + string(sys) + `, "role":"system"},` +
 		`{"role":"user","content":"How do I run code?"}]}`
-	r := ktDo(t, srv, "POST", "/v1/chat/completions", hit, "X-Msh-Context-Cache", c.ID)
-	var out chatResponse
-	if r.Status != 200 || json.Unmarshal(r.Body, &out) != nil {
-		t.Fatalf("hit: %d %s", r.Status, r.Body)
-	}
-	checkHit(t, srv, r, out.Usage, c)
+	r := postChat(t, srv, hit, "X-Msh-Context-Cache", c.ID)
+	checkHit(t, srv, r, decodeChat(t, r).Usage, c)
 	// Dry run in header mode.
-	r = ktDo(t, srv, "POST", "/v1/chat/completions", hit, "X-Msh-Context-Cache", c.ID, "X-Msh-Context-Cache-DryRun", "1")
-	json.Unmarshal(r.Body, &out)
-	if r.Status != 200 || out.Usage.PromptTokens != c.Tokens || out.Usage.CompletionTokens != 0 {
-		t.Fatalf("header dry run: %d %s", r.Status, r.Body)
+	r = postChat(t, srv, hit, "X-Msh-Context-Cache", c.ID, "X-Msh-Context-Cache-DryRun", "1")
+	if u := decodeChat(t, r).Usage; u.PromptTokens != c.Tokens || u.CompletionTokens != 0 {
+		t.Fatalf("header dry run: %s", r.Body)
 	}
 
 	for name, body := range map[string]map[string]any{
@@ -600,46 +539,40 @@ func TestChatCacheHeaderMode(t *testing.T) {
 		"no tools":     {"model": "moonshot-v1-8k", "messages": msgs(cacheSystem, user("How do I run code?"))},
 		"too short":    {"model": "moonshot-v1-8k", "messages": msgs(user("How do I run code?")), "tools": []any{cacheTool}},
 	} {
-		r := ktDo(t, srv, "POST", "/v1/chat/completions", body, "X-Msh-Context-Cache", c.ID)
-		var out chatResponse
-		if r.Status != 200 || json.Unmarshal(r.Body, &out) != nil {
-			t.Fatalf("%s: %d %s", name, r.Status, r.Body)
-		}
-		if out.Usage.CachedTokens != nil || r.Header.Get("Msh-Context-Cache-Id") != "" || r.Header.Get("Msh-Context-Cache-Token-Saved") != "" {
+		r := postChat(t, srv, body, "X-Msh-Context-Cache", c.ID)
+		if out := decodeChat(t, r); out.Usage.CachedTokens != nil || r.Header.Get("Msh-Context-Cache-Id") != "" || r.Header.Get("Msh-Context-Cache-Token-Saved") != "" {
 			t.Fatalf("%s: miss reported as hit: %+v %v", name, out.Usage, r.Header)
 		}
 	}
-	wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", hit, "X-Msh-Context-Cache", "cache-zzzzzzzzzzzzzzzzzzzz"),
+	wantAPIError(t, postChat(t, srv, hit, "X-Msh-Context-Cache", "cache-zzzzzzzzzzzzzzzzzzzz"),
 		404, "resource_not_found_error", "Not found the context cache cache-zzzzzzzzzzzzzzzzzzzz or Permission denied")
-	r = ktDo(t, srv, "POST", "/v1/chat/completions", strings.Replace(hit, "moonshot-v1-8k", "kimi-k2-0905-preview", 1), "X-Msh-Context-Cache", c.ID)
+	r = postChat(t, srv, strings.Replace(hit, "moonshot-v1-8k", "kimi-k2-0905-preview", 1), "X-Msh-Context-Cache", c.ID)
 	wantAPIError(t, r, 400, "invalid_request_error", "Invalid request: context cache is only supported for moonshot-v1 models, got kimi-k2-0905-preview")
 }
 
 // Caches and tags belong to one account; others see a 404.
 func TestCacheAccountsIsolated(t *testing.T) {
-	srv := NewServer(t, WithKey("sk-a"), WithKey("sk-b"), WithCacheReadyDelay(0))
+	srv := setup(t, WithKey("sk-a"), WithKey("sk-b"), WithCacheReadyDelay(0))
 	c := createCache(t, srv, cacheBody(map[string]any{"tags": []string{"shared"}}))
-	b := []string{"Authorization", "Bearer sk-b"}
+	b := srv.withKey("sk-b")
 	notFound := "Not found the context cache " + c.ID + " or Permission denied"
-	wantAPIError(t, ktDo(t, srv, "GET", "/v1/caching/"+c.ID, nil, b...), 404, "resource_not_found_error", notFound)
-	wantAPIError(t, ktDo(t, srv, "PUT", "/v1/caching/"+c.ID, map[string]any{"ttl": 5}, b...), 404, "resource_not_found_error", notFound)
-	wantAPIError(t, ktDo(t, srv, "DELETE", "/v1/caching/"+c.ID, nil, b...), 404, "resource_not_found_error", notFound)
-	wantAPIError(t, ktDo(t, srv, "POST", "/v1/caching/refs/tags", map[string]any{"tag": "mine", "cache_id": c.ID}, b...), 404, "resource_not_found_error", notFound)
-	wantAPIError(t, ktDo(t, srv, "GET", "/v1/caching/refs/tags/shared", nil, b...), 404, "resource_not_found_error",
+	wantAPIError(t, ktDo(t, b, "GET", "/v1/caching/"+c.ID, nil), 404, "resource_not_found_error", notFound)
+	wantAPIError(t, ktDo(t, b, "PUT", "/v1/caching/"+c.ID, map[string]any{"ttl": 5}), 404, "resource_not_found_error", notFound)
+	wantAPIError(t, ktDo(t, b, "DELETE", "/v1/caching/"+c.ID, nil), 404, "resource_not_found_error", notFound)
+	wantAPIError(t, ktDo(t, b, "POST", "/v1/caching/refs/tags", map[string]any{"tag": "mine", "cache_id": c.ID}), 404, "resource_not_found_error", notFound)
+	wantAPIError(t, ktDo(t, b, "GET", "/v1/caching/refs/tags/shared", nil), 404, "resource_not_found_error",
 		"Not found the context cache tag shared or Permission denied")
-	wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", cacheChat(c.ID, "moonshot-v1-8k", ""), b...), 404, "resource_not_found_error", notFound)
-	wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", cacheChat("tag=shared", "moonshot-v1-8k", ""), b...), 404, "resource_not_found_error",
+	wantAPIError(t, postChat(t, b, cacheChat(c.ID, "moonshot-v1-8k", "")), 404, "resource_not_found_error", notFound)
+	wantAPIError(t, postChat(t, b, cacheChat("tag=shared", "moonshot-v1-8k", "")), 404, "resource_not_found_error",
 		"Not found the context cache tag shared or Permission denied")
-	r := ktDo(t, srv, "POST", "/v1/chat/completions", map[string]any{"model": "moonshot-v1-8k", "messages": msgs(cacheSystem, user("x")), "tools": []any{cacheTool}},
-		append(b, "X-Msh-Context-Cache", c.ID)...)
-	wantAPIError(t, r, 404, "resource_not_found_error", notFound)
+	wantAPIError(t, postChat(t, b, headerModeChat(), "X-Msh-Context-Cache", c.ID), 404, "resource_not_found_error", notFound)
 	for _, path := range []string{"/v1/caching", "/v1/caching/refs/tags"} {
-		if r := ktDo(t, srv, "GET", path, nil, b...); r.Status != 200 || !strings.Contains(string(r.Body), `"data":[]`) {
-			t.Fatalf("B lists %s: %s", path, r.Body)
+		if l := listOf[json.RawMessage](t, b, path); len(l) != 0 {
+			t.Fatalf("B lists %s: %s", path, l)
 		}
 	}
 	// B's delete of A's tag name deletes nothing of A's.
-	ktDo(t, srv, "DELETE", "/v1/caching/refs/tags/shared", nil, b...)
+	ktDo(t, b, "DELETE", "/v1/caching/refs/tags/shared", nil)
 	if getTag(t, srv, "shared").CacheID != c.ID {
 		t.Fatal("B deleted A's tag")
 	}
@@ -648,10 +581,10 @@ func TestCacheAccountsIsolated(t *testing.T) {
 }
 
 // A cache over 128k tokens is accepted as pending and fails
-// asynchronously with status error (§7.8), costing nothing; a PUT runs it
+// asynchronously with status error, costing nothing; a PUT runs it
 // through the same cycle to the same error.
 func TestCacheTooLargeBecomesError(t *testing.T) {
-	srv := NewServer(t, WithTimeScale(60)) // ready delay 2 s: 33 ms
+	srv := setup(t, WithTimeScale(60)) // ready delay 2 s: 33 ms
 	huge := map[string]any{"role": "user", "content": strings.Repeat("word ", 140000)}
 	tokens := expectedCacheTokens(t, msgs(huge), nil)
 	c := createCache(t, srv, cacheBody(map[string]any{"messages": msgs(huge), "tools": nil}))
@@ -663,12 +596,12 @@ func TestCacheTooLargeBecomesError(t *testing.T) {
 	if g.Error == nil || g.Error.Type != "invalid_request_error" || g.Error.Message != wantMsg {
 		t.Fatalf("error: %+v", g.Error)
 	}
-	wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", cacheChat(c.ID, "moonshot-v1-128k", "")), 400, "invalid_request_error",
+	wantAPIError(t, postChat(t, srv, cacheChat(c.ID, "moonshot-v1-128k", "")), 400, "invalid_request_error",
 		"Invalid request: context cache "+c.ID+" is not usable (status: error): "+wantMsg)
 	if l := srv.Emulator.Ledger(srv.Key); len(l) != 0 {
 		t.Fatalf("a failed cache was charged: %+v", l)
 	}
-	u := decodeCache(t, ktDo(t, srv, "PUT", "/v1/caching/"+c.ID, map[string]any{"ttl": 600}))
+	u := decodeOK[cacheObjectJSON](t, ktDo(t, srv, "PUT", "/v1/caching/"+c.ID, map[string]any{"ttl": 600}))
 	if u.Status != "pending" || u.Error != nil {
 		t.Fatalf("after PUT: %+v", u)
 	}
@@ -677,24 +610,22 @@ func TestCacheTooLargeBecomesError(t *testing.T) {
 	}
 	// It stores nothing: the 1M-token account still takes 8 × 120k tokens.
 	big := map[string]any{"role": "user", "content": strings.Repeat("word ", 120000)}
-	for i := range 8 {
-		if r := ktDo(t, srv, "POST", "/v1/caching", cacheBody(map[string]any{"messages": msgs(big), "tools": nil})); r.Status != 200 {
-			t.Fatalf("cache %d refused: %s", i, r.Body)
-		}
+	for range 8 {
+		createCache(t, srv, cacheBody(map[string]any{"messages": msgs(big), "tools": nil}))
 	}
 }
 
 // A dry run reports the cache's real state: reset_ttl does not revive an
 // inactive cache in a dry run, in either mode.
 func TestChatCacheDryRunInactive(t *testing.T) {
-	srv := NewServer(t, WithTimeScale(60), WithCacheReadyDelay(0))
+	srv := setup(t, WithTimeScale(60), WithCacheReadyDelay(0))
 	c := createCache(t, srv, cacheBody(map[string]any{"ttl": 30}))
 	waitStatus(t, srv, c.ID, "inactive")
 	want := "Invalid request: context cache " + c.ID + " has expired (status: inactive); a dry run does not re-enable it"
-	wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", cacheChat(c.ID, "moonshot-v1-8k", "reset_ttl=3600;dry_run=1")),
+	wantAPIError(t, postChat(t, srv, cacheChat(c.ID, "moonshot-v1-8k", "reset_ttl=3600;dry_run=1")),
 		400, "invalid_request_error", want)
-	body := map[string]any{"model": "moonshot-v1-8k", "messages": msgs(cacheSystem, user("x")), "tools": []any{cacheTool}}
-	wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", body,
+	body := headerModeChat()
+	wantAPIError(t, postChat(t, srv, body,
 		"X-Msh-Context-Cache", c.ID, "X-Msh-Context-Cache-Reset-TTL", "3600", "X-Msh-Context-Cache-DryRun", "1"),
 		400, "invalid_request_error", want)
 	if g := getCache(t, srv, c.ID); g.Status != "inactive" || g.ExpiredAt != c.ExpiredAt {
@@ -703,12 +634,12 @@ func TestChatCacheDryRunInactive(t *testing.T) {
 }
 
 // WithStrictCacheRevival: reset_ttl on an inactive cache sends it back to
-// pending with the new expiry and the call fails as not ready (§7.8).
+// pending with the new expiry and the call fails as not ready.
 func TestChatCacheStrictRevival(t *testing.T) {
-	srv := NewServer(t, WithTimeScale(60), WithStrictCacheRevival()) // ready delay 2 s: 33 ms
+	srv := setup(t, WithTimeScale(60), WithStrictCacheRevival()) // ready delay 2 s: 33 ms
 	c := createCache(t, srv, cacheBody(map[string]any{"ttl": 30}))
 	old := waitStatus(t, srv, c.ID, "inactive")
-	r := ktDo(t, srv, "POST", "/v1/chat/completions", cacheChat(c.ID, "moonshot-v1-8k", "reset_ttl=600"))
+	r := postChat(t, srv, cacheChat(c.ID, "moonshot-v1-8k", "reset_ttl=600"))
 	wantAPIError(t, r, 400, "invalid_request_error", "Invalid request: context cache "+c.ID+" is not ready (status: pending)")
 	g := getCache(t, srv, c.ID)
 	if (g.Status != "pending" && g.Status != "ready") || g.ExpiredAt < old.ExpiredAt+500 {
@@ -719,8 +650,8 @@ func TestChatCacheStrictRevival(t *testing.T) {
 	// Header mode revives the same way.
 	c2 := createCache(t, srv, cacheBody(map[string]any{"ttl": 30}))
 	waitStatus(t, srv, c2.ID, "inactive")
-	body := map[string]any{"model": "moonshot-v1-8k", "messages": msgs(cacheSystem, user("x")), "tools": []any{cacheTool}}
-	wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", body, "X-Msh-Context-Cache", c2.ID, "X-Msh-Context-Cache-Reset-TTL", "600"),
+	body := headerModeChat()
+	wantAPIError(t, postChat(t, srv, body, "X-Msh-Context-Cache", c2.ID, "X-Msh-Context-Cache-Reset-TTL", "600"),
 		400, "invalid_request_error", "Invalid request: context cache "+c2.ID+" is not ready (status: pending)")
 	waitStatus(t, srv, c2.ID, "ready")
 }

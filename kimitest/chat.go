@@ -12,14 +12,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
-// maxBodyBytes is the documented request-size cap (§2.2: 100 MB).
+// maxBodyBytes is the documented request-size cap: 100 MB.
 const maxBodyBytes = 100 << 20
 
 // readChatRequest reads and parses a chat-shaped body (chat and
 // estimate-token-count) and looks its model up: the first two steps of
-// §12.3.
+// chat validation (see handleChat).
 func (e *Emulator) readChatRequest(w http.ResponseWriter, r *http.Request) (*chatRequest, ModelSpec, *apiError) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
@@ -40,7 +42,7 @@ func (e *Emulator) readChatRequest(w http.ResponseWriter, r *http.Request) (*cha
 	return req, model, nil
 }
 
-// handleChat serves POST /v1/chat/completions in the §12.3 order: parse,
+// handleChat serves POST /v1/chat/completions in this order: parse,
 // model, parameters, tools and messages, reasoning_content, token limits,
 // rate limits, balance, scripted rules, generation.
 func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account) {
@@ -50,7 +52,8 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 		return
 	}
 	fr := rulesFor(model.Family)
-	// An explicit context cache (§7.5) expands the request first.
+	// An explicit context cache (a role=cache message or the
+	// X-Msh-Context-Cache header) expands the request first.
 	use, aerr := e.resolveCacheUse(r, req, model, a)
 	if aerr != nil {
 		writeError(w, aerr)
@@ -83,7 +86,7 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 		return
 	}
 	// The gateway charges prompt + max_tokens (default 1024) at admission,
-	// whatever is generated (§8.3); cached tokens included (§7).
+	// whatever is generated; cached tokens included.
 	release, aerr := e.limiter.admit(a.Key, a.OrgID, a.Limits, prompt+p.maxTokens)
 	if aerr != nil {
 		writeError(w, aerr)
@@ -114,7 +117,7 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 		n := use.tokens
 		cached = &n
 		e.setCacheHeaders(w, use, e.commitCacheUse(a, use))
-	} else if fr.autoCache {
+	} else if fr.AutoCache {
 		n := a.cache.lookupAndStore(e.clock.Now(), promptPrefixes(req.Model, req.Messages, req.Tools))
 		cached = &n
 		if n > 0 {
@@ -134,20 +137,16 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 		prompt:  prompt,
 		cached:  cached,
 		details: p.thinking,
-		indexed: fr.qualifiedIDs,
+		indexed: fr.ToolCallIDs == catalog.ToolCallIDQualified,
 		choices: choices,
 	}
 	e.chargeChat(a, model, billSize, c)
-	if req.Stream {
-		includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-		e.stream(r.Context(), w, c, includeUsage)
-		return
-	}
-	writeJSON(w, http.StatusOK, c.response())
+	e.writeCompletion(w, r, req, c)
 }
 
-// cacheDryRun answers a dry_run cache call (§7.5; body invented): no
-// generation, no tokens charged, the cache left unchanged.
+// cacheDryRun answers a dry_run cache call (the docs give no body; this
+// one is the emulator's invention): no generation, no tokens charged, the
+// cache left unchanged.
 func (e *Emulator) cacheDryRun(w http.ResponseWriter, r *http.Request, req *chatRequest, a *account, use *cacheUse) {
 	release, aerr := e.limiter.admit(a.Key, a.OrgID, a.Limits, 0)
 	if aerr != nil {
@@ -165,6 +164,12 @@ func (e *Emulator) cacheDryRun(w http.ResponseWriter, r *http.Request, req *chat
 		prompt: n, cached: &n,
 		choices: []choiceResult{{FinishReason: "stop"}},
 	}
+	e.writeCompletion(w, r, req, c)
+}
+
+// writeCompletion answers with c: as an event stream when the request
+// asked for one, else as one JSON body.
+func (e *Emulator) writeCompletion(w http.ResponseWriter, r *http.Request, req *chatRequest, c *completion) {
 	if req.Stream {
 		includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 		e.stream(r.Context(), w, c, includeUsage)
@@ -252,17 +257,27 @@ type choiceJSON struct {
 	FinishReason string      `json:"finish_reason"`
 }
 
+// envelopeJSON opens both the response and every chunk of its stream;
+// embedded first, its fields keep their place in the encoded object.
+type envelopeJSON struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	Model   string `json:"model"`
+}
+
+func (c *completion) envelope(object string) envelopeJSON {
+	return envelopeJSON{ID: c.id, Object: object, Created: c.created, Model: c.model}
+}
+
 type responseJSON struct {
-	ID      string       `json:"id"`
-	Object  string       `json:"object"`
-	Created int64        `json:"created"`
-	Model   string       `json:"model"`
+	envelopeJSON
 	Choices []choiceJSON `json:"choices"`
 	Usage   *usageJSON   `json:"usage"`
 }
 
 func (c *completion) response() responseJSON {
-	out := responseJSON{ID: c.id, Object: "chat.completion", Created: c.created, Model: c.model, Usage: c.usage(c.choices...)}
+	out := responseJSON{envelopeJSON: c.envelope("chat.completion"), Usage: c.usage(c.choices...)}
 	for _, ch := range c.choices {
 		m := messageJSON{Role: "assistant", Content: ch.Content}
 		if c.details {
@@ -280,7 +295,7 @@ func (c *completion) response() responseJSON {
 	return out
 }
 
-// SSE chunk shapes (§2.8).
+// SSE chunk shapes (https://platform.moonshot.ai/docs/api/chat).
 type deltaJSON struct {
 	Role             string         `json:"role,omitempty"`
 	Content          *string        `json:"content,omitempty"`
@@ -296,10 +311,7 @@ type chunkChoiceJSON struct {
 }
 
 type chunkJSON struct {
-	ID      string            `json:"id"`
-	Object  string            `json:"object"`
-	Created int64             `json:"created"`
-	Model   string            `json:"model"`
+	envelopeJSON
 	Choices []chunkChoiceJSON `json:"choices"`
 	Usage   *usageJSON        `json:"usage,omitempty"`
 }
@@ -382,7 +394,7 @@ func (e *Emulator) stream(ctx context.Context, w http.ResponseWriter, c *complet
 		return rc.Flush() == nil
 	}
 	chunk := func(choices []chunkChoiceJSON, usage *usageJSON) []byte {
-		return []byte(marshalNoEscape(chunkJSON{ID: c.id, Object: "chat.completion.chunk", Created: c.created, Model: c.model, Choices: choices, Usage: usage}))
+		return []byte(marshalNoEscape(chunkJSON{envelopeJSON: c.envelope("chat.completion.chunk"), Choices: choices, Usage: usage}))
 	}
 	for step := 0; step < longest; step++ {
 		for i := range perChoice {

@@ -2,6 +2,7 @@ package kimitest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,10 +10,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
-// chatRequest is the parsed body of POST /v1/chat/completions. Pointers
-// tell "absent" from zero; unknown top-level fields are ignored (§2.1).
+// chatRequest is the parsed body of POST /v1/chat/completions
+// (https://platform.moonshot.ai/docs/api/chat). Pointers tell "absent"
+// from zero; unknown top-level fields are ignored, as Kimi does.
 type chatRequest struct {
 	Model               string          `json:"model"`
 	Messages            []message       `json:"messages"`
@@ -110,7 +114,7 @@ func (m message) text() string {
 }
 
 // parseChatRequest decodes the body and the polymorphic fields. Any
-// failure is the §2.9 "Invalid request: {details}".
+// failure is Kimi's "Invalid request: {details}".
 func parseChatRequest(body []byte) (*chatRequest, *apiError) {
 	var req chatRequest
 	if err := json.Unmarshal(body, &req); err != nil {
@@ -210,7 +214,7 @@ func partURL(raw json.RawMessage) (string, error) {
 	return "", errors.New("must be a URL string or an object with a url")
 }
 
-// decodeStop accepts a string or an array of strings (§2.1).
+// decodeStop accepts a string or an array of strings.
 func decodeStop(raw json.RawMessage) ([]string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -273,31 +277,29 @@ type params struct {
 }
 
 // zeroTemperature is the temperature at or below which n>1 is refused:
-// the docs call 0.001 "very close to 0" and give no exact threshold (§13.8).
+// the docs call 0.001 "very close to 0" and give no exact threshold.
 const zeroTemperature = 0.001
 
-// defaultMaxTokens is the completion budget when the request names none.
+// defaultMaxTokens is the completion budget when the request names none
+// and the model's family documents no default of its own.
 const defaultMaxTokens = 1024
 
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-// checkParams applies the per-family parameter rules (§2.6, §2.9).
+// checkParams applies the per-family parameter rules of package catalog.
 func checkParams(req *chatRequest, m ModelSpec) (params, *apiError) {
 	fr := rulesFor(m.Family)
-	p := params{temperature: fr.temperature, n: 1}
+	p := params{n: 1}
 
 	// Thinking first: it decides k2.5's fixed temperature.
-	switch fr.thinking {
-	case thinkingForced, thinkingDefault:
-		p.thinking = true
-	}
+	p.thinking = fr.Thinks("")
 	// On families without reasoning the field is accepted and ignored
 	// (undocumented there; rejecting it would break generic clients).
-	if req.Thinking != nil && fr.thinking != thinkingNone {
+	if req.Thinking != nil && fr.Thinking != catalog.ThinkingNone {
 		switch req.Thinking.Type {
 		case "enabled":
 		case "disabled":
-			if fr.thinking == thinkingForced {
+			if fr.Thinking == catalog.ThinkingForced {
 				return p, errBadRequest("invalid thinking: only type=enabled is allowed for this model")
 			}
 			p.thinking = false
@@ -305,23 +307,19 @@ func checkParams(req *chatRequest, m ModelSpec) (params, *apiError) {
 			return p, errInvalid("thinking.type must be enabled or disabled, got %q", req.Thinking.Type)
 		}
 	}
+	p.temperature = fr.DefaultTemperature(p.thinking)
 
-	if fr.fixed {
+	if fr.FixedSampling {
 		// Fixed sampling (k2.5): sending exactly the fixed value is
 		// accepted, as a client that echoes documented defaults would do;
-		// any other value is refused (§13.9 leaves this open).
-		fixedTemp := 0.6
-		if p.thinking {
-			fixedTemp = 1
-		}
-		p.temperature = fixedTemp
+		// any other value is refused (the docs leave this open).
 		checks := []struct {
 			name  string
 			got   *float64
 			fixed float64
 		}{
-			{"temperature", req.Temperature, fixedTemp},
-			{"top_p", req.TopP, 0.95},
+			{"temperature", req.Temperature, p.temperature},
+			{"top_p", req.TopP, fr.TopP},
 			{"presence_penalty", req.PresencePenalty, 0},
 			{"frequency_penalty", req.FrequencyPenalty, 0},
 		}
@@ -364,13 +362,13 @@ func checkParams(req *chatRequest, m ModelSpec) (params, *apiError) {
 	}
 
 	// max_completion_tokens (2026) wins over the deprecated max_tokens
-	// when both are sent; the precedence is undocumented (§13.10).
+	// when both are sent; the precedence is undocumented.
 	mt := req.MaxTokens
 	name := "max_tokens"
 	if req.MaxCompletionTokens != nil {
 		mt, name = req.MaxCompletionTokens, "max_completion_tokens"
 	}
-	p.maxTokens = defaultMaxTokens
+	p.maxTokens = cmp.Or(fr.DefaultMaxTokens, defaultMaxTokens)
 	if mt != nil {
 		if *mt < 1 {
 			return p, errInvalid("%s must be at least 1, got %d", name, *mt)
@@ -417,7 +415,7 @@ func checkSchema(raw json.RawMessage) string {
 	return ""
 }
 
-// toolNameRE is the §2.4 name rule.
+// toolNameRE is the documented tool name rule (3–64 characters).
 var toolNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$`)
 
 // builtinTools are the builtin_function names the emulator implements.
@@ -425,7 +423,7 @@ var builtinTools = map[string]bool{"$web_search": true}
 
 const maxTools = 128
 
-// checkTools validates the tool list (§2.4).
+// checkTools validates the tool list.
 func checkTools(req *chatRequest, m ModelSpec) *apiError {
 	if len(req.Tools) == 0 {
 		if req.choice.mode == "required" || req.choice.mode == "specified" {
@@ -433,7 +431,7 @@ func checkTools(req *chatRequest, m ModelSpec) *apiError {
 		}
 		return nil
 	}
-	if !rulesFor(m.Family).tools {
+	if !rulesFor(m.Family).Tools {
 		return errInvalid("model %s does not support tools", m.ID)
 	}
 	if len(req.Tools) > maxTools {
@@ -470,7 +468,8 @@ func checkTools(req *chatRequest, m ModelSpec) *apiError {
 	return nil
 }
 
-// checkMessages validates the conversation structure (§2.2, §2.4) and the
+// checkMessages validates the conversation structure (roles, content,
+// each assistant tool call answered by a tool message) and the
 // reasoning_content rule of thinking models.
 func checkMessages(msgs []message, thinking bool) *apiError {
 	if len(msgs) == 0 {

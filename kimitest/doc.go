@@ -22,8 +22,9 @@
 // CountTokens, a documented deterministic rule, so tests can predict usage
 // (see CountRequestTokens).
 //
-// The emulator is written from the API specification, independently of
-// this module's client, so that a misunderstanding cannot hide in both.
+// The emulator is written from Kimi's documented and observed behaviour,
+// independently of this module's client, so that a misunderstanding
+// cannot hide in both.
 //
 // # Use in tests
 //
@@ -44,15 +45,17 @@
 // Rules script replies (content, reasoning, tool calls, finish reason) or
 // errors for matching requests; everything else is generated. Accounts
 // (WithAccount, WithKey) carry their own keys, organization, limits and
-// balance; WithLimits and the Tiers table set rate limits; WithTimeScale
-// speeds up emulated time so that per-minute and per-day windows and cache
-// TTLs can be exercised quickly; WithFaults and the X-Kimitest-Fault
-// request header inject failures; WithStreamDelay paces SSE chunks.
+// balance; WithLimits sets rate limits, such as a published tier from
+// Tiers; WithTimeScale speeds up emulated time so that per-minute and
+// per-day windows and cache TTLs can be exercised quickly; WithFaults and
+// the X-Kimitest-Fault request header inject failures; WithStreamDelay
+// paces SSE chunks.
 //
 // # Context caching
 //
-// Explicit context caches (moonshot-v1 family, §7 of the spec) are served
-// under /v1/caching: create, list (limit, order, after, before,
+// Explicit context caches (moonshot-v1 family;
+// https://platform.moonshot.ai/docs/api/caching) are served under
+// /v1/caching: create, list (limit, order, after, before,
 // metadata[key]=value), get, update, delete, and tags under
 // /v1/caching/refs/tags. Caches and tags are per account. A new or
 // updated cache is pending for WithCacheReadyDelay of emulated time (2 s
@@ -74,11 +77,12 @@
 //
 // POST /v1/files takes multipart/form-data with a file part and a purpose
 // (file-extract when missing; image, video and batch are stored as sent).
-// The per-account limits of §4.2 (1,000 files, 100 MB each, 10 GB in
-// all) apply with the documented error texts; WithFileLimits lowers them
-// for tests. Uploads are streamed: an oversized file is refused after at
-// most limit+1 bytes, and large files are kept in a temporary directory
-// that Server.Close (Emulator.Close) removes. file-extract files are
+// The documented per-account limits (1,000 files, 100 MB each, 10 GB in
+// all; https://platform.moonshot.ai/docs/api/files) apply with the
+// documented error texts; WithFileLimits lowers them for tests. Uploads
+// are streamed: an oversized file is refused after at most limit+1
+// bytes, and large files are kept in a temporary directory that
+// Server.Close (Emulator.Close) removes. file-extract files are
 // extracted at upload: text and source files as sent (streamed, not
 // copied), HTML as text, PDF (github.com/ledongthuc/pdf; Type0 fonts
 // through their /ToUnicode CMap), DOCX (text boxes included), XLSX (a
@@ -90,22 +94,23 @@
 // real API extracts, are refused: their status_details says the emulator
 // does not extract legacy binary Office formats. A file that cannot be
 // extracted gets status "error" and its content answers 500 "Failed to
-// extract file: …". GET /v1/files/{id}/content returns the §4.5 JSON
-// document as text/plain. See files.go and extract.go.
+// extract file: …". GET /v1/files/{id}/content returns the documented
+// JSON document (content, file_type, filename, title, type) as
+// text/plain. See files.go and extract.go.
 //
 // # Tokens and billing
 //
 // POST /v1/tokenizers/estimate-token-count answers exactly the
 // prompt_tokens a chat call with the same model and messages reports; it
 // is free but counts toward RPM and concurrency. Every chat completion is
-// billed to the account's ledger (Emulator.Ledger) at the §3.4 prices
-// (USD; Account.Currency "CNY" converts at CNYPerUSD), with cached tokens
-// at the cache-hit price and $0.005 per $web_search call, next to the
-// context-cache fees. GET /v1/users/me/balance reports Account.Balance
-// (cash, default DefaultBalance) and Account.Voucher minus the charges,
-// vouchers spent first; once the available balance is ≤ 0, chat and
-// cache creation are refused with 429 exceeded_current_quota_error. See
-// balance.go.
+// billed to the account's ledger (Emulator.Ledger) at the published prices
+// (https://platform.moonshot.ai/docs/pricing/chat; USD; Account.Currency
+// "CNY" converts at CNYPerUSD), with cached tokens at the cache-hit price
+// and $0.005 per $web_search call, next to the context-cache fees. GET
+// /v1/users/me/balance reports Account.Balance (cash, default
+// DefaultBalance) and Account.Voucher minus the charges, vouchers spent
+// first; once the available balance is ≤ 0, chat and cache creation are
+// refused with 429 exceeded_current_quota_error. See balance.go.
 //
 // For standalone use (a CLI "serve" command or an offline mode), Start
 // listens on a given address until Close.

@@ -15,7 +15,8 @@ import (
 )
 
 // Account is one emulated user/organization. Rate limits and balance are
-// per account (§1.2), and each Account is its own organization.
+// per account, not per key, as on Kimi, and each Account is its own
+// organization.
 type Account struct {
 	Key    string // API key, "sk-…"
 	OrgID  string // organization id quoted in 429 messages; default derived from Key ("org-…")
@@ -26,16 +27,17 @@ type Account struct {
 	// tokens, $web_search calls, context-cache fees; see Emulator.Ledger)
 	// are taken from Voucher first, then from Balance, which may go
 	// negative (arrears). While the available balance (Voucher left plus
-	// Balance when positive, §6) is ≤ 0, inference is refused with 429
+	// Balance when positive) is ≤ 0, inference is refused with 429
 	// exceeded_current_quota_error. A negative Balance with no Voucher
 	// therefore simulates a suspended account from the start. An account
 	// that sets neither Balance nor Voucher starts with DefaultBalance.
 	Balance float64
-	// Voucher is the starting voucher balance (§6 voucher_balance);
+	// Voucher is the starting voucher balance (the balance endpoint's
+	// voucher_balance);
 	// negative values count as 0.
 	Voucher float64
 	// Currency of the balance and of every charge: "USD" (the default, the
-	// .ai platform; prices of §3.4/§7.7) or "CNY" (the .cn platform;
+	// .ai platform) or "CNY" (the .cn platform;
 	// USD prices × CNYPerUSD, an approximation: the emulator does not model
 	// the CNY list prices, which differ model by model). Other values make
 	// New panic.
@@ -99,16 +101,17 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 func WithStreamDelay(d time.Duration) Option { return func(c *config) { c.streamDelay = d } }
 
 // WithCacheReadyDelay sets how long (emulated time) an explicit context
-// cache stays pending after creation or update before it becomes ready
-// (§7.8). The default is 2 s; the real service takes 40–60 s. 0 makes
-// caches ready at once.
+// cache stays pending after creation or update before it becomes ready.
+// The default is 2 s; the real service takes 40–60 s. 0 makes caches
+// ready at once.
 func WithCacheReadyDelay(d time.Duration) Option {
 	return func(c *config) { c.cacheReady = max(d, 0) }
 }
 
-// WithFileLimits sets the per-account file limits of §4.2 (1,000 files,
-// 100 MB each, 10 GB in all); zero fields keep the default. Tests use it
-// to exercise the limit errors without uploading 100 MB.
+// WithFileLimits sets the per-account file limits (by default the
+// documented 1,000 files, 100 MB each, 10 GB in all); zero fields keep the
+// default. Tests use it to exercise the limit errors without uploading
+// 100 MB.
 func WithFileLimits(l FileLimits) Option { return func(c *config) { c.fileLimits = l } }
 
 // account is the runtime state of an Account.
@@ -237,13 +240,13 @@ type route struct {
 }
 
 // routes is the emulator's whole route table; everything not listed gets
-// the gateway 404 (§1.7).
+// the gateway's non-OpenAI 404 body, as on Kimi.
 func (e *Emulator) routes() []route {
 	return []route{
 		{"POST /v1/chat/completions", e.handleChat},
 		{"GET /v1/models", e.handleListModels},
 		{"GET /v1/models/{id}", e.handleGetModel},
-		// Explicit context caching and tags (caching.go, tags.go; §7).
+		// Explicit context caching and tags (caching.go, tags.go).
 		{"POST /v1/caching", e.handleCreateCache},
 		{"GET /v1/caching", e.handleListCaches},
 		{"GET /v1/caching/{id}", e.handleGetCache},
@@ -254,13 +257,13 @@ func (e *Emulator) routes() []route {
 		{"GET /v1/caching/refs/tags/{tag}", e.handleGetTag},
 		{"GET /v1/caching/refs/tags/{tag}/content", e.handleGetTagContent},
 		{"DELETE /v1/caching/refs/tags/{tag}", e.handleDeleteTag},
-		// Files (files.go, extract.go; §4).
+		// Files (files.go, extract.go).
 		{"POST /v1/files", e.handleUploadFile},
 		{"GET /v1/files", e.handleListFiles},
 		{"GET /v1/files/{id}", e.handleGetFile},
 		{"GET /v1/files/{id}/content", e.handleFileContent},
 		{"DELETE /v1/files/{id}", e.handleDeleteFile},
-		// Token estimation (estimate.go; §5) and balance (balance.go; §6).
+		// Token estimation (estimate.go) and balance (balance.go).
 		{"POST /v1/tokenizers/estimate-token-count", e.handleEstimateTokens},
 		{"GET /v1/users/me/balance", e.handleBalance},
 	}
@@ -298,7 +301,7 @@ func (e *Emulator) buildMux() *http.ServeMux {
 	return m
 }
 
-// authed resolves the Bearer key to its account (§12.2).
+// authed resolves the Bearer key to its account.
 func (e *Emulator) authed(h authHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
@@ -317,8 +320,9 @@ func (e *Emulator) authed(h authHandler) http.Handler {
 	})
 }
 
-// requestID returns a UUIDv1-looking id (§1.4): a 60-bit timestamp in
-// 100 ns units since 1582-10-15, a sequence and a random node.
+// requestID returns a UUIDv1-looking id, like real Msh-Request-Id values:
+// a 60-bit timestamp in 100 ns units since 1582-10-15, a sequence and a
+// random node.
 func (e *Emulator) requestID() string {
 	const gregorianOffset = 0x01B21DD213814000
 	seq := e.reqSeq.Add(1)

@@ -1,6 +1,7 @@
 package kimitest
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,7 +12,7 @@ import (
 )
 
 func TestAuth(t *testing.T) {
-	srv := NewServer(t, WithKey("sk-one"), WithKey("sk-two"))
+	srv := setup(t, WithKey("sk-one"), WithKey("sk-two"))
 	if srv.Key != "sk-one" {
 		t.Fatalf("Key = %q, want the first account's", srv.Key)
 	}
@@ -46,7 +47,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestDefaultAccount(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	if srv.Key != DefaultKey || DefaultKey != "sk-kimitest" {
 		t.Fatalf("Key = %q", srv.Key)
 	}
@@ -57,7 +58,7 @@ func TestDefaultAccount(t *testing.T) {
 }
 
 func TestGatewayNotFound(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	for _, c := range []struct{ method, path string }{
 		{"GET", "/v1/chat/completions"},  // known path, wrong method
 		{"DELETE", "/v1/models"},         // known path, wrong method
@@ -97,7 +98,7 @@ var (
 )
 
 func TestCommonHeaders(t *testing.T) {
-	srv := NewServer(t, WithAccount(Account{Key: "sk-a", UserID: "cn0psmmcp7fclnphkcpg", Tier: "enterprise-tier-5"}), WithKey("sk-b"))
+	srv := setup(t, WithAccount(Account{Key: "sk-a", UserID: "cn0psmmcp7fclnphkcpg", Tier: "enterprise-tier-5"}), WithKey("sk-b"))
 	seen := map[string]bool{}
 	for _, c := range []struct {
 		method, path string
@@ -111,7 +112,7 @@ func TestCommonHeaders(t *testing.T) {
 		{"POST", "/v1/chat/completions", `{bad json`, "sk-a"},
 		{"GET", "/v1/models", nil, "sk-b"},
 	} {
-		r := ktDo(t, srv, c.method, c.path, c.body, "Authorization", "Bearer "+c.key)
+		r := ktDo(t, srv.withKey(c.key), c.method, c.path, c.body)
 		id := r.Header.Get("Msh-Request-Id")
 		if !uuidV1RE.MatchString(id) || seen[id] {
 			t.Fatalf("%s: Msh-Request-Id %q (duplicate: %v)", c.path, id, seen[id])
@@ -134,27 +135,17 @@ func TestCommonHeaders(t *testing.T) {
 }
 
 func TestModelsList(t *testing.T) {
-	srv := NewServer(t)
-	r := ktDo(t, srv, "GET", "/v1/models", nil)
-	if r.Status != 200 {
-		t.Fatalf("status %d", r.Status)
-	}
-	var list struct {
-		Object string           `json:"object"`
-		Data   []map[string]any `json:"data"`
-	}
-	if err := json.Unmarshal(r.Body, &list); err != nil {
-		t.Fatal(err)
-	}
+	srv := setup(t)
+	data := listOf[map[string]any](t, srv, "/v1/models")
 	want := []string{"moonshot-v1-8k", "moonshot-v1-32k", "moonshot-v1-128k", "moonshot-v1-auto",
 		"moonshot-v1-8k-vision-preview", "moonshot-v1-32k-vision-preview", "moonshot-v1-128k-vision-preview",
 		"kimi-latest", "kimi-thinking-preview", "kimi-k2-0711-preview", "kimi-k2-0905-preview",
 		"kimi-k2-turbo-preview", "kimi-k2-thinking", "kimi-k2-thinking-turbo", "kimi-k2.5"}
-	if list.Object != "list" || len(list.Data) != len(want) {
-		t.Fatalf("object %q, %d models", list.Object, len(list.Data))
+	if len(data) != len(want) {
+		t.Fatalf("%d models", len(data))
 	}
 	byID := map[string]map[string]any{}
-	for i, m := range list.Data {
+	for i, m := range data {
 		if m["id"] != want[i] {
 			t.Fatalf("model %d = %v, want %s", i, m["id"], want[i])
 		}
@@ -195,29 +186,21 @@ func TestModelsList(t *testing.T) {
 }
 
 func TestModelGet(t *testing.T) {
-	srv := NewServer(t)
-	r := ktDo(t, srv, "GET", "/v1/models/kimi-k2-thinking", nil)
-	var m map[string]any
-	if err := json.Unmarshal(r.Body, &m); err != nil || r.Status != 200 {
-		t.Fatalf("status %d: %s", r.Status, r.Body)
-	}
+	srv := setup(t)
+	m := decodeOK[map[string]any](t, ktDo(t, srv, "GET", "/v1/models/kimi-k2-thinking", nil))
 	if m["id"] != "kimi-k2-thinking" || m["context_length"] != 262144.0 || m["supports_reasoning"] != true {
 		t.Fatalf("%v", m)
 	}
-	r = ktDo(t, srv, "GET", "/v1/models/gpt-4o", nil)
-	typ, msg := apiErr(t, r)
-	if r.Status != 404 || typ != "resource_not_found_error" || msg != "Not found the model gpt-4o or Permission denied" {
-		t.Fatalf("%d %s %q", r.Status, typ, msg)
-	}
+	wantAPIError(t, ktDo(t, srv, "GET", "/v1/models/gpt-4o", nil), 404, "resource_not_found_error", "Not found the model gpt-4o or Permission denied")
 }
 
 func TestWithModelsReplacesCatalogue(t *testing.T) {
-	srv := NewServer(t, WithModels(ModelSpec{ID: "tiny", Family: FamilyK2, ContextLength: 100}))
+	srv := setup(t, WithModels(ModelSpec{ID: "tiny", Family: FamilyK2, ContextLength: 100}))
 	r := ktDo(t, srv, "GET", "/v1/models", nil)
 	if !strings.Contains(string(r.Body), `"id":"tiny"`) || strings.Contains(string(r.Body), "kimi-k2.5") {
 		t.Fatalf("%s", r.Body)
 	}
-	r = ktDo(t, srv, "POST", "/v1/chat/completions", map[string]any{"model": "tiny", "messages": msgs(user("hello")), "max_tokens": 95})
+	r = postChat(t, srv, map[string]any{"model": "tiny", "messages": msgs(user("hello")), "max_tokens": 95})
 	if _, msg := apiErr(t, r); msg != "Your request exceeded model token limit : 100" {
 		t.Fatalf("%q", msg)
 	}
@@ -231,10 +214,7 @@ func TestStartAndClose(t *testing.T) {
 	if s.Key != "sk-test" || !strings.HasSuffix(s.URL, "/v1") {
 		t.Fatalf("%+v", s)
 	}
-	r := ktDo(t, s, "GET", "/v1/models/kimi-latest", nil)
-	if r.Status != 200 {
-		t.Fatalf("status %d", r.Status)
-	}
+	wantStatus(t, ktDo(t, s, "GET", "/v1/models/kimi-latest", nil), 200)
 	s.Close()
 	s.Close() // idempotent
 	if _, err := http.Get(s.URL + "/models"); err == nil {
@@ -246,30 +226,26 @@ func TestStartAndClose(t *testing.T) {
 }
 
 func TestWithFaultsIsWired(t *testing.T) {
-	srv := NewServer(t, WithFaults(Fault{Route: "GET /v1/models", Status: 503, Times: 1}))
-	if r := ktDo(t, srv, "GET", "/v1/models", nil); r.Status != 503 {
-		t.Fatalf("first request: %d", r.Status)
-	}
-	if r := ktDo(t, srv, "GET", "/v1/models", nil); r.Status != 200 {
-		t.Fatalf("second request: %d", r.Status)
-	}
+	srv := setup(t, WithFaults(Fault{Route: "GET /v1/models", Status: 503, Times: 1}))
+	wantStatus(t, ktDo(t, srv, "GET", "/v1/models", nil), 503)
+	wantStatus(t, ktDo(t, srv, "GET", "/v1/models", nil), 200)
 }
 
 // Many clients at once, mixing routes, streams and accounts: run with -race.
 func TestConcurrentUse(t *testing.T) {
-	srv := NewServer(t, WithKey("sk-1"), WithKey("sk-2"))
+	srv := setup(t, WithKey("sk-1"), WithKey("sk-2"))
 	var wg sync.WaitGroup
 	errs := make(chan string, 64)
 	for i := range 16 {
+		body := map[string]any{"model": "kimi-k2.5", "messages": msgs(user(strings.Repeat("shared prefix ", 100))), "stream": i%3 == 0}
+		raw, _ := json.Marshal(body)
+		// Built here: a helper that can fail the test must not run in the
+		// goroutines below.
+		req := newRequest(t, srv.withKey([]string{"sk-1", "sk-2"}[i%2]), "POST", "/v1/chat/completions", bytes.NewReader(raw))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			key := []string{"sk-1", "sk-2"}[i%2]
-			body := map[string]any{"model": "kimi-k2.5", "messages": msgs(user(strings.Repeat("shared prefix ", 100))), "stream": i%3 == 0}
-			raw, _ := json.Marshal(body)
-			req, _ := http.NewRequest("POST", srv.URL+"/chat/completions", strings.NewReader(string(raw)))
-			req.Header.Set("Authorization", "Bearer "+key)
-			res, err := http.DefaultClient.Do(req)
+			res, err := srv.Client().Do(req)
 			if err != nil {
 				errs <- err.Error()
 				return

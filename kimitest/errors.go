@@ -39,7 +39,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(buf.Bytes())
 }
 
-// Error constructors, texts from §2.9 / §8.2 of the spec.
+// writeResult writes aerr when there is one, else v with status 200.
+func writeResult(w http.ResponseWriter, v any, aerr *apiError) {
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// listBody is the body of a list endpoint.
+func listBody(data any) map[string]any { return map[string]any{"object": "list", "data": data} }
+
+// Error constructors, with Kimi's documented message texts
+// (https://platform.moonshot.ai/docs/api/errors).
 
 // errInvalid is the generic 400 "Invalid request: {details}".
 func errInvalid(format string, args ...any) *apiError {
@@ -67,8 +80,9 @@ func errSuspended(orgID, akID string) *apiError {
 		Message: fmt.Sprintf("Your account %s<%s> is suspended, please check your plan and billing details", orgID, akID)}
 }
 
-// writeGatewayNotFound writes the gateway's non-OpenAI 404 body (§1.7),
-// returned for unknown paths and for known paths with the wrong method.
+// writeGatewayNotFound writes the gateway's non-OpenAI 404 body
+// ({"code":5,"error":"url.not_found",...}), returned for unknown paths
+// and for known paths with the wrong method.
 func writeGatewayNotFound(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusNotFound, gatewayError{
 		Code: 5, Error: "url.not_found", Message: "没找到对象", Method: r.Method,

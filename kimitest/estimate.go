@@ -4,7 +4,8 @@ import (
 	"net/http"
 )
 
-// POST /v1/tokenizers/estimate-token-count (§5).
+// POST /v1/tokenizers/estimate-token-count
+// (https://platform.moonshot.ai/docs/api/estimate).
 //
 // The body is a chat request of which model and messages are used; the
 // answer is {"data":{"total_tokens":N}} where N is exactly the
@@ -25,7 +26,7 @@ import (
 //   - prompts longer than the model's window are counted, not refused;
 //   - it is free: nothing is billed and no tokens are charged to TPM/TPD,
 //     and it works on a suspended account; it does count as a request for
-//     the concurrency and RPM limits (like every API call, §8.3).
+//     the concurrency and RPM limits (like every API call).
 func (e *Emulator) handleEstimateTokens(w http.ResponseWriter, r *http.Request, a *account) {
 	req, model, aerr := e.readChatRequest(w, r)
 	if aerr != nil {

@@ -8,12 +8,12 @@ import (
 func estimate(t *testing.T, srv *Server, body map[string]any, headers ...string) int {
 	t.Helper()
 	r := ktDo(t, srv, "POST", "/v1/tokenizers/estimate-token-count", body, headers...)
-	var out struct {
+	out := decodeOK[struct {
 		Data *struct {
 			TotalTokens *int `json:"total_tokens"`
 		} `json:"data"`
-	}
-	if r.Status != 200 || json.Unmarshal(r.Body, &out) != nil || out.Data == nil || out.Data.TotalTokens == nil {
+	}](t, r)
+	if out.Data == nil || out.Data.TotalTokens == nil {
 		t.Fatalf("estimate: %d %s", r.Status, r.Body)
 	}
 	return *out.Data.TotalTokens
@@ -21,7 +21,7 @@ func estimate(t *testing.T, srv *Server, body map[string]any, headers ...string)
 
 // The estimate is exactly the prompt_tokens a real chat call reports.
 func TestEstimateMatchesChat(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	weather := map[string]any{"type": "function", "function": map[string]any{"name": "get_weather", "description": "Weather of a city",
 		"parameters": map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}}}}
 	call := map[string]any{"role": "assistant", "content": "", "tool_calls": []any{map[string]any{"id": "get_weather:0", "type": "function",
@@ -58,7 +58,7 @@ func TestEstimateMatchesChat(t *testing.T) {
 }
 
 func TestEstimateErrors(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	path := "/v1/tokenizers/estimate-token-count"
 	wantAPIError(t, ktDo(t, srv, "POST", path, map[string]any{"model": "gpt-4", "messages": msgs(user("x"))}), 404,
 		"resource_not_found_error", "Not found the model gpt-4 or Permission denied")
@@ -71,9 +71,7 @@ func TestEstimateErrors(t *testing.T) {
 	wantAPIError(t, ktDo(t, srv, "POST", path, map[string]any{"model": "moonshot-v1-8k",
 		"messages": msgs(map[string]any{"role": "cache", "content": "cache_id=cache-x"}, user("x"))}), 400,
 		"invalid_request_error", "Invalid request: messages[0]: cache messages are not supported by estimate-token-count")
-	if r := ktDo(t, srv, "POST", path, "{"); r.Status != 400 {
-		t.Fatalf("bad JSON: %d %s", r.Status, r.Body)
-	}
+	wantStatus(t, ktDo(t, srv, "POST", path, "{"), 400)
 	if r := ktDo(t, srv, "GET", path, nil); r.Status != 404 || !json.Valid(r.Body) {
 		t.Fatalf("GET: %d %s", r.Status, r.Body)
 	}
@@ -82,26 +80,27 @@ func TestEstimateErrors(t *testing.T) {
 // Estimation is free (no charge, no TPM) and allowed on a suspended
 // account, but counts as a request for RPM.
 func TestEstimateIsFree(t *testing.T) {
-	srv := NewServer(t,
+	srv := setup(t,
 		WithAccount(Account{Key: "sk-rpm", Limits: Limits{RPM: 2, TPM: 10}}),
 		WithAccount(Account{Key: "sk-broke", Balance: -1}))
 	body := map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("count me, please, I am rather long for ten tokens"))}
-	n := estimate(t, srv, body, "Authorization", "Bearer sk-rpm")
+	rpm := srv.withKey("sk-rpm")
+	n := estimate(t, rpm, body)
 	if n <= 10 {
 		t.Fatalf("want a prompt over the TPM limit, got %d tokens", n)
 	}
-	estimate(t, srv, body, "Authorization", "Bearer sk-rpm")
+	estimate(t, rpm, body)
 	if _, _, tpm, tpd := srv.Emulator.limiter.usage("sk-rpm"); tpm != 0 || tpd != 0 {
 		t.Fatalf("estimate charged tokens: tpm %d tpd %d", tpm, tpd)
 	}
-	r := ktDo(t, srv, "POST", "/v1/tokenizers/estimate-token-count", body, "Authorization", "Bearer sk-rpm")
+	r := ktDo(t, rpm, "POST", "/v1/tokenizers/estimate-token-count", body)
 	if typ, _ := apiErr(t, r); r.Status != 429 || typ != "rate_limit_reached_error" {
 		t.Fatalf("third estimate within RPM 2: %d %s", r.Status, r.Body)
 	}
 	if l := srv.Emulator.Ledger("sk-rpm"); len(l) != 0 {
 		t.Fatalf("estimate billed: %+v", l)
 	}
-	if got := estimate(t, srv, body, "Authorization", "Bearer sk-broke"); got != n {
+	if got := estimate(t, srv.withKey("sk-broke"), body); got != n {
 		t.Fatalf("suspended account: %d, want %d", got, n)
 	}
 }

@@ -25,7 +25,7 @@ func Example() {
 	req, _ := http.NewRequest("POST", srv.URL+"/chat/completions", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+srv.Key)
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
+	res, err := srv.Client().Do(req)
 	if err != nil {
 		panic(err)
 	}

@@ -25,7 +25,7 @@ import (
 	"github.com/ledongthuc/pdf"
 )
 
-// Text extraction for purpose file-extract (§4.3), by file extension:
+// Text extraction for purpose file-extract, by file extension:
 //
 //   - .pdf: the text of every page (github.com/ledongthuc/pdf); each text
 //     object starts a new line, pages are separated by a blank line.

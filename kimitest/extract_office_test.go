@@ -1,30 +1,10 @@
 package kimitest
 
 import (
-	"archive/zip"
 	"bytes"
 	"strings"
 	"testing"
 )
-
-// makeZip builds a zip archive with the files in the given order (name,
-// content pairs).
-func makeZip(t *testing.T, files ...string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for i := 0; i+1 < len(files); i += 2 {
-		w, err := zw.Create(files[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(files[i+1]))
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 const (
 	xmlHead = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n"
@@ -36,23 +16,8 @@ func xlsxSheetXML(rows string) string {
 	return xmlHead + `<worksheet ` + ssmlNS + `><sheetData>` + rows + `</sheetData></worksheet>`
 }
 
-// uploadText uploads data for file-extract and returns its extracted
-// text, failing the test unless extraction succeeded with fileType.
-func uploadText(t *testing.T, srv *Server, name, fileType string, data []byte) string {
-	t.Helper()
-	f := mustUpload(t, srv, "", name, "file-extract", data)
-	if f.Status != "ok" || *f.StatusDetails != "" {
-		t.Fatalf("%s: status %q details %q", name, f.Status, *f.StatusDetails)
-	}
-	got := fileContent(t, srv, f.ID)
-	if *got.FileType != fileType {
-		t.Errorf("%s: file_type %q, want %q", name, *got.FileType, fileType)
-	}
-	return *got.Content
-}
-
 func TestExtractXLSX(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	shared := xmlHead + `<sst ` + ssmlNS + ` count="5" uniqueCount="5">` +
 		`<si><t>Region</t></si>` +
 		`<si><t>Total</t></si>` +
@@ -86,9 +51,7 @@ lines</t></si>` +
 		"xl/sharedStrings.xml", shared)
 	const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 	want := "# Summary\nrich inline\t-3E-2\n\n# Data\nRegion\tTotal\nNorth & East\t42.5\t\tinline\n東京\tX\tTRUE\n\ttwo lines\t85"
-	if got := uploadText(t, srv, "book.xlsx", xlsxType, xlsx); got != want {
-		t.Errorf("content %q\nwant    %q", got, want)
-	}
+	wantText(t, srv, "book.xlsx", xlsxType, xlsx, want)
 
 	// Without workbook relationships: sheetN parts in numeric order,
 	// named after the workbook's sheets (as many), else SheetN.
@@ -96,16 +59,12 @@ lines</t></si>` +
 		"xl/worksheets/sheet10.xml", xlsxSheetXML(`<row><c t="inlineStr"><is><t>ten</t></is></c></row>`),
 		"xl/worksheets/sheet2.xml", xlsxSheetXML(`<row><c><v>2</v></c><c><v>2b</v></c></row>`),
 		"xl/worksheets/sheet1.xml", xlsxSheetXML(`<row><c><v>1</v></c></row>`))
-	if got, want := uploadText(t, srv, "bare.xlsx", xlsxType, bare), "# Sheet1\n1\n\n# Sheet2\n2\t2b\n\n# Sheet10\nten"; got != want {
-		t.Errorf("no workbook: content %q\nwant    %q", got, want)
-	}
+	wantText(t, srv, "bare.xlsx", xlsxType, bare, "# Sheet1\n1\n\n# Sheet2\n2\t2b\n\n# Sheet10\nten")
 	named := makeZip(t,
 		"xl/workbook.xml", xmlHead+`<workbook `+ssmlNS+`><sheets><sheet name="First" sheetId="1"/><sheet name="Empty" sheetId="2"/></sheets></workbook>`,
 		"xl/worksheets/sheet2.xml", xlsxSheetXML(``),
 		"xl/worksheets/sheet1.xml", xlsxSheetXML(`<row><c><v>1</v></c></row>`))
-	if got, want := uploadText(t, srv, "named.xlsx", xlsxType, named), "# First\n1\n\n# Empty"; got != want {
-		t.Errorf("no rels: content %q\nwant    %q", got, want)
-	}
+	wantText(t, srv, "named.xlsx", xlsxType, named, "# First\n1\n\n# Empty")
 }
 
 func pptxSlide(body string) string {
@@ -122,7 +81,7 @@ func pptxShape(paras ...string) string {
 }
 
 func TestExtractPPTX(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	// Zip order slide10, slide1, slide2 and lexical order slide1,
 	// slide10, slide2: the text must come in numeric order.
 	pptx := makeZip(t,
@@ -140,13 +99,11 @@ func TestExtractPPTX(t *testing.T) {
 		"ppt/notesSlides/notesSlide1.xml", pptxSlide(pptxShape(`<a:r><a:t>speaker notes</a:t></a:r>`)),
 		"ppt/slides/_rels/slide1.xml.rels", `<Relationships/>`)
 	want := "Quarterly review\nGrowth & risks\nsecond line\n1\n\ncell 1\n第二\n\nTen"
-	if got := uploadText(t, srv, "deck.pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", pptx); got != want {
-		t.Errorf("content %q\nwant    %q", got, want)
-	}
+	wantText(t, srv, "deck.pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", pptx, want)
 }
 
 func TestExtractEPUB(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	chapter := func(title, body string) string {
 		return xmlHead + `<!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml"><head><title>` + title +
 			`</title><style>p { margin: 0 }</style></head><body>` + body + `</body></html>`
@@ -170,15 +127,13 @@ func TestExtractEPUB(t *testing.T) {
 		"OEBPS/style.css", `p { margin: 0 }`,
 		"OEBPS/cover.png", "\x89PNG")
 	want := "Chapter Two\nMorning came.\n第二章\n\nChapter One\nIt was a dark & stormy night."
-	if got := uploadText(t, srv, "book.epub", "application/epub+zip", epub); got != want {
-		t.Errorf("content %q\nwant    %q", got, want)
-	}
+	wantText(t, srv, "book.epub", "application/epub+zip", epub, want)
 }
 
 // Legacy binary Office files and broken XLSX, PPTX and EPUB files fail
 // with status "error".
 func TestExtractOfficeFailures(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	ole := []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00\x00\x00")
 	legacy := "the emulator does not extract legacy binary Office formats (the real API does)"
 	cases := []struct{ name, detail string }{
@@ -209,14 +164,7 @@ func TestExtractOfficeFailures(t *testing.T) {
 		if !ok {
 			d = ole
 		}
-		f := mustUpload(t, srv, "", c.name, "file-extract", d)
-		if f.Status != "error" || f.StatusDetails == nil || (c.detail != "" && *f.StatusDetails != c.detail) ||
-			(c.detail == "" && !bytes.HasPrefix([]byte(*f.StatusDetails), []byte("invalid "))) {
-			t.Errorf("%s: status %q details %q, want error %q", c.name, f.Status, *f.StatusDetails, c.detail)
-			continue
-		}
-		wantAPIError(t, ktDo(t, srv, "GET", "/v1/files/"+f.ID+"/content", nil), 500, "server_error",
-			"Failed to extract file: "+*f.StatusDetails)
+		uploadFailing(t, srv, c.name, d, c.detail)
 	}
 }
 

@@ -29,6 +29,12 @@ func makePDF(pages ...[]string) []byte {
 			fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", stream.Len(), stream.String()))
 	}
 	objs[1] = fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), n)
+	return pdfFile(objs)
+}
+
+// pdfFile writes objs as objects 1, 2, … of a PDF 1.4 file, object 1
+// being the catalog, with a correct xref table.
+func pdfFile(objs []string) []byte {
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n")
 	offsets := make([]int, len(objs))
@@ -68,20 +74,7 @@ func makeType0PDF(cmap string, lines ...string) []byte {
 		objs[4] = strings.Replace(objs[4], " /ToUnicode 7 0 R", "", 1)
 		objs = objs[:6]
 	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
+	return pdfFile(objs)
 }
 
 // toUnicodeCMap wraps bfchar/bfrange sections in a ToUnicode CMap; a
@@ -98,7 +91,7 @@ func toUnicodeCMap(codespace, body string) string {
 }
 
 func TestExtractType0PDF(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	// 你好，世界 are CIDs 1-5 (bfchar and a bfrange); Привет CIDs 0x10-0x15
 	// (a bfrange with an array); CIDs 0x20-0x22 a bfrange that crosses a
 	// byte boundary of its destination (U+00FF, U+0100, U+0101).
@@ -115,43 +108,38 @@ func TestExtractType0PDF(t *testing.T) {
 		{"nocodespace.pdf", ""},
 	} {
 		pdf := makeType0PDF(toUnicodeCMap(c.codespace, body), lines...)
-		f := mustUpload(t, srv, "", c.name, "file-extract", pdf)
-		if f.Status != "ok" {
-			t.Errorf("%s: %+v %s", c.name, f, *f.StatusDetails)
-			continue
-		}
 		want := "你好，世\n界\nПривет\nÿĀā"
-		if got := *fileContent(t, srv, f.ID).Content; got != want {
-			t.Errorf("%s: content %q\nwant %q", c.name, got, want)
-		}
+		wantText(t, srv, c.name, "application/pdf", pdf, want)
 	}
 	// Without /ToUnicode the codes are glyph ids: an error, not garbage.
-	f := mustUpload(t, srv, "", "glyphs.pdf", "file-extract", makeType0PDF("", lines...))
-	if want := "cannot extract text from this PDF's fonts (Type0/Identity-H)"; f.Status != "error" || *f.StatusDetails != want {
-		t.Errorf("no ToUnicode: %+v %q", f, *f.StatusDetails)
-	}
+	uploadFailing(t, srv, "glyphs.pdf", makeType0PDF("", lines...), "cannot extract text from this PDF's fonts (Type0/Identity-H)")
 }
 
 // makeDOCX builds a minimal .docx whose word/document.xml is body (the
 // inside of <w:body>).
 func makeDOCX(t *testing.T, body string) []byte {
 	t.Helper()
+	return makeZip(t,
+		"[Content_Types].xml", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>`,
+		"_rels/.rels", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>`,
+		"word/document.xml", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>`+body+`</w:body></w:document>`)
+}
+
+// makeZip builds a zip archive with the files in the given order (name,
+// content pairs).
+func makeZip(t *testing.T, files ...string) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	files := []struct{ name, data string }{
-		{"[Content_Types].xml", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>`},
-		{"_rels/.rels", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>`},
-		{"word/document.xml", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>` + body + `</w:body></w:document>`},
-	}
-	for _, f := range files {
-		w, err := zw.Create(f.name)
+	for i := 0; i+1 < len(files); i += 2 {
+		w, err := zw.Create(files[i])
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write([]byte(f.data))
+		w.Write([]byte(files[i+1]))
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
@@ -159,8 +147,43 @@ func makeDOCX(t *testing.T, body string) []byte {
 	return buf.Bytes()
 }
 
+// wantText uploads data as name for file-extract and checks that
+// extraction succeeded with fileType and the text want.
+func wantText(t *testing.T, srv *Server, name, fileType string, data []byte, want string) {
+	t.Helper()
+	f := mustUpload(t, srv, name, "file-extract", data)
+	if f.Status != "ok" || *f.StatusDetails != "" {
+		t.Errorf("%s: status %q details %q", name, f.Status, *f.StatusDetails)
+		return
+	}
+	got := fileContent(t, srv, f.ID)
+	if *got.FileType != fileType || *got.Filename != name {
+		t.Errorf("%s: file_type %q filename %q, want %q %q", name, *got.FileType, *got.Filename, fileType, name)
+	}
+	if *got.Content != want {
+		t.Errorf("%s: content %q\nwant    %q", name, *got.Content, want)
+	}
+}
+
+// uploadFailing uploads data as name for file-extract and checks that
+// extraction failed, with detail as the status details ("" for any
+// "invalid …" detail), and that the content is the documented 500. It
+// reports whether all was as wanted.
+func uploadFailing(t *testing.T, srv *Server, name string, data []byte, detail string) (wireFile, bool) {
+	t.Helper()
+	f := mustUpload(t, srv, name, "file-extract", data)
+	if f.Status != "error" || f.StatusDetails == nil || (detail != "" && *f.StatusDetails != detail) ||
+		(detail == "" && !strings.HasPrefix(*f.StatusDetails, "invalid ")) {
+		t.Errorf("%s: status %q details %v, want error %q", name, f.Status, f.StatusDetails, detail)
+		return f, false
+	}
+	wantAPIError(t, ktDo(t, srv, "GET", "/v1/files/"+f.ID+"/content", nil), 500, "server_error",
+		"Failed to extract file: "+*f.StatusDetails)
+	return f, true
+}
+
 func TestExtractFormats(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	docx := makeDOCX(t, `<w:p><w:r><w:t>Quarterly report</w:t></w:r></w:p>`+
 		`<w:p><w:r><w:t xml:space="preserve">Revenue </w:t></w:r><w:r><w:rPr><w:b/></w:rPr><w:t>grew</w:t></w:r><w:r><w:tab/><w:t>12%</w:t></w:r></w:p>`+
 		`<w:p/>`+
@@ -204,15 +227,7 @@ func TestExtractFormats(t *testing.T) {
 			"Quarterly report\nRevenue grew\t12%\n\ncell & one\n第二段\nnext line"},
 	}
 	for _, c := range cases {
-		f := mustUpload(t, srv, "", c.name, "file-extract", c.data)
-		if f.Status != "ok" || *f.StatusDetails != "" {
-			t.Errorf("%s: %+v", c.name, f)
-			continue
-		}
-		got := fileContent(t, srv, f.ID)
-		if *got.Content != c.want || *got.FileType != c.fileType || *got.Filename != c.name {
-			t.Errorf("%s: content %q (type %s)\nwant %q (type %s)", c.name, *got.Content, *got.FileType, c.want, c.fileType)
-		}
+		wantText(t, srv, c.name, c.fileType, c.data, c.want)
 	}
 }
 
@@ -220,7 +235,7 @@ func TestExtractFormats(t *testing.T) {
 // mc:Fallback) anchored inside a paragraph with text of its own, tab
 // stops in the paragraph properties, a tab, hyphens and a symbol.
 func TestExtractDOCXWord(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	box := `<w:txbxContent><w:p><w:pPr><w:jc w:val="center"/></w:pPr><w:r><w:t>Boxed text</w:t></w:r></w:p></w:txbxContent>`
 	docx := makeDOCX(t, `<w:p><w:r><w:t xml:space="preserve">Before box </w:t></w:r>`+
 		`<w:r><mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006">`+
@@ -230,17 +245,14 @@ func TestExtractDOCXWord(t *testing.T) {
 		`<w:p><w:pPr><w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs><w:rPr><w:b/></w:rPr></w:pPr>`+
 		`<w:r><w:t>tabbed</w:t><w:tab/><w:t>non</w:t><w:noBreakHyphen/><w:t>breaking hy</w:t><w:softHyphen/><w:t>phen</w:t></w:r></w:p>`+
 		`<w:p><w:r><w:t>5 </w:t><w:sym w:font="Symbol" w:char="F0B4"/><w:sym w:font="Cambria Math" w:char="00D7"/><w:t xml:space="preserve"> 3</w:t><w:cr/><w:t>end</w:t></w:r></w:p>`)
-	f := mustUpload(t, srv, "", "word.docx", "file-extract", docx)
 	want := "Before box After box\nBoxed text\ntabbed\tnon-breaking hyphen\n5 × 3\nend"
-	if got := *fileContent(t, srv, f.ID).Content; got != want {
-		t.Errorf("content %q\nwant    %q", got, want)
-	}
+	wantText(t, srv, "word.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", docx, want)
 }
 
 // Files that cannot be extracted upload fine with status "error"; their
-// content is the 500 of §4.2.
+// content is the documented 500 "Failed to extract file: …".
 func TestExtractFailures(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01")
 	cases := []struct {
 		name   string
@@ -255,37 +267,15 @@ func TestExtractFailures(t *testing.T) {
 		{"broken.pdf", []byte("%PDF-1.4\nnot really"), ""},
 		{"scan.pdf", makePDF(nil), "no text found in pdf: the emulator does not OCR scanned pages"},
 		{"broken.docx", []byte("PK not a zip"), ""},
-		{"nodoc.docx", zipWith(t, "word/other.xml"), "invalid docx: word/document.xml is missing"},
+		{"nodoc.docx", makeZip(t, "word/other.xml", "<x/>"), "invalid docx: word/document.xml is missing"},
 		{"book.mobi", []byte("BOOKMOBI"), "unsupported file type .mobi"},
 	}
 	for _, c := range cases {
-		f := mustUpload(t, srv, "", c.name, "file-extract", c.data)
-		if f.Status != "error" || f.StatusDetails == nil || *f.StatusDetails == "" || (c.detail != "" && *f.StatusDetails != c.detail) {
-			t.Errorf("%s: status %q details %v, want error %q", c.name, f.Status, *f.StatusDetails, c.detail)
-			continue
-		}
-		if c.detail == "" && !strings.HasPrefix(*f.StatusDetails, "invalid ") {
-			t.Errorf("%s: details %q", c.name, *f.StatusDetails)
-		}
-		wantAPIError(t, ktDo(t, srv, "GET", "/v1/files/"+f.ID+"/content", nil), 500, "server_error",
-			"Failed to extract file: "+*f.StatusDetails)
-		// Still listed, still counted, deletable.
-		if r := ktDo(t, srv, "DELETE", "/v1/files/"+f.ID, nil); r.Status != 200 {
-			t.Errorf("%s: delete %d", c.name, r.Status)
+		if f, ok := uploadFailing(t, srv, c.name, c.data, c.detail); ok {
+			// Still listed, still counted, deletable.
+			wantStatus(t, ktDo(t, srv, "DELETE", "/v1/files/"+f.ID, nil), 200)
 		}
 	}
-}
-
-func zipWith(t *testing.T, name string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, _ := zw.Create(name)
-	w.Write([]byte("<x/>"))
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // The HTML converter on its own: edge cases of the tag scanner.

@@ -333,7 +333,7 @@ func defaultFaultBody(status int) (body, contentType string) {
 		typ = "rate_limit_reached_error"
 		msg = "Your account org-kimitest<ak-kimitest> request reached organization max RPM: 3, please try again after 1 seconds"
 	case status == http.StatusServiceUnavailable:
-		// 2026 docs: maintenance and scaling events (spec §8.2). Overload is
+		// 2026 docs: maintenance and scaling events. Overload is
 		// engine_overloaded_error with a 429, which a Fault can set in Body.
 		typ, msg = "server_unavailable", "The service is temporarily unavailable, please try again later"
 	case status == http.StatusUnauthorized:

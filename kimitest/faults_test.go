@@ -63,9 +63,13 @@ func (b *faultBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+func newFaultBackend() *faultBackend {
+	return &faultBackend{gate: make(chan struct{}), errs: make(chan error, 16)}
+}
+
 func newFaultServer(t *testing.T, list ...Fault) (*httptest.Server, *faults, *faultBackend) {
 	t.Helper()
-	b := &faultBackend{gate: make(chan struct{}), errs: make(chan error, 16)}
+	b := newFaultBackend()
 	f := newFaults(list)
 	srv := httptest.NewServer(f.wrap(b))
 	t.Cleanup(srv.Close)
@@ -106,17 +110,6 @@ func get(t *testing.T, srv *httptest.Server, path, faultHeader string) faultResu
 	return fetch(context.Background(), srv.Client(), "GET", srv.URL+path, faultHeader)
 }
 
-func errorEnvelope(t *testing.T, r faultResult) (typ, msg string) {
-	t.Helper()
-	var env struct {
-		Error struct{ Type, Message string }
-	}
-	if err := json.Unmarshal([]byte(r.body), &env); err != nil {
-		t.Fatalf("body %q is not an error envelope: %v", r.body, err)
-	}
-	return env.Error.Type, env.Error.Message
-}
-
 func TestFaultStatusDefaults(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -137,7 +130,7 @@ func TestFaultStatusDefaults(t *testing.T) {
 		if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 			t.Errorf("%d: Content-Type %q", c.status, ct)
 		}
-		if typ, msg := errorEnvelope(t, r); typ != c.typ || !strings.Contains(msg, c.msg) {
+		if typ, msg := errEnvelope(t, []byte(r.body)); typ != c.typ || !strings.Contains(msg, c.msg) {
 			t.Errorf("%d: got %s %q, want %s containing %q", c.status, typ, msg, c.typ, c.msg)
 		}
 		if n := b.calls.Load(); n != 0 {
@@ -410,7 +403,7 @@ func TestFaultHeaderTriggered(t *testing.T) {
 	t.Parallel()
 	srv, f, b := newFaultServer(t, Fault{Route: "/v1/models", Times: 1, Status: 500})
 	r := get(t, srv, "/v1/models", "status=503;times=1")
-	if typ, _ := errorEnvelope(t, r); r.status != 503 || typ != "server_unavailable" {
+	if typ, _ := errEnvelope(t, []byte(r.body)); r.status != 503 || typ != "server_unavailable" {
 		t.Errorf("header fault: %d %s", r.status, typ)
 	}
 	if got := f.remaining(); got[0] != 1 {
@@ -448,7 +441,7 @@ func TestFaultHeaderTriggered(t *testing.T) {
 	}
 	calls := b.calls.Load()
 	r = get(t, srv, "/", "bogus=1")
-	if typ, msg := errorEnvelope(t, r); r.status != 400 || typ != "invalid_request_error" || !strings.Contains(msg, "bogus") {
+	if typ, msg := errEnvelope(t, []byte(r.body)); r.status != 400 || typ != "invalid_request_error" || !strings.Contains(msg, "bogus") {
 		t.Errorf("bad header: %d %s %q", r.status, typ, msg)
 	}
 	if b.calls.Load() != calls {
@@ -481,7 +474,7 @@ func TestFaultParse(t *testing.T) {
 func TestFaultHTTP2(t *testing.T) {
 	t.Parallel()
 	// HTTP/2 cannot be hijacked; the fault falls back to aborting the stream.
-	b := &faultBackend{gate: make(chan struct{}), errs: make(chan error, 16)}
+	b := newFaultBackend()
 	srv := httptest.NewUnstartedServer(newFaults([]Fault{{Route: "/v1/chat/completions", CutAfterChunks: 2}, {ResetBeforeHeaders: true}}).wrap(b))
 	srv.EnableHTTP2 = true
 	srv.StartTLS()

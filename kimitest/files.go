@@ -18,7 +18,8 @@ import (
 	"unicode/utf8"
 )
 
-// Files (§4): POST /v1/files (multipart), GET /v1/files,
+// Files (https://platform.moonshot.ai/docs/api/files): POST /v1/files
+// (multipart), GET /v1/files,
 // GET /v1/files/{id}, GET /v1/files/{id}/content, DELETE /v1/files/{id}.
 // Files are per account: another account's file id is answered exactly
 // like an unknown one (404).
@@ -35,10 +36,11 @@ import (
 // file-extract, image, video, batch (2026); others are refused with
 // `Invalid purpose: only 'file-extract', 'image', 'video', 'batch' accepted`
 // (the 2025 text listed file-extract only). A missing filename is stored
-// as "upload" (the §4.5 sample). Validation order: purpose (as soon as it
-// is known), file count, size (streamed), zero size, total size.
+// as "upload" (as in the docs' content sample). Validation order:
+// purpose (as soon as it is known), file count, size (streamed), zero
+// size, total size.
 //
-// Limits (§4.2, 400 invalid_request_error), configurable with
+// Limits (400 invalid_request_error), configurable with
 // WithFileLimits; sizes are binary (100 MB = 100 MiB) and printed as
 // "<n>MB"/"<n>GB" when whole, else "<n>KB" or "<n> bytes":
 //
@@ -58,15 +60,15 @@ import (
 // any BOM: a 100 MB upload is neither read into memory nor copied).
 // Deleting a file deletes its bytes.
 //
-// FileObject (§4.4): id (20 lowercase alphanumerics), object "file",
+// FileObject: id (20 lowercase alphanumerics), object "file",
 // bytes, created_at (emulated clock), filename, purpose, status "ok" (the
-// 2024 sample; the spec leaves the enumeration open, §13.15) or "error"
+// 2024 sample; the docs do not enumerate statuses) or "error"
 // when extraction failed, with status_details saying why ("" otherwise).
 // Files of the other purposes are stored as sent, status "ok".
 //
 // Listing returns the account's files in upload order.
 //
-// Content (file-extract only) is the §4.5 JSON document
+// Content (file-extract only) is the documented JSON document
 // {"content":…,"file_type":…,"filename":…,"title":"","type":"file"},
 // streamed (the text is JSON-escaped as it is copied from storage),
 // served as text/plain; charset=utf-8 (the OpenAPI content type; the
@@ -79,9 +81,9 @@ import (
 // `Not found the file {id} or Permission denied`.
 //
 // File endpoints are not inference: they are neither rate limited nor
-// billed (uploads, extraction and storage are free, §3.4).
+// billed (uploads, extraction and storage are free).
 
-// FileLimits are the per-account file limits of §4.2. Zero fields mean the
+// FileLimits are the per-account file limits. Zero fields mean the
 // defaults: 1,000 files, 100 MB each, 10 GB in all.
 type FileLimits struct {
 	MaxFiles      int   // files an account may hold
@@ -541,7 +543,7 @@ func (e *Emulator) handleListFiles(w http.ResponseWriter, r *http.Request, a *ac
 		data = append(data, fs.files[id].object())
 	}
 	fs.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
+	writeJSON(w, http.StatusOK, listBody(data))
 }
 
 func (e *Emulator) handleGetFile(w http.ResponseWriter, r *http.Request, a *account) {
@@ -554,7 +556,8 @@ func (e *Emulator) handleGetFile(w http.ResponseWriter, r *http.Request, a *acco
 	writeJSON(w, http.StatusOK, f.object())
 }
 
-// fileContentJSON is the §4.5 document, in the sample's field order.
+// fileContentJSON is the file content document, in the field order of the
+// docs' sample.
 type fileContentJSON struct {
 	Content  string `json:"content"`
 	FileType string `json:"file_type"`
@@ -685,20 +688,16 @@ func appendJSONText(dst, src []byte) []byte {
 func (e *Emulator) handleDeleteFile(w http.ResponseWriter, r *http.Request, a *account) {
 	id := r.PathValue("id")
 	fs := a.files
-	fs.mu.Lock()
-	f := fs.files[id]
-	if f != nil {
+	f, aerr := lookup(&fs.mu, fs.files, id, errFileNotFound, func(f *storedFile) *storedFile {
 		delete(fs.files, id)
 		fs.order = slices.DeleteFunc(fs.order, func(s string) bool { return s == id })
 		fs.total -= f.data.size
+		return f
+	})
+	if f != nil {
+		f.remove() // outside the lock: it may touch the disk
 	}
-	fs.mu.Unlock()
-	if f == nil {
-		writeError(w, errFileNotFound(id))
-		return
-	}
-	f.remove()
-	writeJSON(w, http.StatusOK, map[string]any{"deleted": true, "id": id, "object": "file"})
+	writeResult(w, map[string]any{"deleted": true, "id": id, "object": "file"}, aerr)
 }
 
 // fileDir returns the emulator's temporary file directory ("" before the

@@ -19,14 +19,10 @@ import (
 
 // Files tests speak raw multipart over loopback.
 
+// wireFile is the file object with status_details as a pointer, to tell
+// an empty value from a missing field.
 type wireFile struct {
-	ID            string  `json:"id"`
-	Object        string  `json:"object"`
-	Bytes         int64   `json:"bytes"`
-	CreatedAt     int64   `json:"created_at"`
-	Filename      string  `json:"filename"`
-	Purpose       string  `json:"purpose"`
-	Status        string  `json:"status"`
+	fileObject
 	StatusDetails *string `json:"status_details"`
 }
 
@@ -58,50 +54,31 @@ func multipartBody(t *testing.T, filename string, fields ...formField) ([]byte, 
 	return buf.Bytes(), mw.FormDataContentType()
 }
 
-// uploadRaw posts a multipart body as key (srv.Key when empty).
-func uploadRaw(t *testing.T, srv *Server, key string, body []byte, contentType string) ktResp {
+// uploadRaw posts a multipart body.
+func uploadRaw(t *testing.T, srv *Server, body []byte, contentType string) ktResp {
 	t.Helper()
-	if key == "" {
-		key = srv.Key
-	}
-	return ktDo(t, srv, "POST", "/v1/files", body, "Content-Type", contentType, "Authorization", "Bearer "+key)
+	return ktDo(t, srv, "POST", "/v1/files", body, "Content-Type", contentType)
 }
 
 // upload sends purpose then file; purpose "" omits the field.
-func upload(t *testing.T, srv *Server, key, filename, purpose string, content []byte) ktResp {
+func upload(t *testing.T, srv *Server, filename, purpose string, content []byte) ktResp {
 	t.Helper()
 	fields := []formField{{"file", string(content)}}
 	if purpose != "" {
 		fields = append([]formField{{"purpose", purpose}}, fields...)
 	}
 	body, ct := multipartBody(t, filename, fields...)
-	return uploadRaw(t, srv, key, body, ct)
+	return uploadRaw(t, srv, body, ct)
 }
 
-func mustUpload(t *testing.T, srv *Server, key, filename, purpose string, content []byte) wireFile {
+func mustUpload(t *testing.T, srv *Server, filename, purpose string, content []byte) wireFile {
 	t.Helper()
-	r := upload(t, srv, key, filename, purpose, content)
-	if r.Status != 200 {
-		t.Fatalf("upload %s: %d %s", filename, r.Status, r.Body)
-	}
-	var f wireFile
-	if err := json.Unmarshal(r.Body, &f); err != nil {
-		t.Fatalf("decode %s: %v", r.Body, err)
-	}
-	return f
+	return decodeOK[wireFile](t, upload(t, srv, filename, purpose, content))
 }
 
-func listFiles(t *testing.T, srv *Server, key string) []wireFile {
+func listFiles(t *testing.T, srv *Server) []wireFile {
 	t.Helper()
-	r := ktDo(t, srv, "GET", "/v1/files", nil, "Authorization", "Bearer "+key)
-	var out struct {
-		Object string     `json:"object"`
-		Data   []wireFile `json:"data"`
-	}
-	if r.Status != 200 || json.Unmarshal(r.Body, &out) != nil || out.Object != "list" || out.Data == nil {
-		t.Fatalf("list: %d %s", r.Status, r.Body)
-	}
-	return out.Data
+	return listOf[wireFile](t, srv, "/v1/files")
 }
 
 type wireContent struct {
@@ -115,10 +92,7 @@ type wireContent struct {
 // fileContent fetches and decodes a file-extract content document.
 func fileContent(t *testing.T, srv *Server, id string) wireContent {
 	t.Helper()
-	r := ktDo(t, srv, "GET", "/v1/files/"+id+"/content", nil)
-	if r.Status != 200 {
-		t.Fatalf("content: %d %s", r.Status, r.Body)
-	}
+	r := wantStatus(t, ktDo(t, srv, "GET", "/v1/files/"+id+"/content", nil), 200)
 	if ct := r.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
 		t.Fatalf("content type %q", ct)
 	}
@@ -137,23 +111,21 @@ func fileContent(t *testing.T, srv *Server, id string) wireContent {
 var fileIDRE = regexp.MustCompile(`^[0-9a-z]{20}$`)
 
 func TestFilesRoundTrip(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	text := "Kimi emulator notes.\nLine two: 月之暗面.\n"
-	f := mustUpload(t, srv, "", "notes.txt", "file-extract", []byte(text))
+	f := mustUpload(t, srv, "notes.txt", "file-extract", []byte(text))
 	if !fileIDRE.MatchString(f.ID) || f.Object != "file" || f.Bytes != int64(len(text)) || f.CreatedAt <= 0 ||
 		f.Filename != "notes.txt" || f.Purpose != "file-extract" || f.Status != "ok" || f.StatusDetails == nil || *f.StatusDetails != "" {
 		t.Fatalf("file object: %+v", f)
 	}
-	g := ktDo(t, srv, "GET", "/v1/files/"+f.ID, nil)
-	var got wireFile
-	if g.Status != 200 || json.Unmarshal(g.Body, &got) != nil || got.ID != f.ID || got.Bytes != f.Bytes || got.CreatedAt != f.CreatedAt || got.Status != "ok" {
-		t.Fatalf("get: %d %s", g.Status, g.Body)
+	if got := decodeOK[wireFile](t, ktDo(t, srv, "GET", "/v1/files/"+f.ID, nil)); got.ID != f.ID || got.Bytes != f.Bytes || got.CreatedAt != f.CreatedAt || got.Status != "ok" {
+		t.Fatalf("get: %+v", got)
 	}
-	second := mustUpload(t, srv, "", "b.md", "", []byte("# B"))
+	second := mustUpload(t, srv, "b.md", "", []byte("# B"))
 	if second.Purpose != "file-extract" {
 		t.Fatalf("missing purpose: %+v", second)
 	}
-	if l := listFiles(t, srv, srv.Key); len(l) != 2 || l[0].ID != f.ID || l[1].ID != second.ID {
+	if l := listFiles(t, srv); len(l) != 2 || l[0].ID != f.ID || l[1].ID != second.ID {
 		t.Fatalf("list: %+v", l)
 	}
 	c := fileContent(t, srv, f.ID)
@@ -161,14 +133,13 @@ func TestFilesRoundTrip(t *testing.T) {
 		t.Fatalf("content: %+v", c)
 	}
 
-	d := ktDo(t, srv, "DELETE", "/v1/files/"+f.ID, nil)
-	var del struct {
+	del := decodeOK[struct {
 		Deleted *bool  `json:"deleted"`
 		ID      string `json:"id"`
 		Object  string `json:"object"`
-	}
-	if d.Status != 200 || json.Unmarshal(d.Body, &del) != nil || del.Deleted == nil || !*del.Deleted || del.ID != f.ID || del.Object != "file" {
-		t.Fatalf("delete: %d %s", d.Status, d.Body)
+	}](t, ktDo(t, srv, "DELETE", "/v1/files/"+f.ID, nil))
+	if del.Deleted == nil || !*del.Deleted || del.ID != f.ID || del.Object != "file" {
+		t.Fatalf("delete: %+v", del)
 	}
 	notFound := "Not found the file " + f.ID + " or Permission denied"
 	for _, r := range []ktResp{
@@ -178,32 +149,30 @@ func TestFilesRoundTrip(t *testing.T) {
 	} {
 		wantAPIError(t, r, 404, "resource_not_found_error", notFound)
 	}
-	if l := listFiles(t, srv, srv.Key); len(l) != 1 || l[0].ID != second.ID {
+	if l := listFiles(t, srv); len(l) != 1 || l[0].ID != second.ID {
 		t.Fatalf("list after delete: %+v", l)
 	}
 	// Without a key there is no account.
-	if r := ktDo(t, srv, "GET", "/v1/files", nil, "Authorization", ""); r.Status != 401 {
-		t.Fatalf("no key: %d", r.Status)
-	}
+	wantStatus(t, ktDo(t, srv, "GET", "/v1/files", nil, "Authorization", ""), 401)
 }
 
 func TestFilesPurpose(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	bad := "Invalid purpose: only 'file-extract', 'image', 'video', 'batch' accepted"
-	wantAPIError(t, upload(t, srv, "", "a.txt", "assistants", []byte("x")), 400, "invalid_request_error", bad)
+	wantAPIError(t, upload(t, srv, "a.txt", "assistants", []byte("x")), 400, "invalid_request_error", bad)
 	// A purpose after the file is checked too, and nothing is stored.
 	body, ct := multipartBody(t, "a.txt", formField{"file", "x"}, formField{"purpose", "fine-tune"})
-	wantAPIError(t, uploadRaw(t, srv, "", body, ct), 400, "invalid_request_error", bad)
-	if l := listFiles(t, srv, srv.Key); len(l) != 0 {
+	wantAPIError(t, uploadRaw(t, srv, body, ct), 400, "invalid_request_error", bad)
+	if l := listFiles(t, srv); len(l) != 0 {
 		t.Fatalf("refused uploads stored: %+v", l)
 	}
 	// go-moonshot's misspelt field is ignored: the purpose defaults.
 	body, ct = multipartBody(t, "a.txt", formField{"purpose ", "file-extract"}, formField{"file", "x"})
-	if r := uploadRaw(t, srv, "", body, ct); r.Status != 200 || !strings.Contains(string(r.Body), `"purpose":"file-extract"`) {
+	if r := uploadRaw(t, srv, body, ct); r.Status != 200 || !strings.Contains(string(r.Body), `"purpose":"file-extract"`) {
 		t.Fatalf("misspelt purpose: %d %s", r.Status, r.Body)
 	}
 	for _, p := range []string{"image", "video", "batch"} {
-		f := mustUpload(t, srv, "", "x.bin", p, []byte{0, 1, 2})
+		f := mustUpload(t, srv, "x.bin", p, []byte{0, 1, 2})
 		if f.Purpose != p || f.Status != "ok" {
 			t.Fatalf("purpose %s: %+v", p, f)
 		}
@@ -212,29 +181,20 @@ func TestFilesPurpose(t *testing.T) {
 	}
 	// No file part, no multipart body.
 	body, ct = multipartBody(t, "", formField{"purpose", "file-extract"})
-	wantAPIError(t, uploadRaw(t, srv, "", body, ct), 400, "invalid_request_error", "Invalid request: file is required")
+	wantAPIError(t, uploadRaw(t, srv, body, ct), 400, "invalid_request_error", "Invalid request: file is required")
 	r := ktDo(t, srv, "POST", "/v1/files", map[string]any{"file": "x"})
 	if typ, _ := apiErr(t, r); r.Status != 400 || typ != "invalid_request_error" {
 		t.Fatalf("JSON upload: %d %s", r.Status, r.Body)
 	}
-	// A part without a filename is stored as "upload" (§4.5 sample).
+	// A part without a filename is stored as "upload" (as in the docs' sample).
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	pw, _ := mw.CreateFormField("file")
 	io.WriteString(pw, "anonymous text")
 	mw.Close()
-	if f := decodeFile(t, uploadRaw(t, srv, "", buf.Bytes(), mw.FormDataContentType())); f.Filename != "upload" || f.Status != "ok" {
+	if f := decodeOK[wireFile](t, uploadRaw(t, srv, buf.Bytes(), mw.FormDataContentType())); f.Filename != "upload" || f.Status != "ok" {
 		t.Fatalf("no filename: %+v", f)
 	}
-}
-
-func decodeFile(t *testing.T, r ktResp) wireFile {
-	t.Helper()
-	var f wireFile
-	if r.Status != 200 || json.Unmarshal(r.Body, &f) != nil {
-		t.Fatalf("upload: %d %s", r.Status, r.Body)
-	}
-	return f
 }
 
 func TestFilesLimitTexts(t *testing.T) {
@@ -256,25 +216,25 @@ func TestFilesLimitTexts(t *testing.T) {
 }
 
 func TestFilesLimits(t *testing.T) {
-	srv := NewServer(t, WithFileLimits(FileLimits{MaxFiles: 3, MaxFileBytes: 100, MaxTotalBytes: 150}))
+	srv := setup(t, WithFileLimits(FileLimits{MaxFiles: 3, MaxFileBytes: 100, MaxTotalBytes: 150}))
 	const inv = "invalid_request_error"
-	wantAPIError(t, upload(t, srv, "", "empty.txt", "file-extract", nil), 400, inv,
+	wantAPIError(t, upload(t, srv, "empty.txt", "file-extract", nil), 400, inv,
 		"File size is zero, please confirm and re-upload the file")
-	wantAPIError(t, upload(t, srv, "", "big.txt", "file-extract", bytes.Repeat([]byte("a"), 101)), 400, inv,
+	wantAPIError(t, upload(t, srv, "big.txt", "file-extract", bytes.Repeat([]byte("a"), 101)), 400, inv,
 		"File size is too large, max file size is 100 bytes, please confirm and re-upload the file")
-	a := mustUpload(t, srv, "", "a.txt", "file-extract", bytes.Repeat([]byte("a"), 100)) // exactly the limit
-	wantAPIError(t, upload(t, srv, "", "b.txt", "file-extract", bytes.Repeat([]byte("b"), 51)), 400, inv,
+	a := mustUpload(t, srv, "a.txt", "file-extract", bytes.Repeat([]byte("a"), 100)) // exactly the limit
+	wantAPIError(t, upload(t, srv, "b.txt", "file-extract", bytes.Repeat([]byte("b"), 51)), 400, inv,
 		"The total size of the files you have uploaded exceeded the max total size 150 bytes, please delete previous uploaded files")
-	mustUpload(t, srv, "", "b.txt", "file-extract", bytes.Repeat([]byte("b"), 49))
-	mustUpload(t, srv, "", "c.txt", "file-extract", []byte("c"))
-	wantAPIError(t, upload(t, srv, "", "d.txt", "file-extract", []byte("d")), 400, inv,
+	mustUpload(t, srv, "b.txt", "file-extract", bytes.Repeat([]byte("b"), 49))
+	mustUpload(t, srv, "c.txt", "file-extract", []byte("c"))
+	wantAPIError(t, upload(t, srv, "d.txt", "file-extract", []byte("d")), 400, inv,
 		"The number of files you have uploaded exceeded the max file count 3, please delete previous uploaded files")
-	if l := listFiles(t, srv, srv.Key); len(l) != 3 {
+	if l := listFiles(t, srv); len(l) != 3 {
 		t.Fatalf("refused uploads stored: %+v", l)
 	}
 	// Deleting frees both the slot and the bytes.
 	ktDo(t, srv, "DELETE", "/v1/files/"+a.ID, nil)
-	mustUpload(t, srv, "", "e.txt", "file-extract", bytes.Repeat([]byte("e"), 100))
+	mustUpload(t, srv, "e.txt", "file-extract", bytes.Repeat([]byte("e"), 100))
 }
 
 // countingReader counts the bytes read through it.
@@ -334,11 +294,9 @@ func TestFilesOversizeStopsReading(t *testing.T) {
 	req.ContentLength = int64(len(head) + total + len(tail))
 	req.Header.Set("Authorization", "Bearer "+DefaultKey)
 	req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
-	res, err := http.DefaultClient.Do(req)
+	res, err := hts.Client().Do(req)
 	if err == nil {
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		wantAPIError(t, ktResp{Status: res.StatusCode, Header: res.Header, Body: b}, 400, "invalid_request_error",
+		wantAPIError(t, readResp(t, req, res), 400, "invalid_request_error",
 			"File size is too large, max file size is 1000 bytes, please confirm and re-upload the file")
 		if !res.Close {
 			t.Error("the refusal does not close the connection")
@@ -360,24 +318,23 @@ func TestFilesOversizeStopsReading(t *testing.T) {
 }
 
 func TestFilesPerAccount(t *testing.T) {
-	srv := NewServer(t, WithFileLimits(FileLimits{MaxFiles: 1}), WithKey("sk-a"), WithKey("sk-b"))
-	f := mustUpload(t, srv, "sk-a", "a.txt", "file-extract", []byte("account a"))
+	srv := setup(t, WithFileLimits(FileLimits{MaxFiles: 1}), WithKey("sk-a"), WithKey("sk-b"))
+	a, b := srv.withKey("sk-a"), srv.withKey("sk-b")
+	f := mustUpload(t, a, "a.txt", "file-extract", []byte("account a"))
 	for _, r := range []ktResp{
-		ktDo(t, srv, "GET", "/v1/files/"+f.ID, nil, "Authorization", "Bearer sk-b"),
-		ktDo(t, srv, "GET", "/v1/files/"+f.ID+"/content", nil, "Authorization", "Bearer sk-b"),
-		ktDo(t, srv, "DELETE", "/v1/files/"+f.ID, nil, "Authorization", "Bearer sk-b"),
+		ktDo(t, b, "GET", "/v1/files/"+f.ID, nil),
+		ktDo(t, b, "GET", "/v1/files/"+f.ID+"/content", nil),
+		ktDo(t, b, "DELETE", "/v1/files/"+f.ID, nil),
 	} {
 		wantAPIError(t, r, 404, "resource_not_found_error", "Not found the file "+f.ID+" or Permission denied")
 	}
-	if l := listFiles(t, srv, "sk-b"); len(l) != 0 {
+	if l := listFiles(t, b); len(l) != 0 {
 		t.Fatalf("b sees a's files: %+v", l)
 	}
 	// Limits are per account: a is full, b is not.
-	if r := upload(t, srv, "sk-a", "a2.txt", "", []byte("x")); r.Status != 400 {
-		t.Fatalf("a over its count: %d %s", r.Status, r.Body)
-	}
-	mustUpload(t, srv, "sk-b", "b.txt", "", []byte("account b"))
-	if l := listFiles(t, srv, "sk-a"); len(l) != 1 || l[0].ID != f.ID {
+	wantStatus(t, upload(t, a, "a2.txt", "", []byte("x")), 400)
+	mustUpload(t, b, "b.txt", "", []byte("account b"))
+	if l := listFiles(t, a); len(l) != 1 || l[0].ID != f.ID {
 		t.Fatalf("a's list: %+v", l)
 	}
 }
@@ -385,17 +342,17 @@ func TestFilesPerAccount(t *testing.T) {
 // Large files and large extracted texts live in the emulator's temporary
 // directory, which deletion and Close clean up.
 func TestFilesDiskStorage(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	if srv.Emulator.fileDir() != "" {
 		t.Fatal("directory created before any upload")
 	}
-	small := mustUpload(t, srv, "", "small.txt", "", []byte("small"))
+	small := mustUpload(t, srv, "small.txt", "", []byte("small"))
 	if srv.Emulator.fileDir() != "" {
 		t.Fatal("small file went to disk")
 	}
 	line := "The quick brown fox jumps over the lazy dog. 敏捷的棕色狐狸跳过了懒狗。\n"
 	big := strings.Repeat(line, (memBlobLimit/len(line))+100)
-	f := mustUpload(t, srv, "", "big.txt", "", []byte(big))
+	f := mustUpload(t, srv, "big.txt", "", []byte(big))
 	dir := srv.Emulator.fileDir()
 	entries, err := os.ReadDir(dir)
 	if dir == "" || err != nil || len(entries) != 1 { // the file, which is its own text
@@ -411,7 +368,7 @@ func TestFilesDiskStorage(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("blobs left after delete: %v", entries)
 	}
-	mustUpload(t, srv, "", "big2.txt", "", []byte(big))
+	mustUpload(t, srv, "big2.txt", "", []byte(big))
 	srv.Close()
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("directory %s survives Close: %v", filepath.Base(dir), err)
@@ -455,17 +412,11 @@ func streamUpload(tb testing.TB, srv *Server, name, prefix string, size int64) w
 		}
 		pw.CloseWithError(err)
 	}()
-	req, _ := http.NewRequest("POST", strings.TrimSuffix(srv.URL, "/v1")+"/v1/files", pr)
-	req.Header.Set("Authorization", "Bearer "+srv.Key)
+	req := newRequest(tb, srv, "POST", "/v1/files", pr)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var f wireFile
-	if err := json.NewDecoder(resp.Body).Decode(&f); err != nil || resp.StatusCode != 200 || f.Status != "ok" {
-		tb.Fatalf("upload: %d %+v %v", resp.StatusCode, f, err)
+	f := decodeOK[wireFile](tb, readResp(tb, req, send(tb, srv, req)))
+	if f.Status != "ok" {
+		tb.Fatalf("upload: %+v", f)
 	}
 	return f
 }
@@ -473,12 +424,7 @@ func streamUpload(tb testing.TB, srv *Server, name, prefix string, size int64) w
 // getContent opens GET /v1/files/{id}/content.
 func getContent(tb testing.TB, srv *Server, id string) *http.Response {
 	tb.Helper()
-	req, _ := http.NewRequest("GET", strings.TrimSuffix(srv.URL, "/v1")+"/v1/files/"+id+"/content", nil)
-	req.Header.Set("Authorization", "Bearer "+srv.Key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	resp := send(tb, srv, newRequest(tb, srv, "GET", "/v1/files/"+id+"/content", nil))
 	if resp.StatusCode != 200 {
 		tb.Fatalf("content: %d", resp.StatusCode)
 	}
@@ -490,7 +436,7 @@ func getContent(tb testing.TB, srv *Server, id string) *http.Response {
 func BenchmarkLargeTextFile(b *testing.B) {
 	const size = 100 << 20
 	for b.Loop() {
-		srv := NewServer(b)
+		srv := setup(b)
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
@@ -531,7 +477,7 @@ func BenchmarkLargeTextFile(b *testing.B) {
 // byte for byte as the document marshalNoEscape would build, and neither
 // the upload nor the content copies it in memory.
 func TestFilesLargeTextContent(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	const size = 8 << 20
 	text, _ := io.ReadAll(io.LimitReader(&textGen{}, textGenLines(size)))
 	want := []byte(marshalNoEscape(fileContentJSON{Content: string(text), FileType: "text/plain", Filename: "big.txt", Type: "file"}))

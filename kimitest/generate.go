@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
 // The generator produces deterministic, plausible replies: the same
@@ -41,7 +43,7 @@ type choiceResult struct {
 type genInput struct {
 	req   *chatRequest
 	model ModelSpec
-	fr    familyRules
+	fr    catalog.Rules
 	p     params
 	rule  *Rule
 	seed  uint64
@@ -150,7 +152,7 @@ func generateChoice(in genInput, index, budget int) choiceResult {
 }
 
 // truncate spends budget tokens on reasoning, then content, then tool
-// calls (reasoning counts against max_tokens, §2.5). finish is "length"
+// calls (reasoning counts against max_tokens). finish is "length"
 // when something was cut, else "".
 func truncate(reasoning, content string, calls []toolCallOut, budget int) (string, string, []toolCallOut, string) {
 	rp := tokenize(reasoning)
@@ -415,13 +417,14 @@ func priorCalls(msgs []message) int {
 	return n
 }
 
-// toolCallID follows §1.6: "name:idx" for moonshot-v1 and kimi-latest,
-// "functions.name:idx" for the K2 family; builtins drop the "$".
-func toolCallID(fr familyRules, name string, idx int) string {
+// toolCallID follows the family's tool-call id style: "name:idx" for
+// moonshot-v1 and kimi-latest, "functions.name:idx" for the K2 family;
+// builtins drop the "$".
+func toolCallID(fr catalog.Rules, name string, idx int) string {
 	if strings.HasPrefix(name, "$") {
 		return fmt.Sprintf("%s:%d", strings.TrimPrefix(name, "$"), idx)
 	}
-	if fr.qualifiedIDs {
+	if fr.ToolCallIDs == catalog.ToolCallIDQualified {
 		return fmt.Sprintf("functions.%s:%d", name, idx)
 	}
 	return fmt.Sprintf("%s:%d", name, idx)
@@ -651,7 +654,7 @@ func isWebSearchResult(msgs []message, i int) bool {
 }
 
 // webSearchTokens sums the search-result tokens the conversation's
-// $web_search results add to the prompt (§2.4).
+// $web_search results add to the prompt, as Kimi counts them.
 func webSearchTokens(msgs []message) int {
 	n := 0
 	for i, m := range msgs {

@@ -47,7 +47,7 @@ func TestCountTokens(t *testing.T) {
 
 // prompt_tokens comes from the documented counter.
 func TestPromptTokensMatchCounter(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	body := map[string]any{"model": "moonshot-v1-8k", "messages": msgs(
 		map[string]any{"role": "system", "content": "你是 Kimi。"}, user("Explain the CAP theorem in two sentences.")),
 		"tools": tools("get_weather")}
@@ -75,7 +75,7 @@ func TestPromptTokensMatchCounter(t *testing.T) {
 var chatcmplRE = regexp.MustCompile(`^chatcmpl-[0-9a-f]{24}$`)
 
 func TestReplyShapeAndLanguage(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	r := chat(t, srv, map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("你好，我叫李雷，1+1等于多少？"))})
 	if !chatcmplRE.MatchString(r.ID) || r.Object != "chat.completion" || r.Model != "moonshot-v1-8k" || r.Created < 1.7e9 {
 		t.Fatalf("envelope: %+v", r)
@@ -108,14 +108,14 @@ func countScripts(s string) (han, latin int) {
 }
 
 func TestDeterminism(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	body := map[string]any{"model": "kimi-k2-turbo-preview", "messages": msgs(user("Tell me about Go channels."))}
 	a, b := chat(t, srv, body), chat(t, srv, body)
 	if content(t, a, 0) != content(t, b, 0) || a.ID == b.ID {
 		t.Fatalf("not deterministic or same id: %q / %q", content(t, a, 0), content(t, b, 0))
 	}
 	// Another emulator instance agrees too.
-	c := chat(t, NewServer(t), body)
+	c := chat(t, setup(t), body)
 	if content(t, a, 0) != content(t, c, 0) {
 		t.Fatal("another emulator replied differently")
 	}
@@ -126,7 +126,7 @@ func TestDeterminism(t *testing.T) {
 }
 
 func TestMaxTokensLength(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	body := map[string]any{"model": "kimi-k2-turbo-preview", "messages": msgs(user("Explain recursion"))}
 	full := content(t, chat(t, srv, body), 0)
 	for _, key := range []string{"max_tokens", "max_completion_tokens"} {
@@ -145,7 +145,7 @@ func TestMaxTokensLength(t *testing.T) {
 }
 
 func TestStop(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	body := map[string]any{"model": "kimi-k2-turbo-preview", "messages": msgs(user("Explain recursion"))}
 	full := content(t, chat(t, srv, body), 0)
 	words := strings.Fields(full)
@@ -162,7 +162,7 @@ func TestStop(t *testing.T) {
 }
 
 func TestNChoices(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	body := map[string]any{"model": "kimi-k2-turbo-preview", "messages": msgs(user("Name a color")), "n": 3}
 	r := chat(t, srv, body)
 	if len(r.Choices) != 3 {
@@ -193,7 +193,7 @@ func TestNChoices(t *testing.T) {
 }
 
 func TestJSONMode(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	r := chat(t, srv, map[string]any{"model": "kimi-latest", "messages": msgs(user("Give me a JSON summary of Go")),
 		"response_format": map[string]any{"type": "json_object"}})
 	var obj map[string]any
@@ -241,7 +241,7 @@ func weatherTool() map[string]any {
 }
 
 func TestToolCallRoundTrip(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	for _, c := range []struct {
 		model, idPrefix string
 		indexed         bool
@@ -287,7 +287,7 @@ func TestToolCallRoundTrip(t *testing.T) {
 }
 
 func TestToolChoice(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	other := map[string]any{"type": "function", "function": map[string]any{"name": "send_mail", "description": "Send an email",
 		"parameters": map[string]any{"type": "object", "properties": map[string]any{"to": map[string]any{"type": "string"}}}}}
 	base := func() map[string]any {
@@ -333,7 +333,7 @@ func TestToolChoice(t *testing.T) {
 }
 
 func TestWebSearchTwoSteps(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	ws := map[string]any{"type": "builtin_function", "function": map[string]any{"name": "$web_search"}}
 	history := msgs(user("What happened in the news today?"))
 	body := map[string]any{"model": "kimi-k2-turbo-preview", "messages": history, "tools": []any{ws}}
@@ -373,7 +373,7 @@ func TestWebSearchTwoSteps(t *testing.T) {
 }
 
 func TestReasoning(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	for _, c := range []struct {
 		model    string
 		thinking map[string]any
@@ -410,7 +410,7 @@ func TestReasoning(t *testing.T) {
 }
 
 func TestPartialMode(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	prefix := "Once upon a time"
 	r := chat(t, srv, map[string]any{"model": "kimi-k2-turbo-preview", "messages": msgs(user("Tell me a story"),
 		map[string]any{"role": "assistant", "content": prefix, "partial": true})})
@@ -428,7 +428,7 @@ func TestPartialMode(t *testing.T) {
 }
 
 func TestRules(t *testing.T) {
-	srv := NewServer(t,
+	srv := setup(t,
 		WithRule(Rule{Model: "kimi-k2.5", Match: "ping", Reply: "k2.5 pong"}),
 		WithRule(Rule{Match: "ping", Reply: "pong", Reasoning: "scripted thought"}),
 		WithRule(Rule{Regexp: regexp.MustCompile(`^call (\w+)$`), ToolCalls: []RuleToolCall{{Name: "lookup", Arguments: `{"q":"x"}`}, {Name: "other"}}}),
@@ -467,47 +467,42 @@ func TestRules(t *testing.T) {
 		t.Fatalf("unmatched: %q", c)
 	}
 	// Default error type follows the status.
-	srv = NewServer(t, WithRule(Rule{Error: &RuleError{Status: 429, Message: "slow down"}}))
-	resp := ktDo(t, srv, "POST", "/v1/chat/completions", map[string]any{"model": "kimi-latest", "messages": msgs(user("x"))})
+	srv = setup(t, WithRule(Rule{Error: &RuleError{Status: 429, Message: "slow down"}}))
+	resp := postChat(t, srv, map[string]any{"model": "kimi-latest", "messages": msgs(user("x"))})
 	if typ, msg := apiErr(t, resp); resp.Status != 429 || typ != "rate_limit_reached_error" || msg != "slow down" {
 		t.Fatalf("%d %s %s", resp.Status, typ, msg)
 	}
 }
 
 func TestAutomaticPrefixCache(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	system := map[string]any{"role": "system", "content": strings.Repeat("You are a careful assistant. ", 60)}
 	first := msgs(system, user("What is Go?"))
 	body := map[string]any{"model": "kimi-k2-turbo-preview", "messages": first}
-	r := ktDo(t, srv, "POST", "/v1/chat/completions", body)
-	var a chatResponse
-	json.Unmarshal(r.Body, &a)
+	r := postChat(t, srv, body)
+	a := decodeChat(t, r)
 	if a.Usage.CachedTokens == nil || *a.Usage.CachedTokens != 0 || a.Usage.PromptTokensDetails == nil || r.Header.Get("Msh-Context-Cache-Token-Saved") != "" {
 		t.Fatalf("first request: %+v", a.Usage)
 	}
 	// The same conversation, one turn later: the earlier prompt is cached.
 	body["messages"] = append(first, map[string]any{"role": "assistant", "content": "A language."}, user("Who made it?"))
-	r = ktDo(t, srv, "POST", "/v1/chat/completions", body)
-	var b chatResponse
-	json.Unmarshal(r.Body, &b)
+	r = postChat(t, srv, body)
+	b := decodeChat(t, r)
 	want := a.Usage.PromptTokens
 	if b.Usage.CachedTokens == nil || *b.Usage.CachedTokens != want || b.Usage.PromptTokensDetails.CachedTokens != want ||
 		r.Header.Get("Msh-Context-Cache-Token-Saved") != strconv.Itoa(want) || b.Usage.PromptTokens <= want {
 		t.Fatalf("second request: %+v, header %q, want cached %d", b.Usage, r.Header.Get("Msh-Context-Cache-Token-Saved"), want)
 	}
 	// Caches are per account.
-	srv2 := NewServer(t, WithKey("sk-a"), WithKey("sk-b"))
+	srv2 := setup(t, WithKey("sk-a"), WithKey("sk-b"))
 	body["messages"] = first
-	ktDo(t, srv2, "POST", "/v1/chat/completions", body, "Authorization", "Bearer sk-a")
-	r = ktDo(t, srv2, "POST", "/v1/chat/completions", body, "Authorization", "Bearer sk-b")
-	var c chatResponse
-	json.Unmarshal(r.Body, &c)
-	if *c.Usage.CachedTokens != 0 {
+	chat(t, srv2.withKey("sk-a"), body)
+	if c := chat(t, srv2.withKey("sk-b"), body); *c.Usage.CachedTokens != 0 {
 		t.Fatalf("cache leaked across accounts: %+v", c.Usage)
 	}
 	// Short prompts are never cached.
 	body["messages"] = msgs(user("hi"))
-	ktDo(t, srv, "POST", "/v1/chat/completions", body)
+	chat(t, srv, body)
 	if d := chat(t, srv, body); *d.Usage.CachedTokens != 0 {
 		t.Fatalf("short prompt cached: %+v", d.Usage)
 	}
@@ -535,7 +530,7 @@ func TestPrefixCacheExpires(t *testing.T) {
 }
 
 func TestToolCallRuleEndsAfterToolResult(t *testing.T) {
-	srv := NewServer(t, WithRule(Rule{Match: "weather", ToolCalls: []RuleToolCall{{Name: "get_weather", Arguments: `{"city":"Paris"}`}}}))
+	srv := setup(t, WithRule(Rule{Match: "weather", ToolCalls: []RuleToolCall{{Name: "get_weather", Arguments: `{"city":"Paris"}`}}}))
 	tools := []map[string]any{{"type": "function", "function": map[string]any{"name": "get_weather", "description": "Get the weather",
 		"parameters": map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}}}}}
 	first := chat(t, srv, map[string]any{"model": "moonshot-v1-8k", "tools": tools, "messages": msgs(user("weather in Paris?"))})

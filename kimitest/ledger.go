@@ -7,11 +7,11 @@ import (
 )
 
 // The billing ledger: what the emulated platform charges an account: chat
-// tokens and $web_search calls (prices.go, §3.4) and the explicit-caching
-// fees of §7.7. Prices are USD; the ledger converts each charge to the
-// account's currency (CNY: × CNYPerUSD) as it records it. The balance
-// endpoint (balance.go) is the account's starting balance minus the
-// charges.
+// tokens and $web_search calls (balance.go) and the explicit-caching fees
+// published with the 2025 context-caching docs. Prices are USD; the ledger
+// converts each charge to the account's currency (CNY: × CNYPerUSD) as it
+// records it. The balance endpoint (balance.go) is the account's starting
+// balance minus the charges.
 
 // ChargeKind names what a Charge is for.
 type ChargeKind string
@@ -54,7 +54,7 @@ type Charge struct {
 	CompletionTokens int
 }
 
-// priceTable holds the explicit-caching prices of §7.7.
+// priceTable holds the explicit-caching prices.
 type priceTable struct {
 	currency        string
 	creationPerM    float64 // per 1M tokens, once
@@ -63,9 +63,9 @@ type priceTable struct {
 	storageRounding time.Duration
 }
 
-// cachePrices is the 2025 EN (USD) table of §7.7; the ledger converts it
-// for CNY accounts. The per-call fee is 0.02, the figure of the docs' text; the same page's table
-// says 0.0015 (§13.3).
+// cachePrices is the 2025 English (USD) context-caching price table; the
+// ledger converts it for CNY accounts. The per-call fee is 0.02, the figure
+// of the docs' text; the same page's table says 0.0015.
 var cachePrices = priceTable{
 	currency:        "USD",
 	creationPerM:    1.00,

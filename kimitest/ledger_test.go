@@ -1,13 +1,10 @@
 package kimitest
 
 import (
-	"math"
 	"strconv"
 	"strings"
 	"testing"
 )
-
-func near(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
 
 // cacheCharges keeps the context-cache fees of a ledger (chat token
 // charges are tested in balance_test.go).
@@ -23,20 +20,20 @@ func cacheCharges(l []Charge) []Charge {
 
 func TestLedgerCacheCharges(t *testing.T) {
 	// 600x: a minute of emulated time passes in 0.1 s.
-	srv := NewServer(t, WithTimeScale(600), WithCacheReadyDelay(0))
+	srv := setup(t, WithTimeScale(600), WithCacheReadyDelay(0))
 	if srv.Emulator.Ledger("sk-nobody") != nil {
 		t.Fatal("ledger of an unknown key")
 	}
 	c := createCache(t, srv, cacheBody(map[string]any{"ttl": 60}))
 	l := srv.Emulator.Ledger(srv.Key)
 	if len(l) < 1 || l[0].Kind != ChargeCacheCreation || l[0].CacheID != c.ID || l[0].Tokens != c.Tokens ||
-		!near(l[0].Amount, float64(c.Tokens)/1e6) || l[0].Currency != "USD" {
+		!approx(l[0].Amount, float64(c.Tokens)/1e6) || l[0].Currency != "USD" {
 		t.Fatalf("creation charge: %+v", l)
 	}
 	// Ready for exactly 60 s, then inactive: one minute of storage.
 	waitStatus(t, srv, c.ID, "inactive")
 	l = srv.Emulator.Ledger(srv.Key)
-	if len(l) != 2 || l[1].Kind != ChargeCacheStorage || l[1].Minutes != 1 || !near(l[1].Amount, float64(c.Tokens)/1e6*0.15) {
+	if len(l) != 2 || l[1].Kind != ChargeCacheStorage || l[1].Minutes != 1 || !approx(l[1].Amount, float64(c.Tokens)/1e6*0.15) {
 		t.Fatalf("storage after expiry: %+v", l)
 	}
 	// No storage accrues while inactive.
@@ -52,12 +49,12 @@ func TestLedgerCacheCharges(t *testing.T) {
 		kinds = append(kinds, string(ch.Kind))
 	}
 	// creation, storage (1st period), call, storage (2nd period: 30 s → 1 minute).
-	if strings.Join(kinds, ",") != "cache_creation,cache_storage,cache_call,cache_storage" || !near(l[2].Amount, 0.02) || l[2].CacheID != c.ID || l[3].Minutes != 1 {
+	if strings.Join(kinds, ",") != "cache_creation,cache_storage,cache_call,cache_storage" || !approx(l[2].Amount, 0.02) || l[2].CacheID != c.ID || l[3].Minutes != 1 {
 		t.Fatalf("after re-enable: %+v", l)
 	}
 	// Dry runs and header-mode misses cost nothing.
-	ktDo(t, srv, "POST", "/v1/chat/completions", cacheChat(c.ID, "moonshot-v1-8k", "reset_ttl=30;dry_run=1"))
-	ktDo(t, srv, "POST", "/v1/chat/completions", map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("x"))}, "X-Msh-Context-Cache", c.ID)
+	postChat(t, srv, cacheChat(c.ID, "moonshot-v1-8k", "reset_ttl=30;dry_run=1"))
+	postChat(t, srv, map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("x"))}, "X-Msh-Context-Cache", c.ID)
 	if got := cacheCharges(srv.Emulator.Ledger(srv.Key)); len(got) != 4 {
 		t.Fatalf("dry run or miss charged: %+v", got)
 	}
@@ -65,19 +62,19 @@ func TestLedgerCacheCharges(t *testing.T) {
 
 // Storage is billed per started minute of each ready period.
 func TestLedgerStorageRoundsUp(t *testing.T) {
-	srv := NewServer(t, WithTimeScale(600), WithCacheReadyDelay(0))
+	srv := setup(t, WithTimeScale(600), WithCacheReadyDelay(0))
 	c := createCache(t, srv, cacheBody(map[string]any{"ttl": 61}))
 	waitStatus(t, srv, c.ID, "inactive")
 	ktDo(t, srv, "DELETE", "/v1/caching/"+c.ID, nil)
 	l := srv.Emulator.Ledger(srv.Key)
-	if len(l) != 2 || l[1].Kind != ChargeCacheStorage || l[1].Minutes != 2 || !near(l[1].Amount, float64(c.Tokens)/1e6*0.15*2) {
+	if len(l) != 2 || l[1].Kind != ChargeCacheStorage || l[1].Minutes != 2 || !approx(l[1].Amount, float64(c.Tokens)/1e6*0.15*2) {
 		t.Fatalf("61 s of storage: %+v", l)
 	}
 }
 
-// Cache creation tokens count toward TPM (§7, §8.3).
+// Cache creation tokens count toward TPM, as documented.
 func TestCacheCreationChargesTPM(t *testing.T) {
-	srv := NewServer(t, WithAccount(Account{Key: "sk-small", Limits: Limits{TPM: 300}}))
+	srv := setup(t, WithAccount(Account{Key: "sk-small", Limits: Limits{TPM: 300}}))
 	small := createCache(t, srv, cacheBody(map[string]any{"messages": msgs(user("short context")), "tools": nil}))
 	if _, _, tpm, tpd := srv.Emulator.limiter.usage("sk-small"); tpm != small.Tokens || tpd != small.Tokens {
 		t.Fatalf("tpm %d tpd %d after creating %d tokens", tpm, tpd, small.Tokens)

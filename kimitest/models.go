@@ -1,21 +1,29 @@
 package kimitest
 
-import "net/http"
+import (
+	"net/http"
 
-// Family groups models that share parameter rules (spec §2.6), thinking
-// behaviour, tool-call id style (§1.6) and automatic caching (§7.9).
-type Family string
-
-const (
-	FamilyV1              Family = "v1"               // moonshot-v1-*, incl. vision previews and auto
-	FamilyLatest          Family = "latest"           // kimi-latest
-	FamilyK2              Family = "k2"               // kimi-k2-*-preview
-	FamilyK2Thinking      Family = "k2-thinking"      // kimi-k2-thinking(-turbo): thinking forced
-	FamilyK25             Family = "k2.5"             // kimi-k2.5: fixed sampling, thinking on by default
-	FamilyThinkingPreview Family = "thinking-preview" // kimi-thinking-preview: thinking forced, no tools
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
-// ModelSpec is one entry of the emulated catalogue.
+// Family groups models that share parameter rules, thinking behaviour,
+// tool-call id style and automatic caching; the rules are package
+// catalog's (Family.Rules).
+type Family = catalog.Family
+
+// The families of package catalog, re-exported for ModelSpec literals.
+const (
+	FamilyMoonshotV1      = catalog.FamilyMoonshotV1      // moonshot-v1-*, incl. vision previews and auto
+	FamilyKimiLatest      = catalog.FamilyKimiLatest      // kimi-latest
+	FamilyK2              = catalog.FamilyK2              // kimi-k2-*-preview
+	FamilyK2Thinking      = catalog.FamilyK2Thinking      // kimi-k2-thinking(-turbo): thinking forced
+	FamilyK25             = catalog.FamilyK25             // kimi-k2.5: fixed sampling, thinking on by default
+	FamilyThinkingPreview = catalog.FamilyThinkingPreview // kimi-thinking-preview: thinking forced, no tools
+)
+
+// ModelSpec is one entry of the emulated catalogue. Its rules are its
+// Family's; a family package catalog does not know gets the moonshot-v1
+// rules without explicit caching.
 type ModelSpec struct {
 	ID            string
 	Family        Family
@@ -25,74 +33,32 @@ type ModelSpec struct {
 	VideoIn       bool
 }
 
-// DefaultModels returns the built-in catalogue (§3.3); pass a modified copy
-// to WithModels to change it.
+// DefaultModels returns the built-in catalogue: the models package catalog
+// lists for Moonshot's platform, retired ones left out. Pass a modified
+// copy to WithModels to change it.
 func DefaultModels() []ModelSpec {
-	const (
-		k8   = 8192
-		k32  = 32768
-		k128 = 131072
-		k256 = 262144
-	)
-	return []ModelSpec{
-		{ID: "moonshot-v1-8k", Family: FamilyV1, ContextLength: k8, Created: 1709149158},
-		{ID: "moonshot-v1-32k", Family: FamilyV1, ContextLength: k32, Created: 1709149158},
-		{ID: "moonshot-v1-128k", Family: FamilyV1, ContextLength: k128, Created: 1709149158},
-		// The auto router picks 8k/32k/128k by request size; its largest
-		// window is what bounds a request.
-		{ID: "moonshot-v1-auto", Family: FamilyV1, ContextLength: k128, Created: 1723000000},
-		{ID: "moonshot-v1-8k-vision-preview", Family: FamilyV1, ContextLength: k8, Created: 1736000000, ImageIn: true},
-		{ID: "moonshot-v1-32k-vision-preview", Family: FamilyV1, ContextLength: k32, Created: 1736000000, ImageIn: true},
-		{ID: "moonshot-v1-128k-vision-preview", Family: FamilyV1, ContextLength: k128, Created: 1736000000, ImageIn: true},
-		{ID: "kimi-latest", Family: FamilyLatest, ContextLength: k128, Created: 1739000000, ImageIn: true},
-		{ID: "kimi-thinking-preview", Family: FamilyThinkingPreview, ContextLength: k128, Created: 1741000000, ImageIn: true},
-		{ID: "kimi-k2-0711-preview", Family: FamilyK2, ContextLength: k128, Created: 1752192000},
-		{ID: "kimi-k2-0905-preview", Family: FamilyK2, ContextLength: k256, Created: 1757030400},
-		{ID: "kimi-k2-turbo-preview", Family: FamilyK2, ContextLength: k256, Created: 1754000000},
-		{ID: "kimi-k2-thinking", Family: FamilyK2Thinking, ContextLength: k256, Created: 1762387200},
-		{ID: "kimi-k2-thinking-turbo", Family: FamilyK2Thinking, ContextLength: k256, Created: 1762387200},
-		{ID: "kimi-k2.5", Family: FamilyK25, ContextLength: k256, Created: 1769000000, ImageIn: true, VideoIn: true},
+	var out []ModelSpec
+	for _, m := range catalog.ForProvider(catalog.ProviderMoonshot) {
+		out = append(out, ModelSpec{ID: m.ID, Family: m.Family, ContextLength: m.ContextWindow,
+			Created: m.Created, ImageIn: m.ImageInput, VideoIn: m.VideoInput})
 	}
+	return out
 }
 
-// familyRules are the per-family defaults and constraints.
-type familyRules struct {
-	temperature  float64 // default when absent (§2.6)
-	topP         float64
-	fixed        bool // k2.5: sampling parameters cannot be changed
-	thinking     thinkingMode
-	tools        bool // accepts tools at all
-	autoCache    bool // automatic prefix caching, cached_tokens in usage
-	qualifiedIDs bool // tool-call ids "functions.<name>:<idx>" instead of "<name>:<idx>"
-}
-
-type thinkingMode int
-
-const (
-	thinkingNone    thinkingMode = iota // no reasoning; the thinking field is ignored
-	thinkingForced                      // always thinks; type=disabled is rejected
-	thinkingDefault                     // thinks unless type=disabled
-)
-
-func rulesFor(f Family) familyRules {
-	switch f {
-	case FamilyLatest:
-		// Not in the §2.6 table; 0.3 is what the docs recommend for chat.
-		return familyRules{temperature: 0.3, topP: 1, tools: true, autoCache: true}
-	case FamilyK2:
-		return familyRules{temperature: 0.6, topP: 1, tools: true, autoCache: true, qualifiedIDs: true}
-	case FamilyK2Thinking:
-		return familyRules{temperature: 1, topP: 1, thinking: thinkingForced, tools: true, autoCache: true, qualifiedIDs: true}
-	case FamilyK25:
-		return familyRules{temperature: 1, topP: 0.95, fixed: true, thinking: thinkingDefault, tools: true, autoCache: true, qualifiedIDs: true}
-	case FamilyThinkingPreview:
-		return familyRules{temperature: 1, topP: 1, thinking: thinkingForced}
+// rulesFor returns a family's rules from package catalog. A family it
+// does not know (a custom ModelSpec's) is served like plain moonshot-v1:
+// default temperature 0, tools, no thinking and no caching.
+func rulesFor(f Family) catalog.Rules {
+	if r, ok := f.Rules(); ok {
+		return r
 	}
-	return familyRules{temperature: 0, topP: 1, tools: true} // FamilyV1 and unknown
+	r, _ := catalog.FamilyMoonshotV1.Rules()
+	r.ExplicitCache = false
+	return r
 }
 
-// modelObject is a list item carrying both the 2024 and the 2026 fields
-// (§3.1), in the 2024 field order.
+// modelObject is a list item carrying both the 2024 and the 2026 fields,
+// in the 2024 field order.
 type modelObject struct {
 	ID                string       `json:"id"`
 	Object            string       `json:"object"`
@@ -129,7 +95,7 @@ func (m ModelSpec) object() modelObject {
 		ContextLength:     m.ContextLength,
 		SupportsImageIn:   m.ImageIn,
 		SupportsVideoIn:   m.VideoIn,
-		SupportsReasoning: rulesFor(m.Family).thinking != thinkingNone,
+		SupportsReasoning: rulesFor(m.Family).Thinking != catalog.ThinkingNone,
 	}
 }
 
@@ -138,11 +104,11 @@ func (e *Emulator) handleListModels(w http.ResponseWriter, r *http.Request, _ *a
 	for _, m := range e.modelList {
 		data = append(data, m.object())
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
+	writeJSON(w, http.StatusOK, listBody(data))
 }
 
 // handleGetModel serves GET /v1/models/{id}, which Moonshot does not
-// document (§3.2); it is emulated OpenAI-style.
+// document; it is emulated OpenAI-style.
 func (e *Emulator) handleGetModel(w http.ResponseWriter, r *http.Request, _ *account) {
 	id := r.PathValue("id")
 	m, ok := e.models[id]

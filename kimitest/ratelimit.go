@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"strconv"
@@ -11,8 +12,9 @@ import (
 	"time"
 )
 
-// Limits are an account's rate limits (spec §8.3). A zero field means that
-// dimension is unlimited.
+// Limits are an account's rate limits, shared by all its keys and models
+// (https://platform.moonshot.ai/docs/pricing/limits). A zero field means
+// that dimension is unlimited.
 type Limits struct {
 	Concurrency int // requests in flight
 	RPM         int // requests per minute
@@ -20,14 +22,19 @@ type Limits struct {
 	TPD         int // tokens per day (same charge)
 }
 
-// FreeTier is the free tier of seed 002 (and of the 2025 table in §8.4).
-var FreeTier = Limits{Concurrency: 1, RPM: 3, TPM: 32000, TPD: 1500000}
+// FreeTier returns the free tier of Moonshot's 2025 rate-limit table.
+func FreeTier() Limits { return Limits{Concurrency: 1, RPM: 3, TPM: 32000, TPD: 1500000} }
 
-// Tiers holds the published tier tables of spec §8.4: "free" and
-// "tier1".."tier5" from the 2025 docs, "2026-tier0".."2026-tier5" from the
-// 2026 platform.moonshot.ai docs. "unlimited" is 0.
-var Tiers = map[string]Limits{
-	"free":  FreeTier,
+// Tiers returns Moonshot's published tier tables, keyed by name: "free"
+// and "tier1".."tier5" from the 2025 docs, "2026-tier0".."2026-tier5"
+// from the 2026 platform.moonshot.ai docs. "unlimited" is 0. The map is
+// the caller's to change.
+func Tiers() map[string]Limits { return maps.Clone(tiers) }
+
+// tiers is unexported so that no caller can change the published tables
+// under other users of the package.
+var tiers = map[string]Limits{
+	"free":  FreeTier(),
 	"tier1": {Concurrency: 50, RPM: 200, TPM: 128000, TPD: 10000000},
 	"tier2": {Concurrency: 100, RPM: 500, TPM: 128000, TPD: 20000000},
 	"tier3": {Concurrency: 200, RPM: 5000, TPM: 384000},
@@ -59,7 +66,8 @@ const (
 type limiter struct {
 	clock *clock
 	// retryAfterHeader adds a Retry-After header to 429s. Whether real Kimi
-	// sends one is unverified (§8.6); the hint is always in the message.
+	// sends one is undocumented and unverified; the hint is always in the
+	// message.
 	retryAfterHeader bool
 
 	mu       sync.Mutex
@@ -95,7 +103,7 @@ func newLimiter(c *clock) *limiter {
 //
 // On success it returns release, to be called once the response has
 // finished (further calls are no-ops). On refusal it returns a 429
-// rate_limit_reached_error with the 2026 message texts of spec §8.2.
+// rate_limit_reached_error with the message texts of the 2026 error docs.
 func (l *limiter) admit(account, orgID string, lim Limits, tokens int) (release func(), err *apiError) {
 	if tokens < 0 {
 		tokens = 0
@@ -113,7 +121,7 @@ func (l *limiter) admit(account, orgID string, lim Limits, tokens int) (release 
 	who := "Your account " + orgID + "<" + akID(account) + "> request reached organization "
 	if lim.Concurrency > 0 && a.inflight >= lim.Concurrency {
 		// When a slot frees is unknowable (it depends on other responses),
-		// so say 0 seconds, as live Kimi has been seen to do (§8.2).
+		// so say 0 seconds, as live Kimi has been seen to do.
 		return nil, l.refuse(who+fmt.Sprintf("max concurrency: %d, please try again after 0 seconds", lim.Concurrency), 0)
 	}
 	if lim.RPM > 0 && len(a.minute) >= lim.RPM {

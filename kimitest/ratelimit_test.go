@@ -331,30 +331,47 @@ func TestLimiterUnlimited(t *testing.T) {
 	}
 }
 
+// TestTiersTable checks the published tables, written here as in the docs:
+// name, concurrency, RPM, TPM, TPD (0 is unlimited).
 func TestTiersTable(t *testing.T) {
-	want := map[string]Limits{
-		"free":       {1, 3, 32000, 1500000},
-		"tier1":      {50, 200, 128000, 10000000},
-		"tier2":      {100, 500, 128000, 20000000},
-		"tier3":      {200, 5000, 384000, 0},
-		"tier4":      {400, 5000, 768000, 0},
-		"tier5":      {1000, 10000, 2000000, 0},
-		"2026-tier0": {1, 3, 500000, 1500000},
-		"2026-tier1": {50, 200, 2000000, 0},
-		"2026-tier2": {100, 500, 3000000, 0},
-		"2026-tier3": {200, 5000, 3000000, 0},
-		"2026-tier4": {400, 5000, 4000000, 0},
-		"2026-tier5": {1000, 10000, 5000000, 0},
+	const table = `
+free           1     3   32000  1500000
+tier1         50   200  128000 10000000
+tier2        100   500  128000 20000000
+tier3        200  5000  384000        0
+tier4        400  5000  768000        0
+tier5       1000 10000 2000000        0
+2026-tier0     1     3  500000  1500000
+2026-tier1    50   200 2000000        0
+2026-tier2   100   500 3000000        0
+2026-tier3   200  5000 3000000        0
+2026-tier4   400  5000 4000000        0
+2026-tier5  1000 10000 5000000        0`
+	want := map[string]Limits{}
+	for line := range strings.Lines(strings.TrimSpace(table)) {
+		var name string
+		var l Limits
+		if _, err := fmt.Sscan(line, &name, &l.Concurrency, &l.RPM, &l.TPM, &l.TPD); err != nil {
+			t.Fatalf("table line %q: %v", line, err)
+		}
+		want[name] = l
 	}
-	if len(Tiers) != len(want) {
-		t.Errorf("Tiers has %d entries, want %d", len(Tiers), len(want))
+	tiers := Tiers()
+	if len(tiers) != len(want) {
+		t.Errorf("Tiers has %d entries, want %d", len(tiers), len(want))
 	}
 	for name, w := range want {
-		if got, ok := Tiers[name]; !ok || got != w {
-			t.Errorf("Tiers[%q] = %+v, want %+v", name, got, w)
+		if got, ok := tiers[name]; !ok || got != w {
+			t.Errorf("Tiers()[%q] = %+v, want %+v", name, got, w)
 		}
 	}
-	if FreeTier != (Limits{Concurrency: 1, RPM: 3, TPM: 32000, TPD: 1500000}) {
-		t.Errorf("FreeTier = %+v, want seed 002 values", FreeTier)
+	if FreeTier() != want["free"] {
+		t.Errorf("FreeTier() = %+v, want the 2025 free-tier values", FreeTier())
+	}
+	// Each call returns a copy: a caller's change does not reach others.
+	tiers["free"] = Limits{}
+	delete(tiers, "tier1")
+	if got := Tiers(); got["free"] != want["free"] || len(got) != len(want) {
+		t.Errorf("a change to one Tiers() result shows in the next: %+v", got)
 	}
 }

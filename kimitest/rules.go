@@ -94,7 +94,8 @@ func (re *RuleError) apiError() *apiError {
 	return e
 }
 
-// defaultErrorTypes maps a status to the §8.2 type most often seen with it.
+// defaultErrorTypes maps a status to the documented error type most often
+// seen with it (https://platform.moonshot.ai/docs/api/errors).
 var defaultErrorTypes = map[int]string{
 	http.StatusBadRequest:      "invalid_request_error",
 	http.StatusUnauthorized:    "invalid_authentication_error",

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -20,17 +19,45 @@ type Server struct {
 	hs        *http.Server     // Start
 	closeOnce sync.Once
 	serveErr  chan error
+
+	clientOnce sync.Once
+	client     *http.Client
+}
+
+// TB is the part of testing.TB that NewServer uses. It is an interface of
+// its own so that programs using the emulator outside tests (a CLI's
+// "serve") do not link package testing.
+type TB interface {
+	Helper()
+	Cleanup(func())
 }
 
 // NewServer starts an Emulator on 127.0.0.1 for the duration of a test and
-// closes it in t.Cleanup.
-func NewServer(t testing.TB, opts ...Option) *Server {
+// closes it in t.Cleanup. Pass the test's *testing.T (or B, F).
+func NewServer(t TB, opts ...Option) *Server {
 	t.Helper()
 	e := New(opts...)
 	hts := httptest.NewServer(e)
 	s := &Server{URL: hts.URL + "/v1", Key: e.firstKey, Emulator: e, hts: hts}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// Client returns an HTTP client for the server, as httptest.Server.Client
+// does: its transport's idle connections are closed with the server.
+// Build an API client on it with the server's URL and Key:
+//
+//	srv := kimitest.NewServer(t)
+//	c := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
+func (s *Server) Client() *http.Client {
+	s.clientOnce.Do(func() {
+		if s.hts != nil {
+			s.client = s.hts.Client()
+			return
+		}
+		s.client = &http.Client{Transport: &http.Transport{}}
+	})
+	return s.client
 }
 
 // Start serves an Emulator on addr (e.g. "127.0.0.1:8080"; port 0 picks a
@@ -67,6 +94,9 @@ func (s *Server) Close() {
 		if s.hs != nil {
 			s.hs.Close()
 			<-s.serveErr
+			if s.client != nil {
+				s.client.CloseIdleConnections()
+			}
 		}
 		s.Emulator.Close()
 	})

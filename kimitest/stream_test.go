@@ -2,9 +2,9 @@ package kimitest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,7 +12,7 @@ import (
 )
 
 func TestStreamMatchesNonStream(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	body := func() map[string]any {
 		return map[string]any{"model": "kimi-k2.5", "messages": msgs(user("Why is the sky blue?"))}
 	}
@@ -67,7 +67,7 @@ func TestStreamMatchesNonStream(t *testing.T) {
 }
 
 func TestStreamWithoutIncludeUsage(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	chunks, _ := streamChat(t, srv, map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("hi")), "max_tokens": 3})
 	for _, c := range chunks {
 		if c.Usage != nil || len(c.Choices) != 1 {
@@ -82,14 +82,14 @@ func TestStreamWithoutIncludeUsage(t *testing.T) {
 		t.Fatalf("final delta not empty: %+v", last.Delta)
 	}
 	// Raw check: the final delta is literally {}.
-	r := ktDo(t, srv, "POST", "/v1/chat/completions", map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("hi")), "stream": true})
+	r := postChat(t, srv, map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("hi")), "stream": true})
 	if !strings.Contains(string(r.Body), `"delta":{},"finish_reason":"stop","usage":{`) {
 		t.Fatalf("final chunk shape: %s", r.Body)
 	}
 }
 
 func TestStreamNChoicesInterleave(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	body := func() map[string]any {
 		return map[string]any{"model": "kimi-k2-turbo-preview", "messages": msgs(user("Name a fruit")), "n": 2}
 	}
@@ -118,7 +118,7 @@ func TestStreamNChoicesInterleave(t *testing.T) {
 }
 
 func TestStreamToolCalls(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	body := func() map[string]any {
 		return map[string]any{"model": "kimi-k2-thinking", "messages": msgs(user("What's the weather in Tokyo?")), "tools": []any{weatherTool()}}
 	}
@@ -152,8 +152,8 @@ func TestStreamToolCalls(t *testing.T) {
 
 // Errors before the stream starts are plain JSON, not SSE.
 func TestStreamValidationErrorIsJSON(t *testing.T) {
-	srv := NewServer(t)
-	r := ktDo(t, srv, "POST", "/v1/chat/completions", map[string]any{"model": "nope", "messages": msgs(user("x")), "stream": true})
+	srv := setup(t)
+	r := postChat(t, srv, map[string]any{"model": "nope", "messages": msgs(user("x")), "stream": true})
 	if typ, _ := apiErr(t, r); r.Status != 404 || typ != "resource_not_found_error" || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		t.Fatalf("%d %s", r.Status, r.Header.Get("Content-Type"))
 	}
@@ -164,15 +164,10 @@ func TestStreamValidationErrorIsJSON(t *testing.T) {
 func TestStreamIncrementalAndDisconnect(t *testing.T) {
 	// A delay no test would survive waiting for: reading the first event
 	// only returns if it was flushed before the rest.
-	srv := NewServer(t, WithStreamDelay(time.Hour), WithLimits(Limits{Concurrency: 1}))
+	srv := setup(t, WithStreamDelay(time.Hour), WithLimits(Limits{Concurrency: 1}))
 	ctx, cancel := context.WithCancel(context.Background())
 	raw, _ := json.Marshal(map[string]any{"model": "kimi-k2.5", "messages": msgs(user("hello")), "stream": true})
-	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/chat/completions", strings.NewReader(string(raw)))
-	req.Header.Set("Authorization", "Bearer "+srv.Key)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := send(t, srv, newRequest(t, srv, "POST", "/v1/chat/completions", bytes.NewReader(raw)).WithContext(ctx))
 	br := bufio.NewReader(res.Body)
 	line, err := br.ReadString('\n')
 	if err != nil || !strings.HasPrefix(line, `data: {"id":"chatcmpl-`) || !strings.Contains(line, `"delta":{"role":"assistant","content":""}`) {
@@ -180,7 +175,7 @@ func TestStreamIncrementalAndDisconnect(t *testing.T) {
 	}
 	// While the stream is open the only slot is taken.
 	body := map[string]any{"model": "kimi-latest", "messages": msgs(user("x"))}
-	if r := ktDo(t, srv, "POST", "/v1/chat/completions", body); r.Status != 429 {
+	if r := postChat(t, srv, body); r.Status != 429 {
 		t.Fatalf("second request during stream: %d", r.Status)
 	}
 	cancel()
@@ -188,7 +183,7 @@ func TestStreamIncrementalAndDisconnect(t *testing.T) {
 	// The handler notices the disconnect and releases the slot; poll until
 	// it has (the test's own deadline bounds the wait).
 	for {
-		r := ktDo(t, srv, "POST", "/v1/chat/completions", body)
+		r := postChat(t, srv, body)
 		if r.Status == 200 {
 			break
 		}

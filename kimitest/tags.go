@@ -1,15 +1,14 @@
 package kimitest
 
 import (
-	"cmp"
 	"net/http"
-	"slices"
 	"time"
 )
 
-// Cache tags (§7.6): per-account names pointing to a cache id.
+// Cache tags (https://platform.moonshot.ai/docs/api/caching): per-account
+// names pointing to a cache id.
 //
-// Choices where the docs are silent (§13.4):
+// Choices where the docs are silent:
 //   - names are 1–128 characters, an ASCII letter first, then ASCII
 //     letters, digits, '_', '-' and '.' (digits are not in the doc text but
 //     are in the official examples);
@@ -34,6 +33,8 @@ type tagObjectJSON struct {
 	OwnedBy   string `json:"owned_by"`
 	CreatedAt int64  `json:"created_at"`
 }
+
+func (t *cacheTag) creation() uint64 { return t.seq }
 
 func (t *cacheTag) object(owner string) tagObjectJSON {
 	return tagObjectJSON{Tag: t.tag, CacheID: t.cacheID, Object: "cache_object.tag", OwnedBy: owner, CreatedAt: t.created.Unix()}
@@ -111,44 +112,15 @@ func (e *Emulator) handleListTags(w http.ResponseWriter, r *http.Request, a *acc
 	}
 	s := a.caches
 	s.mu.Lock()
-	all := make([]*cacheTag, 0, len(s.tags))
-	for _, t := range s.tags {
-		all = append(all, t)
-	}
-	slices.SortFunc(all, func(x, y *cacheTag) int { return cmp.Compare(x.seq, y.seq) })
-	sel, aerr := page(all, func(t *cacheTag) uint64 { return t.seq }, func(name string) (uint64, bool) {
-		if t := s.tags[name]; t != nil {
-			return t.seq, true
-		}
-		return 0, false
-	}, lq, "tag")
-	data := []tagObjectJSON{}
-	for _, t := range sel {
-		data = append(data, t.object(a.UserID))
-	}
+	data, aerr := page(bySeq(s.tags), s.tags, lq, "tag", func(t *cacheTag) tagObjectJSON { return t.object(a.UserID) })
 	s.mu.Unlock()
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
+	writeResult(w, listBody(data), aerr)
 }
 
 func (e *Emulator) handleGetTag(w http.ResponseWriter, r *http.Request, a *account) {
-	name := r.PathValue("tag")
 	s := a.caches
-	s.mu.Lock()
-	t := s.tags[name]
-	var obj tagObjectJSON
-	if t != nil {
-		obj = t.object(a.UserID)
-	}
-	s.mu.Unlock()
-	if t == nil {
-		writeError(w, errTagNotFound(name))
-		return
-	}
-	writeJSON(w, http.StatusOK, obj)
+	obj, aerr := lookup(&s.mu, s.tags, r.PathValue("tag"), errTagNotFound, func(t *cacheTag) tagObjectJSON { return t.object(a.UserID) })
+	writeResult(w, obj, aerr)
 }
 
 // handleGetTagContent returns the cache a tag points to, as GET

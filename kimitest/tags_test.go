@@ -1,59 +1,29 @@
 package kimitest
 
 import (
-	"encoding/json"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
 )
 
-type wireTag struct {
-	Tag       string `json:"tag"`
-	CacheID   string `json:"cache_id"`
-	Object    string `json:"object"`
-	OwnedBy   string `json:"owned_by"`
-	CreatedAt int64  `json:"created_at"`
-}
-
-func decodeTag(t *testing.T, r ktResp) wireTag {
+func createTag(t *testing.T, srv *Server, tag, cacheID string) tagObjectJSON {
 	t.Helper()
-	if r.Status != 200 {
-		t.Fatalf("status %d: %s", r.Status, r.Body)
-	}
-	var tag wireTag
-	if err := json.Unmarshal(r.Body, &tag); err != nil {
-		t.Fatalf("decode: %v: %s", err, r.Body)
-	}
-	return tag
+	return decodeOK[tagObjectJSON](t, ktDo(t, srv, "POST", "/v1/caching/refs/tags", map[string]any{"tag": tag, "cache_id": cacheID}))
 }
 
-func createTag(t *testing.T, srv *Server, tag, cacheID string) wireTag {
+func getTag(t *testing.T, srv *Server, tag string) tagObjectJSON {
 	t.Helper()
-	return decodeTag(t, ktDo(t, srv, "POST", "/v1/caching/refs/tags", map[string]any{"tag": tag, "cache_id": cacheID}))
+	return decodeOK[tagObjectJSON](t, ktDo(t, srv, "GET", "/v1/caching/refs/tags/"+tag, nil))
 }
 
-func getTag(t *testing.T, srv *Server, tag string) wireTag {
-	t.Helper()
-	return decodeTag(t, ktDo(t, srv, "GET", "/v1/caching/refs/tags/"+tag, nil))
-}
-
+// listTags lists the names that GET /v1/caching/refs/tags?query answers.
 func listTags(t *testing.T, srv *Server, query string) []string {
 	t.Helper()
-	r := ktDo(t, srv, "GET", "/v1/caching/refs/tags?"+query, nil)
-	var l wireList[wireTag]
-	if r.Status != 200 || json.Unmarshal(r.Body, &l) != nil || l.Object != "list" || l.Data == nil {
-		t.Fatalf("list tags %s: %d %s", query, r.Status, r.Body)
-	}
-	var names []string
-	for _, tag := range l.Data {
-		names = append(names, tag.Tag)
-	}
-	return names
+	return listKeys(t, srv, "/v1/caching/refs/tags?"+query, func(tag tagObjectJSON) string { return tag.Tag })
 }
 
 func TestTagsCRUD(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	c1 := createCache(t, srv, cacheBody(nil))
 	c2 := createCache(t, srv, cacheBody(map[string]any{"name": "second"}))
 	uid := srv.Emulator.accounts[srv.Key].UserID
@@ -65,7 +35,7 @@ func TestTagsCRUD(t *testing.T) {
 	if g := getTag(t, srv, "moonshot_knowledge_0002"); g != tag {
 		t.Fatalf("get: %+v, want %+v", g, tag)
 	}
-	content := decodeCache(t, ktDo(t, srv, "GET", "/v1/caching/refs/tags/moonshot_knowledge_0002/content", nil))
+	content := decodeOK[cacheObjectJSON](t, ktDo(t, srv, "GET", "/v1/caching/refs/tags/moonshot_knowledge_0002/content", nil))
 	if content.ID != c1.ID || content.Object != "context_cache_object" || content.Tokens != c1.Tokens {
 		t.Fatalf("content: %+v", content)
 	}
@@ -76,7 +46,7 @@ func TestTagsCRUD(t *testing.T) {
 	if g := getTag(t, srv, "moonshot_knowledge_0002"); g.CacheID != c2.ID {
 		t.Fatalf("after upsert: %+v", g)
 	}
-	if got := decodeCache(t, ktDo(t, srv, "GET", "/v1/caching/refs/tags/moonshot_knowledge_0002/content", nil)); got.Name != "second" {
+	if got := decodeOK[cacheObjectJSON](t, ktDo(t, srv, "GET", "/v1/caching/refs/tags/moonshot_knowledge_0002/content", nil)); got.Name != "second" {
 		t.Fatalf("content after upsert: %+v", got)
 	}
 
@@ -97,7 +67,7 @@ func TestTagsCRUD(t *testing.T) {
 }
 
 func TestTagNames(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	c := createCache(t, srv, cacheBody(nil))
 	for _, good := range []string{"a", "A.b-c_9", "tag2024", strings.Repeat("x", 128)} {
 		if tag := createTag(t, srv, good, c.ID); tag.Tag != good || getTag(t, srv, good).CacheID != c.ID {
@@ -112,7 +82,7 @@ func TestTagNames(t *testing.T) {
 
 // A tag outlives its cache: GET works, the content is 404.
 func TestTagDangling(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	c := createCache(t, srv, cacheBody(map[string]any{"tags": []string{"kb", "kb.v2"}}))
 	for _, name := range []string{"kb", "kb.v2"} {
 		if g := getTag(t, srv, name); g.CacheID != c.ID {
@@ -125,7 +95,7 @@ func TestTagDangling(t *testing.T) {
 	}
 	notFound := "Not found the context cache " + c.ID + " or Permission denied"
 	wantAPIError(t, ktDo(t, srv, "GET", "/v1/caching/refs/tags/kb/content", nil), 404, "resource_not_found_error", notFound)
-	wantAPIError(t, ktDo(t, srv, "POST", "/v1/chat/completions", cacheChat("tag=kb", "moonshot-v1-8k", "")), 404, "resource_not_found_error", notFound)
+	wantAPIError(t, postChat(t, srv, cacheChat("tag=kb", "moonshot-v1-8k", "")), 404, "resource_not_found_error", notFound)
 	// A failed create does not tag anything.
 	ktDo(t, srv, "POST", "/v1/caching", cacheBody(map[string]any{"tags": []string{"fresh"}, "ttl": 99999}))
 	wantAPIError(t, ktDo(t, srv, "GET", "/v1/caching/refs/tags/fresh", nil), 404, "resource_not_found_error",
@@ -133,33 +103,13 @@ func TestTagDangling(t *testing.T) {
 }
 
 func TestTagListPaging(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	c := createCache(t, srv, cacheBody(nil))
 	names := []string{"t0", "t1", "t2", "t3", "t4"}
 	for _, n := range names {
 		createTag(t, srv, n, c.ID)
 	}
-	desc := slices.Clone(names)
-	slices.Reverse(desc)
-	if got := listTags(t, srv, ""); !slices.Equal(got, desc) {
-		t.Fatalf("default: %v", got)
-	}
-	for _, order := range []string{"asc", "desc"} {
-		want := names
-		if order == "desc" {
-			want = desc
-		}
-		got, pages := pageAll(t, func(after string) []string {
-			q := url.Values{"limit": {"2"}, "order": {order}}
-			if after != "" {
-				q.Set("after", after)
-			}
-			return listTags(t, srv, q.Encode())
-		}, 2)
-		if !slices.Equal(got, want) || pages != 3 {
-			t.Fatalf("%s: %v in %d pages", order, got, pages)
-		}
-	}
+	checkListPaging(t, func(q string) []string { return listTags(t, srv, q) }, names)
 	if got := listTags(t, srv, "order=asc&limit=2&before=t4"); !slices.Equal(got, []string{"t2", "t3"}) {
 		t.Fatalf("before: %v", got)
 	}

@@ -6,9 +6,12 @@ import (
 	"unicode/utf8"
 )
 
-// The emulator's tokenizer. It is not Kimi's real BPE vocabulary; it is a
-// deterministic rule with Kimi-like ratios, so that usage numbers, token
-// limits and rate-limit charges behave plausibly:
+// The emulator's tokenizer: the server's count, in the emulator. Every
+// token figure the emulator reports (usage, estimate-token-count, context
+// limits, rate-limit charges) comes from it, as on the platform they come
+// from Kimi's tokenizer. It is not Kimi's real BPE vocabulary, nor the
+// client-side estimate of package tokencount; it is a deterministic rule
+// with Kimi-like ratios, so that those figures behave plausibly:
 //
 //   - a run of letters (any script except CJK) is split into ceil(L/4)
 //     pieces of near-equal length: about one token per 4 characters of
@@ -16,7 +19,7 @@ import (
 //   - a run of digits is split into pieces of at most 3 digits;
 //   - a run of c CJK characters (Han, kana, Hangul) is split into pieces of
 //     2 and 1 characters alternately: about one token per 1.5 characters
-//     (seed 002: "1 token ≈ 1.5–2 Chinese characters");
+//     (Chinese Kimi guides: "1 token ≈ 1.5–2 Chinese characters");
 //   - every other non-space character (punctuation, CJK punctuation, emoji)
 //     is one token;
 //   - white space is free: it is glued to the following piece (or to the
@@ -25,7 +28,8 @@ import (
 // Concatenating the pieces gives the text back, so generated replies can be
 // cut at token boundaries (max_tokens) and streamed token by token.
 
-// CountTokens returns the number of tokens the emulator charges for text.
+// CountTokens returns the number of tokens the emulator charges for text:
+// the emulated server's count.
 func CountTokens(text string) int {
 	n := 0
 	forEachPiece(text, func(string) { n++ })
@@ -132,7 +136,7 @@ func forEachPiece(text string, fn func(string)) {
 const (
 	tokensPerMessage = 4
 	tokensPerReply   = 3
-	tokensPerImage   = 1024 // §2.2: each image costs a fixed 1,024 tokens
+	tokensPerImage   = 1024 // documented: each image costs a fixed 1,024 tokens
 	tokensPerVideo   = 2048 // not documented; a plausible fixed cost
 )
 

@@ -34,7 +34,7 @@ func toolMsg(id, content string) map[string]any {
 }
 
 func TestChatValidation(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	hi := msgs(user("hi"))
 	long := strings.Repeat("words ", 8000) // 16000 tokens by the emulator's rule
 	cases := []struct {
@@ -101,10 +101,10 @@ func TestChatValidation(t *testing.T) {
 		{"prompt plus max_completion_tokens", map[string]any{"model": "moonshot-v1-32k", "messages": hi, "max_tokens": 10, "max_completion_tokens": 32760}, 400, "invalid_request_error", "Your request exceeded model token limit : 32768"},
 		{"rule error", map[string]any{"model": "kimi-latest", "messages": msgs(user("please fail now"))}, 503, "engine_overloaded_error", "scripted"},
 	}
-	srv = NewServer(t, WithRule(Rule{Match: "fail now", Error: &RuleError{Status: 503, Type: "engine_overloaded_error", Message: "scripted"}}))
+	srv = setup(t, WithRule(Rule{Match: "fail now", Error: &RuleError{Status: 503, Type: "engine_overloaded_error", Message: "scripted"}}))
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := ktDo(t, srv, "POST", "/v1/chat/completions", c.body)
+			r := postChat(t, srv, c.body)
 			if r.Status != c.status {
 				t.Fatalf("status %d, want %d: %s", r.Status, c.status, r.Body)
 			}
@@ -134,7 +134,7 @@ func manyTools(n int) []map[string]any {
 // The accepted counterparts of the rejections above: exact fixed values on
 // k2.5, unknown fields, every content form.
 func TestChatAccepts(t *testing.T) {
-	srv := NewServer(t)
+	srv := setup(t)
 	think := "I need the weather."
 	ok := []map[string]any{
 		{"model": "kimi-k2.5", "messages": msgs(user("hi")), "temperature": 1.0, "top_p": 0.95, "n": 1, "presence_penalty": 0, "frequency_penalty": 0},
@@ -156,17 +156,14 @@ func TestChatAccepts(t *testing.T) {
 			map[string]any{"id": "functions.get_weather:0", "type": "function", "function": map[string]any{"name": "get_weather", "arguments": "{}"}}}},
 			toolMsg("functions.get_weather:0", "sunny"), user("thanks"))},
 	}
-	for i, body := range ok {
-		r := ktDo(t, srv, "POST", "/v1/chat/completions", body)
-		if r.Status != 200 {
-			t.Fatalf("case %d: status %d: %s", i, r.Status, r.Body)
-		}
+	for _, body := range ok {
+		chat(t, srv, body)
 	}
 }
 
 func TestSuspendedAccount(t *testing.T) {
-	srv := NewServer(t, WithAccount(Account{Key: "sk-broke", OrgID: "org-broke", Balance: -1}))
-	r := ktDo(t, srv, "POST", "/v1/chat/completions", map[string]any{"model": "kimi-latest", "messages": msgs(user("hi"))})
+	srv := setup(t, WithAccount(Account{Key: "sk-broke", OrgID: "org-broke", Balance: -1}))
+	r := postChat(t, srv, map[string]any{"model": "kimi-latest", "messages": msgs(user("hi"))})
 	typ, msg := apiErr(t, r)
 	if r.Status != 429 || typ != "exceeded_current_quota_error" || !strings.HasPrefix(msg, "Your account org-broke<ak-") ||
 		!strings.HasSuffix(msg, "> is suspended, please check your plan and billing details") {
@@ -175,53 +172,39 @@ func TestSuspendedAccount(t *testing.T) {
 }
 
 func TestRateLimitPerAccount(t *testing.T) {
-	srv := NewServer(t,
+	srv := setup(t,
 		WithAccount(Account{Key: "sk-limited", OrgID: "org-lim", Limits: Limits{RPM: 2}}),
 		WithAccount(Account{Key: "sk-free"}),
 	)
 	body := map[string]any{"model": "kimi-latest", "messages": msgs(user("hi"))}
-	for i := range 2 {
-		if r := ktDo(t, srv, "POST", "/v1/chat/completions", body); r.Status != 200 {
-			t.Fatalf("request %d: %d %s", i, r.Status, r.Body)
-		}
+	for range 2 {
+		chat(t, srv, body)
 	}
-	r := ktDo(t, srv, "POST", "/v1/chat/completions", body)
+	r := postChat(t, srv, body)
 	typ, msg := apiErr(t, r)
 	if r.Status != 429 || typ != "rate_limit_reached_error" || !strings.Contains(msg, "org-lim") || !strings.Contains(msg, "max RPM: 2") {
 		t.Fatalf("%d %s %q", r.Status, typ, msg)
 	}
 	// Another account is not affected.
-	if r := ktDo(t, srv, "POST", "/v1/chat/completions", body, "Authorization", "Bearer sk-free"); r.Status != 200 {
-		t.Fatalf("other account: %d %s", r.Status, r.Body)
-	}
+	chat(t, srv.withKey("sk-free"), body)
 	// Invalid requests are refused before they are charged.
-	srv2 := NewServer(t, WithLimits(Limits{RPM: 1}))
+	srv2 := setup(t, WithLimits(Limits{RPM: 1}))
 	for range 3 {
-		if r := ktDo(t, srv2, "POST", "/v1/chat/completions", map[string]any{"model": "nope", "messages": msgs(user("hi"))}); r.Status != 404 {
-			t.Fatalf("status %d", r.Status)
-		}
+		wantStatus(t, postChat(t, srv2, map[string]any{"model": "nope", "messages": msgs(user("hi"))}), 404)
 	}
-	if r := ktDo(t, srv2, "POST", "/v1/chat/completions", body); r.Status != 200 {
-		t.Fatalf("status %d: %s", r.Status, r.Body)
-	}
-	if r := ktDo(t, srv2, "POST", "/v1/chat/completions", body); r.Status != 429 {
-		t.Fatalf("WithLimits default not applied: %d", r.Status)
-	}
+	chat(t, srv2, body)
+	wantStatus(t, postChat(t, srv2, body), 429) // the WithLimits default applies
 }
 
 // The TPM charge is prompt + max_tokens (default 1024), not what is generated.
 func TestRateLimitChargesMaxTokens(t *testing.T) {
-	srv := NewServer(t, WithLimits(Limits{TPM: 2000}))
+	srv := setup(t, WithLimits(Limits{TPM: 2000}))
 	body := map[string]any{"model": "kimi-latest", "messages": msgs(user("hi"))}
-	if r := ktDo(t, srv, "POST", "/v1/chat/completions", body); r.Status != 200 {
-		t.Fatalf("%d %s", r.Status, r.Body)
-	}
-	r := ktDo(t, srv, "POST", "/v1/chat/completions", body)
+	chat(t, srv, body)
+	r := postChat(t, srv, body)
 	if _, msg := apiErr(t, r); r.Status != 429 || !strings.Contains(msg, "TPM rate limit") {
 		t.Fatalf("second default request should exceed 2000 TPM: %d %q", r.Status, msg)
 	}
 	body["max_tokens"] = 10
-	if r := ktDo(t, srv, "POST", "/v1/chat/completions", body); r.Status != 200 {
-		t.Fatalf("small request: %d %s", r.Status, r.Body)
-	}
+	chat(t, srv, body)
 }
