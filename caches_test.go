@@ -15,17 +15,17 @@ import (
 	"github.com/onesdk-go/onesdk/kimitest"
 )
 
-// cacheServer is an emulator whose caches are ready after a short real
-// wait, so that WaitCacheReady has to poll at least once.
-func cacheServer(t *testing.T) (*kimitest.Server, *onesdk.SDK) {
+// cacheSetup is setup with caches that are ready after a short real wait,
+// so that WaitCacheReady has to poll at least once.
+func cacheSetup(t *testing.T) *onesdk.SDK {
 	t.Helper()
-	srv := kimitest.NewServer(t, kimitest.WithCacheReadyDelay(300*time.Millisecond))
-	return srv, newSDK(t, srv, nil)
+	sdk, _ := setup(t, kimitest.WithCacheReadyDelay(300*time.Millisecond))
+	return sdk
 }
 
-// seedTools is the seed's create_cache tools argument (with the parameters
-// schema Kimi's tool validation asks for).
-var seedTools = []onesdk.Tool{{Type: "function", Function: kimi.ToolFunction{
+// weatherTools is a tools argument for a cache (with the parameters schema
+// Kimi's tool validation asks for).
+var weatherTools = []onesdk.Tool{{Type: "function", Function: onesdk.ToolFunction{
 	Name: "get_weather", Description: "Get the weather for a location",
 	Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`),
 }}}
@@ -36,32 +36,42 @@ func document() []onesdk.Message {
 	return []onesdk.Message{onesdk.SystemMessage("You answer questions about this text:\n" + doc)}
 }
 
-func waitReady(t *testing.T, sdk *onesdk.SDK, id string) *onesdk.Cache {
+// createCache creates a cache of document() with the fields of req (nil:
+// none) and fails the test on an error.
+func createCache(t *testing.T, sdk *onesdk.SDK, req *onesdk.CacheCreateRequest) *onesdk.Cache {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	c, err := sdk.WaitCacheReady(ctx, id)
+	r := onesdk.CacheCreateRequest{}
+	if req != nil {
+		r = *req
+	}
+	if r.Messages == nil {
+		r.Messages = document()
+	}
+	c, err := sdk.CreateCache(t.Context(), &r)
 	if err != nil {
-		t.Fatalf("WaitCacheReady(%s): %v", id, err)
+		t.Fatal(err)
 	}
 	return c
 }
 
-// The seed's create_cache / get_cache / update_cache / delete_cache, in
-// its own order and with its arguments.
+func cacheIDs(cs []onesdk.Cache) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+// create_cache, get_cache, update_cache and delete_cache, in that order.
 func TestCacheRoundTrip(t *testing.T) {
-	_, sdk := cacheServer(t)
+	sdk := cacheSetup(t)
 	ctx := t.Context()
 	msgs := document()
 
-	// The seed passes its chat model; the facade sends the family.
-	c, err := sdk.CreateCache(ctx, "moonshot-v1-8k", msgs, onesdk.CacheOptions{
-		Tools: seedTools, Name: "My Context", Description: "A sample context",
-		Metadata: map[string]string{"key": "value"}, TTL: 3600,
+	c := createCache(t, sdk, &onesdk.CacheCreateRequest{
+		Model: "moonshot-v1", Messages: msgs, Tools: weatherTools, Name: "My Context", Description: "A sample context",
+		Metadata: map[string]string{"key": "value"}, TTL: time.Hour,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if !strings.HasPrefix(c.ID, "cache-") || c.Model != "moonshot-v1" || c.Status != kimi.CacheStatusPending {
 		t.Errorf("created cache: id %q model %q status %q, want cache-…, moonshot-v1, pending", c.ID, c.Model, c.Status)
 	}
@@ -88,18 +98,19 @@ func TestCacheRoundTrip(t *testing.T) {
 		t.Errorf("GetCache = %+v", got)
 	}
 
-	// Kimi caps the lifetime at an hour, so the seed's ttl=7200 is
-	// refused before sending; 1800 is accepted.
-	_, err = sdk.UpdateCache(ctx, c.ID, onesdk.UpdateCacheOptions{Metadata: map[string]string{"new_key": "new_value"}, TTL: 7200})
-	var ve *kimi.ValidationError
+	// Kimi caps the lifetime at an hour, so a ttl of 7200 is refused
+	// before sending; 1800 is accepted.
+	newMD := map[string]string{"new_key": "new_value"}
+	_, err = sdk.UpdateCache(ctx, c.ID, &onesdk.CacheUpdateRequest{Metadata: newMD, TTL: 2 * time.Hour})
+	var ve *onesdk.ValidationError
 	if !errors.Is(err, onesdk.ErrBadRequest) || !errors.As(err, &ve) || ve.Field != "ttl" {
 		t.Errorf("UpdateCache ttl 7200: want ErrBadRequest on field ttl, got %v", err)
 	}
-	up, err := sdk.UpdateCache(ctx, c.ID, onesdk.UpdateCacheOptions{Metadata: map[string]string{"new_key": "new_value"}, TTL: 1800})
+	up, err := sdk.UpdateCache(ctx, c.ID, &onesdk.CacheUpdateRequest{Metadata: newMD, TTL: 30 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !maps.Equal(up.Metadata, map[string]string{"new_key": "new_value"}) || up.Status != kimi.CacheStatusPending {
+	if !maps.Equal(up.Metadata, newMD) || up.Status != kimi.CacheStatusPending {
 		t.Errorf("UpdateCache: metadata %v (want replaced) status %q (want pending)", up.Metadata, up.Status)
 	}
 	if up.ExpiredAt >= ready.ExpiredAt {
@@ -117,69 +128,47 @@ func TestCacheRoundTrip(t *testing.T) {
 	}
 }
 
-// The seed's list_caches(limit=10, order="desc", metadata={...}), and
-// paging through everything with AllCaches.
+// list_caches with limit, order and metadata filters, and paging through
+// everything with AllCaches.
 func TestListCaches(t *testing.T) {
-	_, sdk := cacheServer(t)
+	sdk := cacheSetup(t)
 	ctx := t.Context()
 	var ids []string // in creation order
 	for i, md := range []map[string]string{{"key": "value"}, {"key": "other"}, {"key": "value", "team": "a"}, nil, {"key": "value"}} {
-		c, err := sdk.CreateCache(ctx, "moonshot-v1", document(), onesdk.CacheOptions{Name: "c" + string(rune('0'+i)), Metadata: md})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, c.ID)
 		// created_at has a one-second resolution; the order must still be
 		// the creation order.
+		c := createCache(t, sdk, &onesdk.CacheCreateRequest{Name: "c" + string(rune('0'+i)), Metadata: md})
+		ids = append(ids, c.ID)
 	}
-	idsOf := func(cs []onesdk.Cache) []string {
-		var out []string
-		for _, c := range cs {
-			out = append(out, c.ID)
-		}
-		return out
-	}
+	desc := slices.Clone(ids)
+	slices.Reverse(desc)
 
-	desc, err := sdk.ListCaches(ctx, onesdk.ListCachesOptions{Limit: 10, Order: "desc"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := slices.Clone(ids)
-	slices.Reverse(want)
-	if got := idsOf(desc); !slices.Equal(got, want) {
-		t.Errorf("desc = %v, want %v", got, want)
-	}
-	asc, err := sdk.ListCaches(ctx, onesdk.ListCachesOptions{Order: "asc"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := idsOf(asc); !slices.Equal(got, ids) {
-		t.Errorf("asc = %v, want %v", got, ids)
-	}
-	two, err := sdk.ListCaches(ctx, onesdk.ListCachesOptions{Limit: 2, Order: "desc"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := idsOf(two); !slices.Equal(got, want[:2]) {
-		t.Errorf("limit 2 = %v, want %v", got, want[:2])
-	}
-	filtered, err := sdk.ListCaches(ctx, onesdk.ListCachesOptions{Limit: 10, Order: "desc", Metadata: map[string]string{"key": "value"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := idsOf(filtered), []string{ids[4], ids[2], ids[0]}; !slices.Equal(got, want) {
-		t.Errorf("metadata key=value: %v, want %v", got, want)
-	}
-	both, err := sdk.ListCaches(ctx, onesdk.ListCachesOptions{Metadata: map[string]string{"key": "value", "team": "a"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := idsOf(both); !slices.Equal(got, []string{ids[2]}) {
-		t.Errorf("metadata key=value,team=a: %v, want [%s]", got, ids[2])
+	for _, tc := range []struct {
+		name string
+		opts *onesdk.CacheListOptions
+		want []string
+	}{
+		{"nil options (newest first)", nil, desc},
+		{"limit 10 desc", &onesdk.CacheListOptions{Limit: 10, Order: "desc"}, desc},
+		{"asc", &onesdk.CacheListOptions{Order: "asc"}, ids},
+		{"limit 2 desc", &onesdk.CacheListOptions{Limit: 2, Order: "desc"}, desc[:2]},
+		{"after", &onesdk.CacheListOptions{Order: "asc", After: ids[2]}, ids[3:]},
+		{"metadata key=value", &onesdk.CacheListOptions{Limit: 10, Order: "desc", Metadata: map[string]string{"key": "value"}},
+			[]string{ids[4], ids[2], ids[0]}},
+		{"metadata key=value,team=a", &onesdk.CacheListOptions{Metadata: map[string]string{"key": "value", "team": "a"}},
+			[]string{ids[2]}},
+	} {
+		list, err := sdk.ListCaches(ctx, tc.opts)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := cacheIDs(list); !slices.Equal(got, tc.want) {
+			t.Errorf("%s = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 
 	var all []string
-	for c, err := range sdk.AllCaches(ctx, onesdk.ListCachesOptions{Limit: 2, Order: "asc"}) {
+	for c, err := range sdk.AllCaches(ctx, &onesdk.CacheListOptions{Limit: 2, Order: "asc"}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,23 +177,19 @@ func TestListCaches(t *testing.T) {
 	if !slices.Equal(all, ids) {
 		t.Errorf("AllCaches in pages of 2 = %v, want %v", all, ids)
 	}
-	if _, err := sdk.ListCaches(ctx, onesdk.ListCachesOptions{Order: "newest"}); !errors.Is(err, onesdk.ErrBadRequest) {
-		t.Errorf("order newest: want ErrBadRequest, got %v", err)
+	_, err := sdk.ListCaches(ctx, &onesdk.CacheListOptions{Order: "newest"})
+	var ve *onesdk.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "order" {
+		t.Errorf("order newest: want a ValidationError on order, got %v", err)
 	}
 }
 
-// The seed's create_tag ... delete_tag.
+// create_tag, list_tags, get_tag, get_tag_content and delete_tag.
 func TestTagsRoundTrip(t *testing.T) {
-	_, sdk := cacheServer(t)
+	sdk := cacheSetup(t)
 	ctx := t.Context()
-	c1, err := sdk.CreateCache(ctx, "moonshot-v1", document(), onesdk.CacheOptions{Name: "first"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c2, err := sdk.CreateCache(ctx, "moonshot-v1", document(), onesdk.CacheOptions{Name: "second"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c1 := createCache(t, sdk, &onesdk.CacheCreateRequest{Name: "first"})
+	c2 := createCache(t, sdk, &onesdk.CacheCreateRequest{Name: "second"})
 
 	tag, err := sdk.CreateTag(ctx, "my_tag", c1.ID)
 	if err != nil {
@@ -217,22 +202,25 @@ func TestTagsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	tags, err := sdk.ListTags(ctx, onesdk.ListTagsOptions{Limit: 10, Order: "asc"})
+	tags, err := sdk.ListTags(ctx, &onesdk.TagListOptions{Limit: 10, Order: "asc"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(tags) != 2 || tags[0].Tag != "my_tag" || tags[1].Tag != "other.tag-2" {
 		t.Errorf("ListTags asc = %+v", tags)
 	}
-	one, err := sdk.ListTags(ctx, onesdk.ListTagsOptions{Limit: 1, Order: "desc"})
+	one, err := sdk.ListTags(ctx, &onesdk.TagListOptions{Limit: 1, Order: "desc"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(one) != 1 || one[0].Tag != "other.tag-2" {
 		t.Errorf("ListTags limit 1 desc = %+v", one)
 	}
+	if dflt, err := sdk.ListTags(ctx, nil); err != nil || len(dflt) != 2 {
+		t.Errorf("ListTags(nil) = %+v, %v", dflt, err)
+	}
 	var all []string
-	for tg, err := range sdk.AllTags(ctx, onesdk.ListTagsOptions{Limit: 1, Order: "asc"}) {
+	for tg, err := range sdk.AllTags(ctx, &onesdk.TagListOptions{Limit: 1, Order: "asc"}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -282,22 +270,17 @@ func TestTagsRoundTrip(t *testing.T) {
 // A chat request through a tag: the cached prompt shows as cached tokens,
 // with and without streaming.
 func TestGenerateWithCache(t *testing.T) {
-	_, sdk := cacheServer(t)
+	sdk := cacheSetup(t)
 	ctx := t.Context()
-	c, err := sdk.CreateCache(ctx, "moonshot-v1", document(), onesdk.CacheOptions{Tags: []string{"docs"}, TTL: 600})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := createCache(t, sdk, &onesdk.CacheCreateRequest{Tags: []string{"docs"}, TTL: 10 * time.Minute})
 	c = waitReady(t, sdk, c.ID)
 
-	req := onesdk.Request{Model: "moonshot-v1-32k", Messages: []onesdk.Message{
-		onesdk.CacheMessage(onesdk.CacheRef{Tag: "docs", ResetTTL: 3600}),
-		onesdk.UserMessage("What connects goroutines?"),
+	const question = "What connects goroutines?"
+	req := &onesdk.Request{Model: "moonshot-v1-32k", Messages: []onesdk.Message{
+		onesdk.CacheMessage(onesdk.CacheRef{Tag: "docs", ResetTTL: time.Hour}),
+		onesdk.UserMessage(question),
 	}}
-	resp, err := sdk.Generate(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, st := generateAndStream(t, sdk, req)
 	if resp.Text() == "" || resp.Usage == nil || resp.Usage.CachedTokens <= 0 {
 		t.Fatalf("Generate with a cache: text %q usage %+v, want cached tokens", resp.Text(), resp.Usage)
 	}
@@ -308,28 +291,15 @@ func TestGenerateWithCache(t *testing.T) {
 		t.Errorf("CacheInfo = %+v, want a hit on %s", ci, c.ID)
 	}
 
-	st, err := sdk.StreamGenerate(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cached int
-	for chunk, err := range st.All() {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if chunk.Usage != nil {
-			cached = chunk.Usage.CachedTokens
-		}
-	}
-	if cached != resp.Usage.CachedTokens {
-		t.Errorf("stream cached tokens %d, Generate %d", cached, resp.Usage.CachedTokens)
+	if u := st.Completion().Usage; u == nil || u.CachedTokens != resp.Usage.CachedTokens {
+		t.Errorf("stream usage %+v, want the %d cached tokens of Generate", u, resp.Usage.CachedTokens)
 	}
 	if ci := st.CacheInfo(); !ci.Hit || ci.ID != c.ID {
 		t.Errorf("Stream.CacheInfo = %+v", ci)
 	}
 
 	// The same question without the cache pays for the whole prompt.
-	plain, err := sdk.Generate(ctx, onesdk.Request{Model: "moonshot-v1-32k", Messages: append(document(), onesdk.UserMessage("What connects goroutines?"))})
+	plain, err := sdk.Generate(ctx, &onesdk.Request{Model: "moonshot-v1-32k", Messages: append(document(), onesdk.UserMessage(question))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,78 +310,67 @@ func TestGenerateWithCache(t *testing.T) {
 	// An unknown tag is an error the server gives, classified.
 	req.Messages[0] = onesdk.CacheMessage(onesdk.CacheRef{Tag: "no_such_tag"})
 	_, err = sdk.Generate(ctx, req)
-	var ie *onesdk.InvokeError
-	if !errors.Is(err, onesdk.ErrBadRequest) || !errors.As(err, &ie) || ie.Status == 0 {
+	var apiErr *onesdk.APIError
+	if !errors.Is(err, onesdk.ErrBadRequest) || !errors.As(err, &apiErr) || apiErr.StatusCode == 0 {
 		t.Errorf("unknown tag: want a server ErrBadRequest, got %v", err)
 	}
 }
 
-// CreateCache takes the family or a moonshot-v1 chat model; anything else
-// is refused before sending.
+// CreateCache takes the family or one of its text chat models, which
+// stand for it; anything else is refused before sending, with an error
+// naming the model and the family.
 func TestCreateCacheModelArgument(t *testing.T) {
-	_, sdk := cacheServer(t)
+	sdk := cacheSetup(t)
 	ctx := t.Context()
-	for _, m := range []string{"moonshot-v1", "moonshot-v1-8k", "moonshot-v1-32k", "Moonshot-V1-128K", "moonshot-v1-auto", ""} {
-		c, err := sdk.CreateCache(ctx, m, document(), onesdk.CacheOptions{})
-		if err != nil {
-			t.Errorf("model %q: %v", m, err)
-			continue
-		}
-		if c.Model != "moonshot-v1" {
+	accepted := []string{"moonshot-v1", "moonshot-v1-8k", "moonshot-v1-32k", "Moonshot-V1-128K", "moonshot-v1-auto", ""}
+	for _, m := range accepted {
+		if c := createCache(t, sdk, &onesdk.CacheCreateRequest{Model: m}); c.Model != "moonshot-v1" {
 			t.Errorf("model %q: cache model %q, want the family", m, c.Model)
 		}
 	}
 	for _, m := range []string{"kimi-k2-turbo-preview", "moonshot-v1-8k-vision-preview", "gpt-4o", "moonshot-v2"} {
-		_, err := sdk.CreateCache(ctx, m, document(), onesdk.CacheOptions{})
-		var ie *onesdk.InvokeError
-		if !errors.Is(err, onesdk.ErrBadRequest) || !errors.As(err, &ie) || ie.Status != 0 || ie.Op != "CreateCache" ||
+		_, err := sdk.CreateCache(ctx, &onesdk.CacheCreateRequest{Model: m, Messages: document()})
+		var ve *onesdk.ValidationError
+		if !errors.Is(err, onesdk.ErrBadRequest) || !errors.As(err, &ve) || ve.Field != "model" ||
 			!strings.Contains(err.Error(), m) || !strings.Contains(err.Error(), `"moonshot-v1"`) {
 			t.Errorf("model %q: want a client-side ErrBadRequest naming it and the family, got %v", m, err)
 		}
 	}
-	list, err := sdk.ListCaches(ctx, onesdk.ListCachesOptions{Limit: 50})
+	if _, err := sdk.CreateCache(ctx, nil); !errors.Is(err, onesdk.ErrBadRequest) {
+		t.Errorf("CreateCache(nil): want ErrBadRequest, got %v", err)
+	}
+	list, err := sdk.ListCaches(ctx, &onesdk.CacheListOptions{Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 6 {
-		t.Errorf("%d caches on the server, want the 6 accepted ones", len(list))
+	if len(list) != len(accepted) {
+		t.Errorf("%d caches on the server, want the %d accepted ones", len(list), len(accepted))
 	}
 }
 
 func TestCacheErrorsAreClassified(t *testing.T) {
-	srv := kimitest.NewServer(t, kimitest.WithCacheReadyDelay(time.Hour))
-	sdk := newSDK(t, srv, &kimi.RetryPolicy{})
+	sdk, _ := setup(t, kimitest.WithCacheReadyDelay(time.Hour))
 	ctx := t.Context()
-	var ie *onesdk.InvokeError
 	_, err := sdk.GetCache(ctx, "cache-does-not-exist")
-	if !errors.Is(err, onesdk.ErrNotFound) || !errors.As(err, &ie) || ie.Status != 404 || ie.Op != "GetCache" || ie.Provider != "kimi" {
+	var apiErr *onesdk.APIError
+	if !errors.Is(err, onesdk.ErrNotFound) || !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
 		t.Errorf("GetCache of an unknown id: want a 404 ErrNotFound, got %v", err)
 	}
-	if _, err := sdk.UpdateCache(ctx, "cache-does-not-exist", onesdk.UpdateCacheOptions{TTL: 60}); !errors.Is(err, onesdk.ErrNotFound) {
-		t.Errorf("UpdateCache of an unknown id: want ErrNotFound, got %v", err)
-	}
-	if err := sdk.DeleteCache(ctx, "cache-does-not-exist"); !errors.Is(err, onesdk.ErrNotFound) {
-		t.Errorf("DeleteCache of an unknown id: want ErrNotFound, got %v", err)
-	}
-	if _, err := sdk.CreateTag(ctx, "t", "cache-does-not-exist"); !errors.Is(err, onesdk.ErrBadRequest) {
-		t.Errorf("CreateTag on an unknown cache: want ErrBadRequest, got %v", err)
-	}
-	if _, err := sdk.GetCache(ctx, ""); !errors.Is(err, onesdk.ErrBadRequest) {
-		t.Errorf("GetCache(\"\"): want ErrBadRequest, got %v", err)
-	}
+	_, err = sdk.UpdateCache(ctx, "cache-does-not-exist", &onesdk.CacheUpdateRequest{TTL: time.Minute})
+	wantKinds(t, "UpdateCache of an unknown id", err, []error{onesdk.ErrNotFound})
+	wantKinds(t, "DeleteCache of an unknown id", sdk.DeleteCache(ctx, "cache-does-not-exist"), []error{onesdk.ErrNotFound})
+	_, err = sdk.CreateTag(ctx, "t", "cache-does-not-exist")
+	wantKinds(t, "CreateTag on an unknown cache", err, []error{onesdk.ErrBadRequest})
+	_, err = sdk.GetCache(ctx, "")
+	wantKinds(t, `GetCache("")`, err, []error{onesdk.ErrBadRequest})
 
 	// A cache that takes an hour to build: the wait ends with the
 	// deadline, as a timeout, and the pending cache is returned.
-	c, err := sdk.CreateCache(ctx, "moonshot-v1", document(), onesdk.CacheOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := createCache(t, sdk, nil)
 	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	seen, err := sdk.WaitCacheReady(wctx, c.ID)
-	if !errors.Is(err, onesdk.ErrTimeout) || !errors.As(err, &ie) || ie.Op != "WaitCacheReady" {
-		t.Errorf("WaitCacheReady past the deadline: want ErrTimeout, got %v", err)
-	}
+	wantKinds(t, "WaitCacheReady past the deadline", err, []error{onesdk.ErrTimeout, context.DeadlineExceeded})
 	if seen == nil || seen.Status != kimi.CacheStatusPending {
 		t.Errorf("WaitCacheReady past the deadline returned %+v, want the pending cache", seen)
 	}
@@ -420,25 +379,22 @@ func TestCacheErrorsAreClassified(t *testing.T) {
 // Ace Data Cloud has no /v1/caching: every cache and tag method says so,
 // naming the provider, without a request.
 func TestCachingUnsupportedOnAceData(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	sdk, err := onesdk.New("acedata", onesdk.Config{APIKey: srv.Key, APIURL: srv.AceDataCloudURL(), Retry: &kimi.RetryPolicy{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, srv := setup(t, unreachable)
+	sdk := aceData(t, srv)
 	ctx := t.Context()
 	errs := map[string]error{}
-	_, errs["CreateCache"] = sdk.CreateCache(ctx, "moonshot-v1", document(), onesdk.CacheOptions{})
+	_, errs["CreateCache"] = sdk.CreateCache(ctx, &onesdk.CacheCreateRequest{Messages: document()})
 	_, errs["WaitCacheReady"] = sdk.WaitCacheReady(ctx, "cache-x")
-	_, errs["ListCaches"] = sdk.ListCaches(ctx, onesdk.ListCachesOptions{})
-	for _, err := range sdk.AllCaches(ctx, onesdk.ListCachesOptions{}) {
+	_, errs["ListCaches"] = sdk.ListCaches(ctx, nil)
+	for _, err := range sdk.AllCaches(ctx, nil) {
 		errs["AllCaches"] = err
 	}
 	_, errs["GetCache"] = sdk.GetCache(ctx, "cache-x")
-	_, errs["UpdateCache"] = sdk.UpdateCache(ctx, "cache-x", onesdk.UpdateCacheOptions{TTL: 60})
+	_, errs["UpdateCache"] = sdk.UpdateCache(ctx, "cache-x", &onesdk.CacheUpdateRequest{TTL: time.Minute})
 	errs["DeleteCache"] = sdk.DeleteCache(ctx, "cache-x")
 	_, errs["CreateTag"] = sdk.CreateTag(ctx, "my_tag", "cache-x")
-	_, errs["ListTags"] = sdk.ListTags(ctx, onesdk.ListTagsOptions{})
-	for _, err := range sdk.AllTags(ctx, onesdk.ListTagsOptions{}) {
+	_, errs["ListTags"] = sdk.ListTags(ctx, nil)
+	for _, err := range sdk.AllTags(ctx, nil) {
 		errs["AllTags"] = err
 	}
 	_, errs["GetTag"] = sdk.GetTag(ctx, "my_tag")
@@ -447,28 +403,15 @@ func TestCachingUnsupportedOnAceData(t *testing.T) {
 	if len(errs) != 13 {
 		t.Fatalf("%d methods checked, want 13", len(errs))
 	}
-	for op, err := range errs {
-		var ie *onesdk.InvokeError
-		if !errors.Is(err, onesdk.ErrUnsupported) || !errors.Is(err, onesdk.ErrInvoke) || !errors.As(err, &ie) {
-			t.Errorf("%s: want an ErrUnsupported *InvokeError, got %v", op, err)
-			continue
-		}
-		if ie.Op != op || ie.Provider != "acedata" || !strings.Contains(err.Error(), "acedata") {
-			t.Errorf("%s: error %q (op %q) does not name the method and the provider", op, err, ie.Op)
-		}
-	}
+	wantUnsupported(t, "acedata", errs)
 }
 
 // A cache that fails or expires while waited for is a bad request that
 // says why, with the cache as last seen.
 func TestWaitCacheReadyFailures(t *testing.T) {
-	srv := kimitest.NewServer(t, kimitest.WithCacheReadyDelay(time.Hour))
-	sdk := newSDK(t, srv, nil)
+	sdk, srv := setup(t, kimitest.WithCacheReadyDelay(time.Hour))
 	ctx := t.Context()
-	c, err := sdk.CreateCache(ctx, "moonshot-v1", document(), onesdk.CacheOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := createCache(t, sdk, nil)
 	if !srv.Emulator.SetCacheError(srv.Key, c.ID, "invalid_request_error", "the context is too long") {
 		t.Fatal("SetCacheError found no cache")
 	}
@@ -482,16 +425,10 @@ func TestWaitCacheReadyFailures(t *testing.T) {
 	}
 
 	// Ready after 2 s of emulated time, expired after 1: inactive.
-	fast := kimitest.NewServer(t, kimitest.WithCacheReadyDelay(2*time.Second), kimitest.WithTimeScale(100))
-	sdk = newSDK(t, fast, nil)
-	c, err = sdk.CreateCache(ctx, "moonshot-v1", document(), onesdk.CacheOptions{TTL: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sdk, _ = setup(t, kimitest.WithCacheReadyDelay(2*time.Second), kimitest.WithTimeScale(100))
+	c = createCache(t, sdk, &onesdk.CacheCreateRequest{TTL: time.Second})
 	seen, err = sdk.WaitCacheReady(ctx, c.ID)
-	if !errors.Is(err, onesdk.ErrBadRequest) || !errors.Is(err, kimi.ErrCacheInactive) || errors.Is(err, onesdk.ErrConnection) {
-		t.Errorf("expired cache: want ErrBadRequest wrapping kimi.ErrCacheInactive, got %v", err)
-	}
+	wantKinds(t, "expired cache", err, []error{onesdk.ErrBadRequest, kimi.ErrCacheInactive}, onesdk.ErrConnection)
 	if seen == nil || seen.Status != kimi.CacheStatusInactive {
 		t.Errorf("returned cache %+v, want status inactive", seen)
 	}

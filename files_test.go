@@ -1,12 +1,9 @@
 package onesdk_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,22 +15,13 @@ import (
 	"github.com/onesdk-go/onesdk"
 	"github.com/onesdk-go/onesdk/kimi"
 	"github.com/onesdk-go/onesdk/kimitest"
+	"github.com/onesdk-go/onesdk/tokencount"
 )
 
 const report = "Quarterly report.\nRevenue grew by 12 percent; the Lisbon office opened in March.\n"
 
-func writeTemp(t *testing.T, name string, content []byte) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, content, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestFilesRoundTrip(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	sdk := newSDK(t, srv, nil)
+	sdk, _ := setup(t)
 	ctx := t.Context()
 
 	path := writeTemp(t, "report.txt", []byte(report))
@@ -100,9 +88,9 @@ func TestFilesRoundTrip(t *testing.T) {
 		t.Fatalf("GetFile after delete: want ErrNotFound, got %v", err)
 	}
 	err = sdk.DeleteFile(ctx, f.ID)
-	var ie *onesdk.InvokeError
-	if !errors.Is(err, onesdk.ErrNotFound) || !errors.As(err, &ie) || ie.Op != "DeleteFile" || ie.Status != 404 {
-		t.Fatalf("second delete: want a 404 ErrNotFound from DeleteFile, got %v", err)
+	var apiErr *onesdk.APIError
+	if !errors.Is(err, onesdk.ErrNotFound) || !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+		t.Fatalf("second delete: want a 404 ErrNotFound, got %v", err)
 	}
 	files, err = sdk.ListFiles(ctx)
 	if err != nil || slices.ContainsFunc(files, func(x onesdk.File) bool { return x.ID == f.ID }) {
@@ -112,8 +100,7 @@ func TestFilesRoundTrip(t *testing.T) {
 
 // Upload takes any reader and reports progress up to the whole size.
 func TestUploadReaderProgress(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	sdk := newSDK(t, srv, nil)
+	sdk, _ := setup(t)
 	body := bytes.Repeat([]byte("a line of text for the progress test\n"), 4000) // ~150 kB
 	var mu sync.Mutex
 	var seen []int64
@@ -138,8 +125,7 @@ func TestUploadReaderProgress(t *testing.T) {
 }
 
 func TestFileErrorsAreClassified(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	sdk := newSDK(t, srv, &kimi.RetryPolicy{})
+	sdk, _ := setup(t)
 	ctx := t.Context()
 	for op, err := range map[string]error{
 		"GetFile":           func() error { _, err := sdk.GetFile(ctx, "file-nope"); return err }(),
@@ -151,17 +137,15 @@ func TestFileErrorsAreClassified(t *testing.T) {
 		}(),
 		"DeleteFile": sdk.DeleteFile(ctx, "file-nope"),
 	} {
-		var ie *onesdk.InvokeError
-		if !errors.Is(err, onesdk.ErrNotFound) || !errors.As(err, &ie) || ie.Op != op {
-			t.Errorf("%s of an unknown id: want ErrNotFound from %s, got %v", op, op, err)
+		var apiErr *onesdk.APIError
+		if !errors.Is(err, onesdk.ErrNotFound) || !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+			t.Errorf("%s of an unknown id: want a 404 ErrNotFound, got %v", op, err)
 		}
 	}
 	// A file that is not there locally never reaches the server.
 	_, err := sdk.UploadFile(ctx, filepath.Join(t.TempDir(), "missing.pdf"), "")
-	if !errors.Is(err, onesdk.ErrBadRequest) || errors.Is(err, onesdk.ErrConnection) || !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("upload of a missing file: want an ErrBadRequest wrapping os.ErrNotExist, got %v", err)
-	}
-	// An empty file is refused by the server (§4.2).
+	wantKinds(t, "upload of a missing file", err, []error{onesdk.ErrBadRequest, os.ErrNotExist}, onesdk.ErrConnection)
+	// An empty file is refused before sending.
 	_, err = sdk.UploadFile(ctx, writeTemp(t, "empty.txt", nil), "")
 	if !errors.Is(err, onesdk.ErrBadRequest) {
 		t.Fatalf("upload of an empty file: want ErrBadRequest, got %v", err)
@@ -169,13 +153,12 @@ func TestFileErrorsAreClassified(t *testing.T) {
 }
 
 func TestBalanceDecreasesAfterChat(t *testing.T) {
-	srv := kimitest.NewServer(t, kimitest.WithAccount(kimitest.Account{Key: "sk-balance-test", Balance: 10}))
+	_, srv := setup(t, kimitest.WithAccount(kimitest.Account{Key: "sk-balance-test", Balance: 10}))
 	// The response does not name its currency and a loopback host does
 	// not tell the platform: Config.Currency says it.
-	sdk, err := onesdk.New("kimi", onesdk.Config{APIKey: srv.Key, APIURL: srv.URL, Currency: "USD"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loopback(srv)
+	cfg.Currency = "USD"
+	sdk := newSDK(t, "kimi", cfg)
 	ctx := t.Context()
 	before, err := sdk.GetBalance(ctx)
 	if err != nil {
@@ -187,7 +170,7 @@ func TestBalanceDecreasesAfterChat(t *testing.T) {
 	if before.Available != before.Cash+before.Voucher {
 		t.Errorf("available %v != cash %v + voucher %v", before.Available, before.Cash, before.Voucher)
 	}
-	if _, err := sdk.Generate(ctx, onesdk.Request{Model: "moonshot-v1-8k", Messages: []onesdk.Message{onesdk.UserMessage(report)}}); err != nil {
+	if _, err := sdk.Generate(ctx, ask("moonshot-v1-8k", report)); err != nil {
 		t.Fatal(err)
 	}
 	after, err := sdk.GetBalance(ctx)
@@ -200,14 +183,10 @@ func TestBalanceDecreasesAfterChat(t *testing.T) {
 }
 
 // Ace Data Cloud has no files, token estimation or balance: every method
-// says so, naming itself and the provider, without a request; the offline
-// estimate still works.
+// says so, naming the provider, without a request.
 func TestPlatformUnsupportedOnAceData(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	sdk, err := onesdk.New("acedata", onesdk.Config{APIKey: srv.Key, APIURL: srv.AceDataCloudURL(), Retry: &kimi.RetryPolicy{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, srv := setup(t, unreachable)
+	sdk := aceData(t, srv)
 	ctx := t.Context()
 	path := writeTemp(t, "report.txt", []byte(report))
 	msgs := []onesdk.Message{onesdk.UserMessage("hello")}
@@ -223,60 +202,21 @@ func TestPlatformUnsupportedOnAceData(t *testing.T) {
 	errs["DeleteFile"] = sdk.DeleteFile(ctx, "file-x")
 	_, errs["GetBalance"] = sdk.GetBalance(ctx)
 	_, errs["CountTokens"] = sdk.CountTokens(ctx, "kimi-k2.5", msgs)
-	_, errs["NewDocumentQA"] = sdk.NewDocumentQA(onesdk.DocumentQAOptions{})
+	_, errs["NewDocumentQA"] = sdk.NewDocumentQA()
 	if len(errs) != 12 {
 		t.Fatalf("%d methods checked, want 12", len(errs))
 	}
-	for op, err := range errs {
-		var ie *onesdk.InvokeError
-		if !errors.Is(err, onesdk.ErrUnsupported) || !errors.As(err, &ie) {
-			t.Errorf("%s: want an ErrUnsupported *InvokeError, got %v", op, err)
-			continue
-		}
-		if ie.Op != op || ie.Provider != "acedata" || !strings.Contains(err.Error(), "acedata") {
-			t.Errorf("%s: error %q (op %q) does not name the method and the provider", op, err, ie.Op)
-		}
-	}
-	if n := onesdk.CountTokensOffline(msgs, nil); n <= 0 {
-		t.Errorf("CountTokensOffline = %d", n)
-	}
-}
-
-// minimalDOCX returns a DOCX (a zip holding word/document.xml) with one
-// paragraph per line.
-func minimalDOCX(t *testing.T, paras ...string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, err := zw.Create("word/document.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body strings.Builder
-	for _, p := range paras {
-		body.WriteString("<w:p><w:r><w:t>")
-		if err := xml.EscapeText(&body, []byte(p)); err != nil {
-			t.Fatal(err)
-		}
-		body.WriteString("</w:t></w:r></w:p>")
-	}
-	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>`+
-		`<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>%s</w:body></w:document>`, body.String())
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	wantUnsupported(t, "acedata", errs)
 }
 
 // A DOCX is extracted paragraph by paragraph; a file Kimi cannot extract
 // ends in status "error", which WaitFileProcessed reports as a bad
 // request and GetFileContent as the server's failure.
 func TestUploadDOCXAndBrokenFile(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	sdk := newSDK(t, srv, &kimi.RetryPolicy{})
+	sdk, _ := setup(t)
 	ctx := t.Context()
 
-	docx := writeTemp(t, "minutes.docx", minimalDOCX(t, "Minutes of the board", "The budget for 2026 is approved & signed."))
+	docx := writeTemp(t, "minutes.docx", kimitest.DOCX("Minutes of the board", "The budget for 2026 is approved & signed."))
 	f, err := sdk.UploadFile(ctx, docx, onesdk.PurposeFileExtract)
 	if err != nil {
 		t.Fatal(err)
@@ -313,8 +253,7 @@ func TestUploadDOCXAndBrokenFile(t *testing.T) {
 // Past the account's file count the upload is a bad request carrying
 // Kimi's message; deleting a file makes room again.
 func TestUploadFileCountLimit(t *testing.T) {
-	srv := kimitest.NewServer(t, kimitest.WithFileLimits(kimitest.FileLimits{MaxFiles: 2}))
-	sdk := newSDK(t, srv, nil)
+	sdk, _ := setup(t, kimitest.WithFileLimits(kimitest.FileLimits{MaxFiles: 2}))
 	ctx := t.Context()
 	path := writeTemp(t, "a.txt", []byte(report))
 	first, err := sdk.UploadFile(ctx, path, "")
@@ -325,9 +264,9 @@ func TestUploadFileCountLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = sdk.UploadFile(ctx, path, "")
-	var ie *onesdk.InvokeError
-	if !errors.Is(err, onesdk.ErrBadRequest) || errors.Is(err, onesdk.ErrRateLimit) || !errors.As(err, &ie) || ie.Status != 400 ||
-		!strings.Contains(ie.Message, "exceeded the max file count") {
+	var apiErr *onesdk.APIError
+	if !errors.Is(err, onesdk.ErrBadRequest) || errors.Is(err, onesdk.ErrRateLimit) || !errors.As(err, &apiErr) || apiErr.StatusCode != 400 ||
+		!strings.Contains(apiErr.Message, "exceeded the max file count") {
 		t.Fatalf("third upload: want a 400 ErrBadRequest about the file count, got %v", err)
 	}
 	if err := sdk.DeleteFile(ctx, first.ID); err != nil {
@@ -338,18 +277,30 @@ func TestUploadFileCountLimit(t *testing.T) {
 	}
 }
 
+// documentQA returns a DocumentQA on sdk whose candidates are models (nil:
+// the default ones). offline sizes prompts with package tokencount instead
+// of asking the server.
+func documentQA(t *testing.T, sdk *onesdk.SDK, offline bool, models ...string) *onesdk.DocumentQA {
+	t.Helper()
+	qa, err := sdk.NewDocumentQA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	qa.Models = models
+	if offline {
+		qa.CountTokens = tokencount.ChatForModel
+	}
+	return qa
+}
+
 func TestDocumentQA(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	sdk := newSDK(t, srv, &kimi.RetryPolicy{})
+	sdk, _ := setup(t)
 	ctx := t.Context()
 	short := writeTemp(t, "report.txt", []byte(report))
 	long := writeTemp(t, "long.txt", []byte(strings.Repeat("The committee met again and discussed the budget at length. ", 1500))) // ~15k tokens
 
 	for _, offline := range []bool{false, true} {
-		qa, err := sdk.NewDocumentQA(onesdk.DocumentQAOptions{CountOffline: offline})
-		if err != nil {
-			t.Fatal(err)
-		}
+		qa := documentQA(t, sdk, offline)
 		if err := qa.AddFiles(ctx, short); err != nil {
 			t.Fatal(err)
 		}
@@ -386,10 +337,7 @@ func TestDocumentQA(t *testing.T) {
 	// An English document the offline estimate undercounts: it picks the
 	// 8k model, Kimi refuses the prompt as too long, Ask steps up.
 	english := writeTemp(t, "english.txt", []byte(strings.Repeat("The committee met again and discussed the budget at length. ", 500)))
-	qa, err := sdk.NewDocumentQA(onesdk.DocumentQAOptions{CountOffline: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	qa := documentQA(t, sdk, true)
 	if err := qa.AddFiles(ctx, english); err != nil {
 		t.Fatal(err)
 	}
@@ -408,21 +356,13 @@ func TestDocumentQA(t *testing.T) {
 	qa.Cleanup(ctx)
 
 	// Too long for the only candidate: a bad request naming the limit.
-	qa, err = sdk.NewDocumentQA(onesdk.DocumentQAOptions{Models: []string{"moonshot-v1-8k"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	qa = documentQA(t, sdk, false, "moonshot-v1-8k")
 	if err := qa.AddFiles(ctx, long); err != nil {
 		t.Fatal(err)
 	}
 	_, err = qa.Ask(ctx, "Summarise")
-	var ie *onesdk.InvokeError
-	if !errors.Is(err, onesdk.ErrBadRequest) || !errors.Is(err, kimi.ErrPromptTooLong) || !errors.As(err, &ie) || ie.Op != "Ask" {
-		t.Fatalf("too long a document: want an ErrBadRequest wrapping kimi.ErrPromptTooLong from Ask, got %v", err)
-	}
+	wantKinds(t, "too long a document", err, []error{onesdk.ErrBadRequest, kimi.ErrPromptTooLong})
 	// A missing file is the caller's mistake, not the network's.
 	err = qa.AddFiles(ctx, filepath.Join(t.TempDir(), "missing.pdf"))
-	if !errors.Is(err, onesdk.ErrBadRequest) || !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("missing file: want ErrBadRequest wrapping os.ErrNotExist, got %v", err)
-	}
+	wantKinds(t, "AddFiles of a missing file", err, []error{onesdk.ErrBadRequest, os.ErrNotExist}, onesdk.ErrConnection)
 }

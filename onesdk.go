@@ -1,88 +1,83 @@
-// Package onesdk is one facade over LLM providers, the Go form of the
-// Python package llm_onesdk: New("kimi", Config{...}) gives ListModels,
-// GetModel, Generate, StreamGenerate, SetProxy and Kimi's context caches
-// and tags, and every error is an *InvokeError whose kind is told apart
-// with errors.Is (ErrRateLimit, ErrAuthorization, ...).
+// Package onesdk is one front door to Kimi (Moonshot AI) models, in the
+// shape of the Python package llm_onesdk: New("kimi", Config{...}) gives
+// ListModels, GetModel, Generate, StreamGenerate, CountTokens, SetProxy
+// and Kimi's context caches and tags.
 //
 //	sdk, err := onesdk.New("kimi", onesdk.Config{APIKey: os.Getenv("MOONSHOT_API_KEY")})
-//	resp, err := sdk.Generate(ctx, onesdk.Request{
+//	resp, err := sdk.Generate(ctx, &onesdk.Request{
 //		Model:    "kimi-k2-turbo-preview",
 //		Messages: []onesdk.Message{onesdk.UserMessage("Hello")},
 //	})
 //	fmt.Println(resp.Text())
 //
+// The facade is a thin layer over package kimi, the typed client: its
+// types are kimi's (Request is kimi.ChatRequest, Stream is kimi.Stream,
+// CacheCreateRequest is kimi.CacheCreateRequest, and so on), so the two
+// mix freely and (*SDK).Kimi reaches the whole client. What the facade
+// adds is the choice of provider: Moonshot's platforms (api.moonshot.cn,
+// api.moonshot.ai) and Ace Data Cloud, which offers chat completions only.
+//
+// # Errors
+//
+// Every error matches ErrInvoke and one or more kinds with errors.Is:
+// ErrConnection, ErrServerUnavailable, ErrRateLimit, ErrAuthorization,
+// ErrBadRequest (the Python package's Invoke*Error classes), and
+// ErrTimeout, ErrNotFound, ErrQuota, ErrConfig, ErrUnsupported. The kinds
+// are kimi's: an error from package kimi answers them too. An API error is
+// an *APIError (status, Kimi's error type, request id, retry hint); a
+// request refused before sending is a *ValidationError naming the field,
+// the value and the limit.
+//
+//	if errors.Is(err, onesdk.ErrRateLimit) { ... }
+//	var apiErr *onesdk.APIError
+//	if errors.As(err, &apiErr) { log.Print(apiErr.StatusCode, apiErr.Type, apiErr.RequestID) }
+//
 // # Context caching
 //
 // CreateCache, ListCaches, GetCache, UpdateCache, DeleteCache, CreateTag,
-// ListTags, GetTag, GetTagContent and DeleteTag are the seed's
-// create_cache ... delete_tag (Go additions: WaitCacheReady, AllCaches,
-// AllTags). Kimi caches only for the model family "moonshot-v1"; the seed
-// passes a chat model name, so CreateCache also takes moonshot-v1-8k,
-// -32k, -128k and -auto and sends their family. A chat request uses a
-// cache through a first CacheMessage, by id or by tag, with one of those
-// chat models and no Tools:
+// ListTags, GetTag, GetTagContent and DeleteTag manage Kimi's explicit
+// context caches (Go additions: WaitCacheReady, AllCaches, AllTags). A
+// chat request uses a cache through a first CacheMessage, by id or by tag:
 //
-//	cache, err := sdk.CreateCache(ctx, "moonshot-v1-128k", docs, onesdk.CacheOptions{TTL: 3600, Tags: []string{"docs"}})
+//	cache, err := sdk.CreateCache(ctx, &onesdk.CacheCreateRequest{Model: "moonshot-v1-128k",
+//		Messages: docs, TTL: time.Hour, Tags: []string{"docs"}})
 //	cache, err = sdk.WaitCacheReady(ctx, cache.ID)
-//	resp, err := sdk.Generate(ctx, onesdk.Request{
+//	resp, err := sdk.Generate(ctx, &onesdk.Request{
 //		Model: "moonshot-v1-128k",
 //		Messages: []onesdk.Message{
-//			onesdk.CacheMessage(onesdk.CacheRef{Tag: "docs", ResetTTL: 3600}),
+//			onesdk.CacheMessage(onesdk.CacheRef{Tag: "docs", ResetTTL: time.Hour}),
 //			onesdk.UserMessage("What does chapter 2 say?"),
 //		},
 //	})
 //	fmt.Println(resp.Usage.CachedTokens, resp.CacheInfo().TokensSaved)
 //
-// Providers without caching (acedata) return an ErrUnsupported error from
-// every cache and tag method.
-//
 // # Files, document Q&A, tokens, balance
 //
 // UploadFile, Upload, WaitFileProcessed, ListFiles, GetFile,
-// GetFileContent (the decoded extraction), GetFileContentRaw and
-// DeleteFile manage Kimi's files; NewDocumentQA asks questions about
-// documents (upload, extraction, the smallest model that holds them).
-// CountTokens is the seed's count_tokens, on Kimi's free estimation
-// endpoint; CountTokensOffline estimates without a request. GetBalance
-// returns the account balance. On acedata all of these but
-// CountTokensOffline return an ErrUnsupported error.
+// GetFileContent (the decoded extraction), GetFileContentRaw,
+// GetFileContentReader and DeleteFile manage Kimi's files; NewDocumentQA
+// asks questions about documents. CountTokens is Kimi's free token
+// estimation endpoint; package tokencount estimates offline (it is a
+// separate package so that programs which do not need it do not link its
+// vocabulary). GetBalance returns the account balance.
 //
-// The typed Kimi client in package kimi is reachable with (*SDK).Kimi for
-// everything the facade does not cover.
+// A provider without an endpoint (Ace Data Cloud has only chat) returns an
+// ErrUnsupported error from the methods that need it, without a request.
 package onesdk
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/onesdk-go/onesdk/kimi"
-)
-
-// Aliases so that facade users need one import for everyday use.
-type (
-	Message  = kimi.Message
-	Request  = kimi.ChatRequest
-	Response = kimi.ChatCompletion
-	Model    = kimi.Model
-	Tool     = kimi.Tool
-	ToolCall = kimi.ToolCall
-	Usage    = kimi.Usage
-)
-
-// Message constructors, re-exported.
-var (
-	SystemMessage    = kimi.SystemMessage
-	UserMessage      = kimi.UserMessage
-	AssistantMessage = kimi.AssistantMessage
 )
 
 // Config configures New. The zero value works when MOONSHOT_API_KEY is set.
@@ -90,151 +85,100 @@ type Config struct {
 	// APIKey; empty reads the provider's environment variable
 	// (MOONSHOT_API_KEY for kimi, ACEDATA_API_TOKEN for acedata).
 	APIKey string
-	// APIURL overrides the provider's base URL (the seed's "api_url").
+	// APIURL overrides the provider's base URL; empty reads the provider's
+	// environment variable (MOONSHOT_BASE_URL, ACEDATA_BASE_URL).
 	APIURL string
 	// Region picks Moonshot's platform when APIURL is empty: "cn" (default,
 	// api.moonshot.cn) or "ai" (api.moonshot.ai). Keys of one do not work
 	// on the other.
 	Region     string
 	HTTPClient *http.Client
-	// Retry is the retry policy; nil uses kimi.DefaultRetryPolicy.
-	Retry *kimi.RetryPolicy
+	// Retry is the retry policy; nil uses DefaultRetryPolicy().
+	Retry *RetryPolicy
 	// Proxy is an http, https or socks5 URL; see also SetProxy.
 	Proxy string
-	// Debug logs every request at debug level to standard error (the
-	// seed's logging.DEBUG). Logger, if set, is used instead.
+	// Debug logs every request at debug level to standard error. Logger,
+	// if set, is used instead.
 	Debug  bool
 	Logger *slog.Logger
 	// Currency is the currency GetBalance reports ("USD", "CNY"). Empty
 	// infers it from the base URL: CNY on api.moonshot.cn, USD on
 	// api.moonshot.ai, unknown ("") on any other host, such as a proxy.
 	Currency string
+	// SkipModelChecks turns off the client's per-model request checks
+	// (such as a model's fixed sampling), for when the platform has
+	// changed a model's rules before this module knows of it. Wire-level
+	// limits are still checked.
+	SkipModelChecks bool
 }
 
-// String hides the key (and a proxy password) so that a Config printed in
-// a log is safe.
-func (c Config) String() string {
-	k := ""
-	if c.APIKey != "" {
-		k = "[redacted]"
-	}
-	return fmt.Sprintf("onesdk.Config{APIKey:%s APIURL:%q Region:%q Proxy:%q Debug:%t}",
-		k, redactURL(c.APIURL), c.Region, redactURL(c.Proxy), c.Debug)
+// shown is what every printed form of a Config (fmt, slog, JSON) shows:
+// whether a key is set, never the key, and URLs without passwords.
+type shown struct {
+	APIKeySet bool   `json:"api_key_set"`
+	APIURL    string `json:"api_url"`
+	Region    string `json:"region"`
+	Proxy     string `json:"proxy"`
+	Debug     bool   `json:"debug"`
 }
 
-// GoString is String, so %#v does not print the key either.
+func (c Config) shown() shown {
+	return shown{APIKeySet: c.APIKey != "", APIURL: redactURL(c.APIURL), Region: c.Region,
+		Proxy: redactURL(c.Proxy), Debug: c.Debug}
+}
+
+// Format makes every fmt verb (%v, %+v, %#v, %s ...) print the Config
+// without its key, so that a Config in a log is safe.
+func (c Config) Format(f fmt.State, verb rune) { fmt.Fprintf(f, "onesdk.Config%+v", c.shown()) }
+
+// String and GoString are what Format prints.
+func (c Config) String() string { return fmt.Sprint(c) }
+
+// GoString is String, for callers that ask for it directly.
 func (c Config) GoString() string { return c.String() }
-
-// Format makes every fmt verb (%v, %+v, %d, %s ...) print String.
-func (c Config) Format(f fmt.State, verb rune) { io.WriteString(f, c.String()) }
 
 // LogValue keeps the key out of slog output.
 func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(slog.Bool("api_key_set", c.APIKey != ""), slog.String("api_url", redactURL(c.APIURL)),
-		slog.String("region", c.Region), slog.String("proxy", redactURL(c.Proxy)), slog.Bool("debug", c.Debug))
+	v := c.shown()
+	return slog.GroupValue(slog.Bool("api_key_set", v.APIKeySet), slog.String("api_url", v.APIURL),
+		slog.String("region", v.Region), slog.String("proxy", v.Proxy), slog.Bool("debug", v.Debug))
 }
 
 // MarshalJSON writes the Config without its key.
-func (c Config) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]any{"api_key_set": c.APIKey != "", "api_url": redactURL(c.APIURL),
-		"region": c.Region, "proxy": redactURL(c.Proxy), "debug": c.Debug})
-}
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.shown()) }
 
 func redactURL(raw string) string {
 	if raw == "" {
 		return ""
 	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "[unparsable URL]"
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
 	}
-	return u.Redacted()
-}
-
-// provider describes one backend that speaks Kimi's API.
-type provider struct {
-	name    string
-	aliases []string
-	keyEnv  string
-	urlEnv  string
-	baseURL func(region string) string
-	// models is a fixed catalogue for providers without GET /models.
-	models       []string
-	hasModelsAPI bool
-	// caching: context caches and tags (/v1/caching). Without it every
-	// cache and tag method returns an ErrUnsupported error.
-	caching bool
-	// platform: Moonshot's files, token estimation and balance endpoints
-	// (/v1/files, /v1/tokenizers, /v1/users/me/balance). Without it those
-	// methods return an ErrUnsupported error.
-	platform bool
-}
-
-var providers = []provider{
-	{
-		name: "kimi", aliases: []string{"moonshot"}, keyEnv: "MOONSHOT_API_KEY", urlEnv: "MOONSHOT_BASE_URL",
-		baseURL: func(region string) string {
-			if strings.EqualFold(region, "ai") {
-				return kimi.BaseURLAI
-			}
-			return kimi.BaseURLCN
-		},
-		hasModelsAPI: true,
-		caching:      true,
-		platform:     true,
-	},
-	{
-		// Ace Data Cloud re-sells Kimi at <host>/kimi/chat/completions
-		// (spec §9) and has no models endpoint, no context caching, no
-		// files, token estimation or balance.
-		name: "acedata", aliases: []string{"ace", "acedatacloud"}, keyEnv: "ACEDATA_API_TOKEN", urlEnv: "ACEDATA_BASE_URL",
-		baseURL: func(string) string { return "https://api.acedata.cloud/kimi" },
-		models: []string{"kimi-k2.5", "kimi-k2-thinking-turbo", "kimi-k2-thinking", "kimi-k2-instruct-0905",
-			"kimi-k2-0905-preview", "kimi-k2-turbo-preview", "kimi-k2-0711-preview"},
-	},
-}
-
-// Providers lists the provider names New accepts (aliases excluded).
-func Providers() []string {
-	var names []string
-	for _, p := range providers {
-		names = append(names, p.name)
-	}
-	sort.Strings(names)
-	return names
-}
-
-func findProvider(name string) (provider, bool) {
-	n := strings.ToLower(strings.TrimSpace(name))
-	for _, p := range providers {
-		if p.name == n || slices.Contains(p.aliases, n) {
-			return p, true
-		}
-	}
-	return provider{}, false
+	return "[unparsable URL]"
 }
 
 // SDK is the facade for one provider. It is safe for concurrent use.
 type SDK struct {
-	p      provider
+	p      *provider
 	client *kimi.Client
 }
 
 // New returns the facade for the named provider ("kimi" or its alias
-// "moonshot", "acedata"). An unknown name or a missing key is an ErrConfig
-// error that says what is expected.
+// "moonshot", "acedata"). An unknown name, a missing key, a malformed
+// APIURL or Proxy is an ErrConfig error that says what is expected.
 func New(providerName string, cfg Config) (*SDK, error) {
-	p, ok := findProvider(providerName)
-	if !ok {
-		return nil, configError(providerName, "New", fmt.Sprintf("unknown provider %q; known providers: %s",
-			providerName, strings.Join(Providers(), ", ")))
+	p := findProvider(providerName)
+	if p == nil {
+		return nil, kimi.WithKind(fmt.Errorf("onesdk: unknown provider %q; known providers: %s",
+			providerName, strings.Join(Providers(), ", ")), ErrConfig)
 	}
 	key := cfg.APIKey
 	if key == "" {
 		key = os.Getenv(p.keyEnv)
 	}
 	if key == "" {
-		return nil, configError(p.name, "New", "no API key: set Config.APIKey or the "+p.keyEnv+" environment variable")
+		return nil, kimi.WithKind(errors.New("onesdk: no API key: set Config.APIKey or the "+p.keyEnv+
+			" environment variable"), ErrConfig)
 	}
 	base := cfg.APIURL
 	if base == "" {
@@ -247,14 +191,10 @@ func New(providerName string, cfg Config) (*SDK, error) {
 	if logger == nil && cfg.Debug {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	c := kimi.NewClient(kimi.Config{APIKey: key, BaseURL: base, HTTPClient: cfg.HTTPClient,
-		Retry: cfg.Retry, Logger: logger, Proxy: cfg.Proxy, Currency: cfg.Currency})
-	if cfg.Proxy != "" {
-		// kimi.NewClient cannot fail, so check the proxy here rather than
-		// at the first call.
-		if err := c.SetProxy(cfg.Proxy); err != nil {
-			return nil, &InvokeError{Provider: p.name, Op: "New", Kinds: []error{ErrConfig}, Message: err.Error(), Err: err}
-		}
+	c := kimi.NewClient(kimi.Config{APIKey: key, BaseURL: base, HTTPClient: cfg.HTTPClient, Retry: cfg.Retry,
+		Logger: logger, Proxy: cfg.Proxy, Currency: cfg.Currency, SkipModelChecks: cfg.SkipModelChecks})
+	if err := c.ConfigErr(); err != nil {
+		return nil, err
 	}
 	return &SDK{p: p, client: c}, nil
 }
@@ -265,59 +205,76 @@ func (s *SDK) Provider() string { return s.p.name }
 // Kimi returns the typed client underneath, for the full Kimi API.
 func (s *SDK) Kimi() *kimi.Client { return s.client }
 
-// SetProxy routes later calls through an http, https or socks5 proxy.
-func (s *SDK) SetProxy(proxyURL string) error {
-	if err := s.client.SetProxy(proxyURL); err != nil {
-		return &InvokeError{Provider: s.p.name, Op: "SetProxy", Kinds: []error{ErrConfig}, Message: err.Error(), Err: err}
-	}
-	return nil
-}
+// SetProxy routes later calls through an http, https or socks5 proxy; ""
+// returns to the environment's proxy settings. A malformed URL is an
+// ErrConfig error.
+func (s *SDK) SetProxy(proxyURL string) error { return s.client.SetProxy(proxyURL) }
 
-// ListModels lists the models the account can use.
+// ListModels lists the models the account can use. A provider without a
+// models endpoint lists the catalogue's models it offers.
 func (s *SDK) ListModels(ctx context.Context) ([]Model, error) {
-	if !s.p.hasModelsAPI {
-		out := make([]Model, len(s.p.models))
-		for i, id := range s.p.models {
-			out[i] = Model{ID: id, Object: "model", OwnedBy: s.p.name}
-		}
-		return out, nil
+	if !s.p.has(featModels) {
+		return s.p.catalogue(), nil
 	}
 	l, err := s.client.Models.List(ctx)
 	if err != nil {
-		return nil, classify(s.p.name, "ListModels", err)
+		return nil, err
 	}
 	return l.Data, nil
 }
 
-// GetModel returns one model. Moonshot does not document GET /models/{id};
-// it is served by the API and by kimitest.
+// GetModel returns one model; an unknown id is an ErrNotFound error.
+// Moonshot does not document GET /models/{id}; it is served by the API
+// and by kimitest.
 func (s *SDK) GetModel(ctx context.Context, id string) (*Model, error) {
-	if !s.p.hasModelsAPI {
-		if slices.Contains(s.p.models, id) {
-			return &Model{ID: id, Object: "model", OwnedBy: s.p.name}, nil
+	if !s.p.has(featModels) {
+		models := s.p.catalogue()
+		if i := slices.IndexFunc(models, func(m Model) bool { return m.ID == id }); i >= 0 {
+			return &models[i], nil
 		}
-		return nil, &InvokeError{Provider: s.p.name, Op: "GetModel", Kinds: []error{ErrNotFound, ErrBadRequest},
-			Message: fmt.Sprintf("model %q is not offered by %s; known: %s", id, s.p.name, strings.Join(s.p.models, ", "))}
+		ids := make([]string, len(models))
+		for i, m := range models {
+			ids[i] = m.ID
+		}
+		return nil, kimi.WithKind(fmt.Errorf("onesdk: model %q is not offered by %s; known: %s",
+			id, s.p.name, strings.Join(ids, ", ")), ErrNotFound, ErrBadRequest)
 	}
-	m, err := s.client.Models.Get(ctx, id)
-	return m, classify(s.p.name, "GetModel", err)
+	return s.client.Models.Get(ctx, id)
 }
 
-// Generate runs a chat completion (non-streaming).
-func (s *SDK) Generate(ctx context.Context, req Request) (*Response, error) {
-	resp, err := s.client.Chat.Create(ctx, &req)
-	if err != nil {
-		return nil, classify(s.p.name, "Generate", err)
-	}
-	return resp, nil
+// Generate runs a chat completion (non-streaming). opts add per-call
+// settings such as headers (WithHeader).
+func (s *SDK) Generate(ctx context.Context, req *Request, opts ...RequestOption) (*Response, error) {
+	return s.client.Chat.Create(ctx, req, opts...)
 }
 
-// StreamGenerate runs a streamed chat completion. Read it with Next/Current
-// or range over All; Close it when done.
-func (s *SDK) StreamGenerate(ctx context.Context, req Request) (*Stream, error) {
-	st, err := s.client.Chat.Stream(ctx, &req)
-	if err != nil {
-		return nil, classify(s.p.name, "StreamGenerate", err)
-	}
-	return &Stream{s: st, provider: s.p.name}, nil
+// StreamGenerate runs a streamed chat completion. Read it with
+// Next/Current (chunk.Text() is the new text) or range over All; Close it
+// when done. A stream cut before Kimi's final [DONE] ends with an
+// ErrConnection error, never silently.
+func (s *SDK) StreamGenerate(ctx context.Context, req *Request, opts ...RequestOption) (*Stream, error) {
+	return s.client.Chat.Stream(ctx, req, opts...)
+}
+
+// NewConversation starts a multi-turn conversation on model with optional
+// system prompts: Send appends each question and answer to the history.
+// To trim by tokens, set MaxTokens and CountTokens (package tokencount
+// has a counter, tokencount.ChatMessages).
+func (s *SDK) NewConversation(model string, system ...string) *Conversation {
+	return kimi.NewConversation(s.client.Chat, model, system...)
+}
+
+// CountTokens returns the number of prompt tokens messages make for model,
+// as Kimi counts them. It calls Kimi's token estimation endpoint, which is
+// free: unlike the Python package, which runs a chat completion to read
+// its usage, it bills nothing and generates nothing. For an offline
+// estimate, see package tokencount.
+func (s *SDK) CountTokens(ctx context.Context, model string, messages []Message) (int, error) {
+	return gated(s, featPlatform, func() (int, error) { return s.client.Tokenizers.Estimate(ctx, model, messages) })
+}
+
+// GetBalance returns the account balance. Kimi refuses inference once
+// Available is at or below 0 (ErrQuota).
+func (s *SDK) GetBalance(ctx context.Context) (*Balance, error) {
+	return gated(s, featPlatform, func() (*Balance, error) { return s.client.Users.Balance(ctx) })
 }

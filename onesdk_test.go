@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,35 +19,42 @@ import (
 	"github.com/onesdk-go/onesdk/kimitest"
 )
 
-// fastRetry keeps retry tests quick; attempts are asserted, not durations.
-var fastRetry = &kimi.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, RateLimitDelay: time.Millisecond}
-
-func newSDK(t *testing.T, srv *kimitest.Server, retry *kimi.RetryPolicy) *onesdk.SDK {
-	t.Helper()
-	sdk, err := onesdk.New("kimi", onesdk.Config{APIKey: srv.Key, APIURL: srv.URL, Retry: retry})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sdk
-}
-
 func TestNewUnknownProviderListsKnown(t *testing.T) {
 	_, err := onesdk.New("openai", onesdk.Config{APIKey: "sk-x"})
-	if !errors.Is(err, onesdk.ErrConfig) || !errors.Is(err, onesdk.ErrInvoke) {
-		t.Fatalf("want ErrConfig, got %v", err)
-	}
-	for _, name := range []string{"kimi", "acedata"} {
+	wantKinds(t, "unknown provider", err, []error{onesdk.ErrConfig, onesdk.ErrInvoke})
+	for _, name := range onesdk.Providers() {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not list provider %q", err, name)
 		}
 	}
+	if got := strings.Join(onesdk.Providers(), ","); got != "acedata,kimi" {
+		t.Errorf("Providers() = %s, want acedata,kimi", got)
+	}
 }
 
+// Each provider reads its own key variable, and says which when it is
+// missing.
 func TestNewWithoutKeyIsConfigError(t *testing.T) {
-	t.Setenv("MOONSHOT_API_KEY", "")
-	_, err := onesdk.New("kimi", onesdk.Config{})
-	if !errors.Is(err, onesdk.ErrConfig) || !strings.Contains(err.Error(), "MOONSHOT_API_KEY") {
-		t.Fatalf("want ErrConfig naming MOONSHOT_API_KEY, got %v", err)
+	for provider, env := range map[string]string{"kimi": "MOONSHOT_API_KEY", "acedata": "ACEDATA_API_TOKEN"} {
+		t.Setenv(env, "")
+		_, err := onesdk.New(provider, onesdk.Config{})
+		if !errors.Is(err, onesdk.ErrConfig) || !strings.Contains(err.Error(), env) {
+			t.Errorf("%s: want ErrConfig naming %s, got %v", provider, env, err)
+		}
+	}
+}
+
+// A malformed base URL or proxy is refused by New, before any request.
+func TestNewRejectsMalformedURLs(t *testing.T) {
+	for name, cfg := range map[string]onesdk.Config{
+		"ftp base URL":  {APIKey: "sk-x", APIURL: "ftp://host"},
+		"ftp proxy":     {APIKey: "sk-x", Proxy: "ftp://127.0.0.1:21"},
+		"garbage proxy": {APIKey: "sk-x", Proxy: "::not a url"},
+	} {
+		sdk, err := onesdk.New("kimi", cfg)
+		if sdk != nil || onesdk.Kind(err) != onesdk.ErrConfig {
+			t.Errorf("%s: want an ErrConfig error and no SDK, got %v, %v", name, sdk, err)
+		}
 	}
 }
 
@@ -55,15 +62,35 @@ func TestNewReadsEnvironment(t *testing.T) {
 	srv := kimitest.NewServer(t)
 	t.Setenv("MOONSHOT_API_KEY", srv.Key)
 	t.Setenv("MOONSHOT_BASE_URL", srv.URL+"/")
-	sdk, err := onesdk.New("moonshot", onesdk.Config{})
+	sdk, err := onesdk.New("moonshot", onesdk.Config{HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sdk.Provider() != "kimi" {
 		t.Errorf("alias moonshot resolved to %q", sdk.Provider())
 	}
-	if _, err := sdk.ListModels(context.Background()); err != nil {
+	if _, err := sdk.ListModels(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Region picks Moonshot's platform when no base URL is given; each
+// provider has its own default.
+func TestNewBaseURLByRegionAndProvider(t *testing.T) {
+	t.Setenv("MOONSHOT_BASE_URL", "")
+	t.Setenv("ACEDATA_BASE_URL", "")
+	for _, tc := range []struct{ provider, region, want string }{
+		{"kimi", "", kimi.BaseURLCN},
+		{"kimi", "cn", kimi.BaseURLCN},
+		{"kimi", "ai", kimi.BaseURLAI},
+		{"Moonshot", "AI", kimi.BaseURLAI},
+		{"acedata", "ai", "https://api.acedata.cloud/kimi"},
+		{"ace", "", "https://api.acedata.cloud/kimi"},
+	} {
+		sdk := newSDK(t, tc.provider, onesdk.Config{APIKey: "sk-x", Region: tc.region})
+		if got := sdk.Kimi().BaseURL(); got != tc.want {
+			t.Errorf("%s region %q: base URL %s, want %s", tc.provider, tc.region, got, tc.want)
+		}
 	}
 }
 
@@ -91,9 +118,8 @@ func TestConfigNeverPrintsKey(t *testing.T) {
 }
 
 func TestModels(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	sdk := newSDK(t, srv, nil)
-	ctx := context.Background()
+	sdk, _ := setup(t)
+	ctx := t.Context()
 	models, err := sdk.ListModels(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -112,54 +138,26 @@ func TestModels(t *testing.T) {
 		t.Fatalf("GetModel: %v %+v", err, m)
 	}
 	_, err = sdk.GetModel(ctx, "no-such-model")
-	if !errors.Is(err, onesdk.ErrNotFound) || !errors.Is(err, onesdk.ErrBadRequest) {
-		t.Fatalf("want ErrNotFound, got %v", err)
-	}
+	wantKinds(t, "GetModel of an unknown id", err, []error{onesdk.ErrNotFound, onesdk.ErrBadRequest})
 }
 
 func TestGenerateAndStreamAgree(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	sdk := newSDK(t, srv, nil)
-	ctx := context.Background()
-	req := onesdk.Request{Model: "kimi-k2-turbo-preview", Messages: []onesdk.Message{onesdk.UserMessage("Explain the concept of blockchain technology.")}}
-	resp, err := sdk.Generate(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sdk, _ := setup(t)
+	resp, st := generateAndStream(t, sdk, ask("kimi-k2-turbo-preview", "Explain the concept of blockchain technology."))
 	if resp.Text() == "" || resp.Usage == nil || resp.Usage.TotalTokens != resp.Usage.PromptTokens+resp.Usage.CompletionTokens {
 		t.Fatalf("bad response: %+v", resp)
 	}
-	st, err := sdk.StreamGenerate(ctx, req)
-	if err != nil {
-		t.Fatal(err)
+	if u := st.Completion().Usage; u == nil || u.CompletionTokens != resp.Usage.CompletionTokens {
+		t.Errorf("stream usage %+v, want completion tokens %d", u, resp.Usage.CompletionTokens)
 	}
-	var text strings.Builder
-	var usage *onesdk.Usage
-	for chunk, err := range st.All() {
-		if err != nil {
-			t.Fatal(err)
-		}
-		text.WriteString(chunk.Delta.Text)
-		if chunk.Usage != nil {
-			usage = chunk.Usage
-		}
-	}
-	if text.String() != resp.Text() {
-		t.Errorf("stream text %q != generate text %q", text.String(), resp.Text())
-	}
-	if usage == nil || usage.CompletionTokens != resp.Usage.CompletionTokens {
-		t.Errorf("stream usage %+v, want completion tokens %d", usage, resp.Usage.CompletionTokens)
-	}
-	if got := st.Message(); got.Role != kimi.RoleAssistant || got.Content != resp.Text() {
+	if got := st.Message(); got.Role != kimi.RoleAssistant || got.Text() != resp.Text() {
 		t.Errorf("assembled message %+v", got)
 	}
 }
 
 func TestStreamReasoningChunks(t *testing.T) {
-	srv := kimitest.NewServer(t, kimitest.WithRule(kimitest.Rule{Match: "think", Reasoning: "Let me consider.", Reply: "Done."}))
-	sdk := newSDK(t, srv, nil)
-	st, err := sdk.StreamGenerate(context.Background(), onesdk.Request{Model: "kimi-k2-thinking",
-		Messages: []onesdk.Message{onesdk.UserMessage("think about it")}})
+	sdk, _ := setup(t, kimitest.WithRule(kimitest.Rule{Match: "think", Reasoning: "Let me consider.", Reply: "Done."}))
+	st, err := sdk.StreamGenerate(t.Context(), ask("kimi-k2-thinking", "think about it"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,11 +165,11 @@ func TestStreamReasoningChunks(t *testing.T) {
 	var reasoning, text string
 	for st.Next() {
 		c := st.Current()
-		if c.Delta.Reasoning != "" && text != "" {
+		if c.Reasoning() != "" && text != "" {
 			t.Error("reasoning arrived after content")
 		}
-		reasoning += c.Delta.Reasoning
-		text += c.Delta.Text
+		reasoning += c.Reasoning()
+		text += c.Text()
 	}
 	if err := st.Err(); err != nil {
 		t.Fatal(err)
@@ -184,9 +182,13 @@ func TestStreamReasoningChunks(t *testing.T) {
 	}
 }
 
+// ruleError is an emulator whose every chat answers with Kimi's error
+// envelope.
+func ruleError(status int, typ, msg string) kimitest.Option {
+	return kimitest.WithRule(kimitest.Rule{Error: &kimitest.RuleError{Status: status, Type: typ, Message: msg}})
+}
+
 func TestErrorKinds(t *testing.T) {
-	ctx := context.Background()
-	msgs := []onesdk.Message{onesdk.UserMessage("hello")}
 	cases := []struct {
 		name   string
 		opts   []kimitest.Option
@@ -195,127 +197,120 @@ func TestErrorKinds(t *testing.T) {
 		kinds  []error
 		not    []error
 		status int
+		// fault: the answer is the emulator's fault injection, which
+		// carries no request id.
+		fault bool
 	}{
 		{name: "wrong key", key: "sk-wrong", kinds: []error{onesdk.ErrAuthorization}, status: 401},
 		{name: "unknown model", model: "kimi-nope", kinds: []error{onesdk.ErrNotFound, onesdk.ErrBadRequest}, status: 404},
 		{name: "server down", opts: []kimitest.Option{kimitest.WithFaults(kimitest.Fault{Status: 503})},
-			kinds: []error{onesdk.ErrServerUnavailable}, not: []error{onesdk.ErrRateLimit}, status: 503},
+			kinds: []error{onesdk.ErrServerUnavailable}, not: []error{onesdk.ErrRateLimit}, status: 503, fault: true},
 		{name: "gateway timeout", opts: []kimitest.Option{kimitest.WithFaults(kimitest.Fault{Status: 504})},
-			kinds: []error{onesdk.ErrTimeout, onesdk.ErrServerUnavailable}, status: 504},
-		{name: "quota", opts: []kimitest.Option{kimitest.WithRule(kimitest.Rule{Error: &kimitest.RuleError{Status: 429,
-			Type: "exceeded_current_quota_error", Message: "Your account is suspended due to insufficient balance"}})},
+			kinds: []error{onesdk.ErrTimeout, onesdk.ErrServerUnavailable}, status: 504, fault: true},
+		{name: "quota", opts: []kimitest.Option{ruleError(429, "exceeded_current_quota_error",
+			"Your account is suspended due to insufficient balance")},
 			kinds: []error{onesdk.ErrQuota}, not: []error{onesdk.ErrRateLimit}, status: 429},
-		{name: "rate limit", opts: []kimitest.Option{kimitest.WithRule(kimitest.Rule{Error: &kimitest.RuleError{Status: 429,
-			Type: "rate_limit_reached_error", Message: "request reached organization max RPM: 3, please try again after 7 seconds"}})},
+		{name: "rate limit", opts: []kimitest.Option{ruleError(429, "rate_limit_reached_error",
+			"request reached organization max RPM: 3, please try again after 7 seconds")},
 			kinds: []error{onesdk.ErrRateLimit}, not: []error{onesdk.ErrQuota}, status: 429},
-		{name: "forbidden", opts: []kimitest.Option{kimitest.WithRule(kimitest.Rule{Error: &kimitest.RuleError{Status: 403,
-			Type: "permission_denied_error", Message: "The API you are accessing is not open"}})},
+		{name: "forbidden", opts: []kimitest.Option{ruleError(403, "permission_denied_error", "The API you are accessing is not open")},
 			kinds: []error{onesdk.ErrAuthorization}, not: []error{onesdk.ErrBadRequest}, status: 403},
-		{name: "engine overloaded", opts: []kimitest.Option{kimitest.WithRule(kimitest.Rule{Error: &kimitest.RuleError{Status: 429,
-			Type: "engine_overloaded_error", Message: "The engine is currently overloaded, please try again later"}})},
+		{name: "engine overloaded", opts: []kimitest.Option{ruleError(429, "engine_overloaded_error",
+			"The engine is currently overloaded, please try again later")},
 			kinds: []error{onesdk.ErrRateLimit, onesdk.ErrServerUnavailable}, not: []error{onesdk.ErrQuota}, status: 429},
-		{name: "bad request", opts: []kimitest.Option{kimitest.WithRule(kimitest.Rule{Error: &kimitest.RuleError{Status: 400,
-			Type: "content_filter", Message: "The request was rejected because it was considered high risk"}})},
+		{name: "bad request", opts: []kimitest.Option{ruleError(400, "content_filter",
+			"The request was rejected because it was considered high risk")},
 			kinds: []error{onesdk.ErrBadRequest}, not: []error{onesdk.ErrNotFound}, status: 400},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := kimitest.NewServer(t, tc.opts...)
+			sdk, srv := setup(t, tc.opts...)
 			key, model := srv.Key, "kimi-k2-turbo-preview"
 			if tc.key != "" {
-				key = tc.key
+				cfg := loopback(srv)
+				cfg.APIKey = tc.key
+				key, sdk = tc.key, newSDK(t, "kimi", cfg)
 			}
 			if tc.model != "" {
 				model = tc.model
 			}
-			sdk, err := onesdk.New("kimi", onesdk.Config{APIKey: key, APIURL: srv.URL, Retry: &kimi.RetryPolicy{MaxRetries: 0}})
-			if err != nil {
-				t.Fatal(err)
+			_, err := sdk.Generate(t.Context(), ask(model, "hello"))
+			wantKinds(t, tc.name, err, append(tc.kinds, onesdk.ErrInvoke), tc.not...)
+			if got := onesdk.Kinds(err); len(got) == 0 || got[0] != tc.kinds[0] {
+				t.Errorf("Kinds = %v, want %v first", got, tc.kinds[0])
 			}
-			_, err = sdk.Generate(ctx, onesdk.Request{Model: model, Messages: msgs})
-			for _, k := range tc.kinds {
-				if !errors.Is(err, k) {
-					t.Errorf("errors.Is(%v, %v) = false", err, k)
-				}
-			}
-			for _, k := range tc.not {
-				if errors.Is(err, k) {
-					t.Errorf("errors.Is(%v, %v) = true", err, k)
-				}
-			}
-			var ie *onesdk.InvokeError
-			if !errors.As(err, &ie) || ie.Status != tc.status {
-				t.Fatalf("want *InvokeError with status %d, got %#v", tc.status, err)
-			}
-			var ke *kimi.Error
-			if !errors.As(err, &ke) {
-				t.Errorf("underlying *kimi.Error not reachable from %v", err)
+			var apiErr *onesdk.APIError
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != tc.status || (apiErr.RequestID == "") != tc.fault {
+				t.Fatalf("want an *APIError with status %d (and a request id unless a fault), got %#v", tc.status, err)
 			}
 			if strings.Contains(err.Error(), key) {
 				t.Errorf("error leaks the key: %v", err)
 			}
-			if tc.name == "rate limit" && ie.RetryAfter != 7*time.Second {
-				t.Errorf("retry hint %v, want 7s", ie.RetryAfter)
+			if tc.name == "rate limit" && apiErr.RetryAfter != 7*time.Second {
+				t.Errorf("retry hint %v, want 7s", apiErr.RetryAfter)
 			}
 		})
 	}
 }
 
 func TestRetryableFaultRecovers(t *testing.T) {
-	srv := kimitest.NewServer(t, kimitest.WithFaults(kimitest.Fault{Route: "POST /v1/chat/completions", Times: 2, Status: 503}))
-	sdk := newSDK(t, srv, fastRetry)
-	resp, err := sdk.Generate(context.Background(), onesdk.Request{Model: "moonshot-v1-8k", Messages: []onesdk.Message{onesdk.UserMessage("hi")}})
+	sdk, _ := setup(t, kimitest.WithFaults(kimitest.Fault{Route: "POST /v1/chat/completions", Times: 2, Status: 503}))
+	resp, err := sdk.Generate(t.Context(), ask("moonshot-v1-8k", "hi"))
 	if err != nil || resp.Text() == "" {
 		t.Fatalf("want recovery after two 503s, got %v", err)
 	}
 }
 
+// A fault that outlasts the retries: the error counts the attempts.
+func TestRetriesExhausted(t *testing.T) {
+	sdk, _ := setup(t, kimitest.WithFaults(kimitest.Fault{Status: 503}))
+	_, err := sdk.Generate(t.Context(), ask("moonshot-v1-8k", "hi"))
+	var apiErr *onesdk.APIError
+	if !errors.As(err, &apiErr) || apiErr.Attempts != fastRetry.MaxRetries+1 {
+		t.Fatalf("want an *APIError after %d attempts, got %v (%+v)", fastRetry.MaxRetries+1, err, apiErr)
+	}
+}
+
+// A request the client can tell is wrong is refused without sending it:
+// the emulator would reset the connection.
 func TestValidationIsBadRequestBeforeSending(t *testing.T) {
-	srv := kimitest.NewServer(t, kimitest.WithFaults(kimitest.Fault{ResetBeforeHeaders: true}))
-	sdk := newSDK(t, srv, &kimi.RetryPolicy{})
-	_, err := sdk.Generate(context.Background(), onesdk.Request{Model: "moonshot-v1-8k", Temperature: kimi.Ptr(1.5),
-		Messages: []onesdk.Message{onesdk.UserMessage("hi")}})
-	var ve *kimi.ValidationError
-	if !errors.Is(err, onesdk.ErrBadRequest) || !errors.As(err, &ve) || ve.Field != "temperature" {
+	sdk, _ := setup(t, kimitest.WithFaults(kimitest.Fault{ResetBeforeHeaders: true}))
+	req := ask("moonshot-v1-8k", "hi")
+	req.Temperature = onesdk.Ptr(1.5)
+	_, err := sdk.Generate(t.Context(), req)
+	var ve *onesdk.ValidationError
+	if !errors.Is(err, onesdk.ErrBadRequest) || errors.Is(err, onesdk.ErrConnection) || !errors.As(err, &ve) || ve.Field != "temperature" {
 		t.Fatalf("want a client-side ValidationError on temperature, got %v", err)
 	}
 }
 
 func TestConnectionErrors(t *testing.T) {
-	srv := kimitest.NewServer(t, kimitest.WithFaults(kimitest.Fault{ResetBeforeHeaders: true}))
-	sdk := newSDK(t, srv, &kimi.RetryPolicy{})
-	_, err := sdk.Generate(context.Background(), onesdk.Request{Model: "moonshot-v1-8k", Messages: []onesdk.Message{onesdk.UserMessage("hi")}})
-	if !errors.Is(err, onesdk.ErrConnection) {
-		t.Fatalf("want ErrConnection, got %v", err)
-	}
+	sdk, _ := setup(t, kimitest.WithFaults(kimitest.Fault{ResetBeforeHeaders: true}))
+	_, err := sdk.Generate(t.Context(), ask("moonshot-v1-8k", "hi"))
+	wantKinds(t, "connection reset", err, []error{onesdk.ErrConnection}, onesdk.ErrBadRequest)
 
-	slow := kimitest.NewServer(t, kimitest.WithFaults(kimitest.Fault{Delay: 2 * time.Second}))
-	sdk = newSDK(t, slow, &kimi.RetryPolicy{})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	sdk, _ = setup(t, kimitest.WithFaults(kimitest.Fault{Delay: 2 * time.Second}))
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	_, err = sdk.Generate(ctx, onesdk.Request{Model: "moonshot-v1-8k", Messages: []onesdk.Message{onesdk.UserMessage("hi")}})
-	if !errors.Is(err, onesdk.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("want ErrTimeout wrapping the deadline, got %v", err)
-	}
+	_, err = sdk.Generate(ctx, ask("moonshot-v1-8k", "hi"))
+	wantKinds(t, "deadline", err, []error{onesdk.ErrTimeout, onesdk.ErrConnection, context.DeadlineExceeded})
 }
 
+// A stream cut before [DONE] ends with an error, never silently.
 func TestStreamCutIsConnectionError(t *testing.T) {
 	for _, fault := range []string{"cut=3", "omit-done"} {
 		t.Run(fault, func(t *testing.T) {
-			srv := kimitest.NewServer(t)
-			sdk := newSDK(t, srv, &kimi.RetryPolicy{})
-			st, err := sdk.StreamGenerate(context.Background(), onesdk.Request{Model: "moonshot-v1-8k",
-				Messages: []onesdk.Message{onesdk.UserMessage("tell me a long story")},
-				Header:   http.Header{"X-Kimitest-Fault": {fault}}})
+			sdk, _ := setup(t)
+			st, err := sdk.StreamGenerate(t.Context(), ask("moonshot-v1-8k", "tell me a long story"),
+				onesdk.WithHeader("X-Kimitest-Fault", fault))
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer st.Close()
 			n := 0
 			for _, err := range st.All() {
 				if err != nil {
-					if !errors.Is(err, onesdk.ErrConnection) || !errors.Is(err, kimi.ErrStreamIncomplete) {
-						t.Fatalf("want ErrConnection wrapping ErrStreamIncomplete, got %v", err)
-					}
+					wantKinds(t, fault, err, []error{onesdk.ErrConnection, kimi.ErrStreamIncomplete})
 					return
 				}
 				n++
@@ -325,75 +320,78 @@ func TestStreamCutIsConnectionError(t *testing.T) {
 	}
 }
 
-func TestSetProxyRejectsBadScheme(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	sdk := newSDK(t, srv, nil)
-	if err := sdk.SetProxy("ftp://127.0.0.1:21"); !errors.Is(err, onesdk.ErrInvoke) {
-		t.Fatalf("want an error for ftp proxy, got %v", err)
+func TestSetProxy(t *testing.T) {
+	sdk, _ := setup(t)
+	if err := sdk.SetProxy("ftp://127.0.0.1:21"); onesdk.Kind(err) != onesdk.ErrConfig {
+		t.Fatalf("want an ErrConfig error for an ftp proxy, got %v", err)
 	}
-	if err := sdk.SetProxy("socks5://127.0.0.1:1080"); err != nil {
-		t.Fatalf("socks5 proxy refused: %v", err)
+	for _, proxy := range []string{"socks5://127.0.0.1:1080", "http://user:pass@127.0.0.1:3128", ""} {
+		if err := sdk.SetProxy(proxy); err != nil {
+			t.Errorf("proxy %q refused: %v", proxy, err)
+		}
+	}
+	// After "", the client is back on the environment's settings, which
+	// leave loopback alone.
+	if _, err := sdk.ListModels(t.Context()); err != nil {
+		t.Fatalf("ListModels after SetProxy(\"\"): %v", err)
 	}
 }
 
+// Ace Data Cloud serves chat only, at its own route and with its own
+// error envelope; its models come from the catalogue.
 func TestAceDataCloudProvider(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	ctx := context.Background()
-	sdk, err := onesdk.New("acedata", onesdk.Config{APIKey: srv.Key, APIURL: srv.AceDataCloudURL(), Retry: &kimi.RetryPolicy{}})
-	if err != nil {
-		t.Fatal(err)
+	_, srv := setup(t)
+	sdk := aceData(t, srv)
+	ctx := t.Context()
+	if sdk.Provider() != "acedata" {
+		t.Errorf("Provider() = %q", sdk.Provider())
 	}
-	req := onesdk.Request{Model: "kimi-k2.5", Messages: []onesdk.Message{onesdk.UserMessage("你好,请介绍一下你自己")}}
-	resp, err := sdk.Generate(ctx, req)
-	if err != nil || resp.Text() == "" {
-		t.Fatalf("Generate via Ace: %v", err)
-	}
-	st, err := sdk.StreamGenerate(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var text string
-	for c, err := range st.All() {
-		if err != nil {
-			t.Fatal(err)
-		}
-		text += c.Delta.Text
-	}
-	if text != resp.Text() {
-		t.Errorf("stream %q != generate %q", text, resp.Text())
+	req := ask("kimi-k2.5", "你好,请介绍一下你自己")
+	if resp, _ := generateAndStream(t, sdk, req); resp.Text() == "" {
+		t.Fatal("Generate via Ace: no text")
 	}
 	models, err := sdk.ListModels(ctx)
-	if err != nil || len(models) == 0 || models[0].ID != "kimi-k2.5" {
+	if err != nil || !slices.ContainsFunc(models, func(m onesdk.Model) bool { return m.ID == "kimi-k2.5" }) {
 		t.Fatalf("ListModels: %v %+v", err, models)
 	}
-	if _, err := sdk.GetModel(ctx, "moonshot-v1-8k"); !errors.Is(err, onesdk.ErrNotFound) {
-		t.Errorf("GetModel of a non-Ace model: %v", err)
+	if slices.ContainsFunc(models, func(m onesdk.Model) bool { return strings.HasPrefix(m.ID, "moonshot-v1") }) {
+		t.Errorf("ListModels lists moonshot-v1 models, which Ace does not offer: %+v", models)
 	}
+	if m, err := sdk.GetModel(ctx, "kimi-k2.5"); err != nil || m.ID != "kimi-k2.5" || m.OwnedBy != "acedata" {
+		t.Errorf("GetModel of an Ace model: %+v, %v", m, err)
+	}
+	_, err = sdk.GetModel(ctx, "moonshot-v1-8k")
+	wantKinds(t, "GetModel of a non-Ace model", err, []error{onesdk.ErrNotFound, onesdk.ErrBadRequest})
+	if err != nil && !strings.Contains(err.Error(), "kimi-k2.5") {
+		t.Errorf("GetModel error %q does not list the models offered", err)
+	}
+
 	// Ace's envelope: {"error":{"code":"invalid_token",...},"trace_id":...}.
-	bad, _ := onesdk.New("ace", onesdk.Config{APIKey: "wrong-token", APIURL: srv.AceDataCloudURL(), Retry: &kimi.RetryPolicy{}})
-	_, err = bad.Generate(ctx, req)
-	var ke *kimi.Error
-	if !errors.Is(err, onesdk.ErrAuthorization) || !errors.As(err, &ke) || ke.Code != "invalid_token" || ke.RequestID == "" {
-		t.Fatalf("want ErrAuthorization with code invalid_token and the trace id, got %v (%+v)", err, ke)
+	cfg := loopback(srv)
+	cfg.APIKey, cfg.APIURL = "wrong-token", srv.AceDataCloudURL()
+	_, err = newSDK(t, "ace", cfg).Generate(ctx, req)
+	var apiErr *onesdk.APIError
+	if !errors.Is(err, onesdk.ErrAuthorization) || !errors.As(err, &apiErr) || apiErr.Code != "invalid_token" || apiErr.RequestID == "" {
+		t.Fatalf("want ErrAuthorization with code invalid_token and the trace id, got %v (%+v)", err, apiErr)
 	}
-	_, err = sdk.Generate(ctx, onesdk.Request{Model: "moonshot-v1-8k", Messages: req.Messages})
-	if !errors.Is(err, onesdk.ErrBadRequest) {
-		t.Fatalf("non-Ace model: want ErrBadRequest, got %v", err)
-	}
+	_, err = sdk.Generate(ctx, ask("moonshot-v1-8k", "hi"))
+	wantKinds(t, "non-Ace model", err, []error{onesdk.ErrBadRequest})
 }
 
 // Debug logs each request to standard error, never the key.
 func TestDebugLogsRequestsWithoutKey(t *testing.T) {
-	srv := kimitest.NewServer(t)
+	_, srv := setup(t)
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	stderr := os.Stderr
 	os.Stderr = w
-	sdk, err := onesdk.New("kimi", onesdk.Config{APIKey: srv.Key, APIURL: srv.URL, Debug: true})
+	cfg := loopback(srv)
+	cfg.Debug = true
+	sdk, err := onesdk.New("kimi", cfg)
 	if err == nil {
-		_, err = sdk.Generate(context.Background(), onesdk.Request{Model: "moonshot-v1-8k", Messages: []onesdk.Message{onesdk.UserMessage("hi")}})
+		_, err = sdk.Generate(t.Context(), ask("moonshot-v1-8k", "hi"))
 	}
 	os.Stderr = stderr
 	w.Close()
@@ -412,22 +410,18 @@ func TestDebugLogsRequestsWithoutKey(t *testing.T) {
 }
 
 func TestMalformedResponseIsServerError(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	sdk := newSDK(t, srv, &kimi.RetryPolicy{})
-	ctx := context.Background()
-	bad := http.Header{"X-Kimitest-Fault": {"malformed"}}
-	req := onesdk.Request{Model: "moonshot-v1-8k", Messages: []onesdk.Message{onesdk.UserMessage("hi")}, Header: bad}
-	_, err := sdk.Generate(ctx, req)
-	if !errors.Is(err, onesdk.ErrServerUnavailable) || errors.Is(err, onesdk.ErrConnection) || !errors.Is(err, kimi.ErrBadResponse) {
-		t.Fatalf("Generate: want ErrServerUnavailable wrapping kimi.ErrBadResponse, got %v", err)
-	}
-	st, err := sdk.StreamGenerate(ctx, req)
+	sdk, _ := setup(t)
+	ctx := t.Context()
+	bad := onesdk.WithHeader("X-Kimitest-Fault", "malformed")
+	req := ask("moonshot-v1-8k", "hi")
+	_, err := sdk.Generate(ctx, req, bad)
+	wantKinds(t, "Generate", err, []error{onesdk.ErrServerUnavailable, kimi.ErrBadResponse}, onesdk.ErrConnection)
+	st, err := sdk.StreamGenerate(ctx, req, bad)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
 	for st.Next() {
 	}
-	if err := st.Err(); !errors.Is(err, onesdk.ErrServerUnavailable) || !errors.Is(err, kimi.ErrBadResponse) {
-		t.Fatalf("stream: want ErrServerUnavailable wrapping kimi.ErrBadResponse, got %v", err)
-	}
+	wantKinds(t, "stream", st.Err(), []error{onesdk.ErrServerUnavailable, kimi.ErrBadResponse})
 }

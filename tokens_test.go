@@ -8,7 +8,7 @@ import (
 
 	"github.com/onesdk-go/onesdk"
 	"github.com/onesdk-go/onesdk/kimi"
-	"github.com/onesdk-go/onesdk/kimitest"
+	"github.com/onesdk-go/onesdk/tokencount"
 )
 
 func conversation() []onesdk.Message {
@@ -23,8 +23,7 @@ func conversation() []onesdk.Message {
 // CountTokens is the server's count: the prompt_tokens a chat completion
 // of the same messages reports.
 func TestCountTokensMatchesPromptTokens(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	sdk := newSDK(t, srv, nil)
+	sdk, _ := setup(t)
 	ctx := t.Context()
 	for _, model := range []string{"moonshot-v1-8k", "kimi-k2-turbo-preview"} {
 		msgs := conversation()
@@ -32,7 +31,7 @@ func TestCountTokensMatchesPromptTokens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, err := sdk.Generate(ctx, onesdk.Request{Model: model, Messages: msgs})
+		resp, err := sdk.Generate(ctx, &onesdk.Request{Model: model, Messages: msgs})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,12 +41,11 @@ func TestCountTokensMatchesPromptTokens(t *testing.T) {
 	}
 }
 
-// The offline estimate stays within a sane factor of the server's count,
-// for English, Chinese and mixed prompts: it errs high for Chinese, and
-// can be ~30% low for English.
-func TestCountTokensOfflineWithinFactor(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	sdk := newSDK(t, srv, nil)
+// The offline estimate of package tokencount stays within a sane factor of
+// the server's count, for English, Chinese and mixed prompts: it errs high
+// for Chinese, and can be ~30% low for English.
+func TestOfflineEstimateWithinFactor(t *testing.T) {
+	sdk, _ := setup(t)
 	for name, msgs := range map[string][]onesdk.Message{
 		"conversation": conversation(),
 		"english":      {onesdk.UserMessage(strings.Repeat("The quick brown fox jumps over the lazy dog. ", 200))},
@@ -57,7 +55,7 @@ func TestCountTokensOfflineWithinFactor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		est := onesdk.CountTokensOffline(msgs, nil)
+		est := tokencount.Chat(msgs, nil)
 		if float64(est) < 0.8*float64(server) || float64(est) > 2*float64(server) {
 			t.Errorf("%s: offline estimate %d, server %d: outside [0.8x, 2x]", name, est, server)
 		}
@@ -65,33 +63,31 @@ func TestCountTokensOfflineWithinFactor(t *testing.T) {
 }
 
 // Tools and tool calls count towards the offline estimate.
-func TestCountTokensOfflineCountsToolsAndCalls(t *testing.T) {
+func TestOfflineEstimateCountsToolsAndCalls(t *testing.T) {
 	msgs := []onesdk.Message{onesdk.UserMessage("What is the weather in Lisbon?")}
-	base := onesdk.CountTokensOffline(msgs, nil)
-	tools := []onesdk.Tool{{Type: "function", Function: kimi.ToolFunction{
+	base := tokencount.Chat(msgs, nil)
+	tools := []onesdk.Tool{{Type: "function", Function: onesdk.ToolFunction{
 		Name: "get_weather", Description: "Get the current weather for a city, in degrees Celsius",
 		Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`),
 	}}}
-	withTools := onesdk.CountTokensOffline(msgs, tools)
-	if withTools <= base {
+	if withTools := tokencount.Chat(msgs, tools); withTools <= base {
 		t.Errorf("tools not counted: %d with, %d without", withTools, base)
 	}
 	call := onesdk.Message{Role: kimi.RoleAssistant, ToolCalls: []onesdk.ToolCall{{ID: "get_weather:0", Type: "function",
 		Function: kimi.ToolCallFunction{Name: "get_weather", Arguments: `{"city":"Lisbon, Portugal"}`}}}}
-	if withCall := onesdk.CountTokensOffline(append(msgs, call), nil); withCall <= base {
+	if withCall := tokencount.Chat(append(msgs, call), nil); withCall <= base {
 		t.Errorf("tool call not counted: %d with, %d without", withCall, base)
 	}
-	if onesdk.CountTokensOffline(nil, nil) < 0 {
+	if tokencount.Chat(nil, nil) < 0 {
 		t.Error("negative estimate for no messages")
 	}
 }
 
 func TestCountTokensErrors(t *testing.T) {
-	srv := kimitest.NewServer(t)
-	sdk := newSDK(t, srv, &kimi.RetryPolicy{})
+	sdk, _ := setup(t)
 	_, err := sdk.CountTokens(t.Context(), "no-such-model", conversation())
-	var ie *onesdk.InvokeError
-	if !errors.Is(err, onesdk.ErrBadRequest) || !errors.As(err, &ie) || ie.Op != "CountTokens" {
-		t.Fatalf("unknown model: want an ErrBadRequest from CountTokens, got %v", err)
+	var apiErr *onesdk.APIError
+	if !errors.Is(err, onesdk.ErrBadRequest) || !errors.As(err, &apiErr) {
+		t.Fatalf("unknown model: want an ErrBadRequest from the server, got %v", err)
 	}
 }
