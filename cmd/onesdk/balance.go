@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/onesdk-go/onesdk"
 )
 
 func newBalanceCmd(a *app) *cobra.Command {
@@ -35,40 +37,15 @@ Provider kimi only; others answer "not supported" (exit code 2).`,
 			default:
 				return usageErrorf("--currency: %q is not CNY or USD", currency)
 			}
-			sdk, err := a.newSDK(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.callContext(cmd.Context())
-			defer cancel()
-			b, err := sdk.GetBalance(ctx)
-			if err != nil {
-				return err
-			}
-			if currency != "" {
-				// What onesdk.Config.Currency would give: the currency only
-				// labels the amounts, which the server sends as they are.
-				b.Currency = currency
-			}
-			out := cmd.OutOrStdout()
-			amounts := []struct {
-				name string
-				raw  json.Number
-				v    float64
-			}{{"available", b.AvailableRaw, b.Available}, {"voucher", b.VoucherRaw, b.Voucher}, {"cash", b.CashRaw, b.Cash}}
-			if a.jsonOut {
-				// The amounts as the server wrote them: no float rounding.
-				doc := map[string]any{"currency": b.Currency}
-				for _, am := range amounts {
-					doc[am.name] = amount(am.raw, am.v)
+			return call(a, cmd, (*onesdk.SDK).GetBalance, func(w io.Writer, b *onesdk.Balance) error {
+				if currency != "" {
+					// What onesdk.Config.Currency would give: the currency
+					// only labels the amounts, which the server sends as
+					// they are.
+					b.Currency = currency
 				}
-				return writeJSON(out, doc)
-			}
-			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-			for _, am := range amounts {
-				fmt.Fprintf(tw, "%s:\t%s\t%s\t\n", am.name, amount(am.raw, am.v), orDash(b.Currency))
-			}
-			return tw.Flush()
+				return a.printBalance(w, b)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&currency, "currency", "", `currency of the amounts, CNY or USD (default: inferred from the host; unknown through 'onesdk serve' or a proxy)`)
@@ -82,4 +59,23 @@ func amount(raw json.Number, v float64) json.Number {
 		return raw
 	}
 	return json.Number(strconv.FormatFloat(v, 'f', -1, 64))
+}
+
+// printBalance prints the amounts as the server wrote them, with no float
+// rounding: right-aligned in the table, and as JSON numbers with --json.
+func (a *app) printBalance(w io.Writer, b *onesdk.Balance) error {
+	amounts := []struct {
+		name string
+		v    json.Number
+	}{{"available", amount(b.AvailableRaw, b.Available)}, {"voucher", amount(b.VoucherRaw, b.Voucher)}, {"cash", amount(b.CashRaw, b.Cash)}}
+	doc := map[string]any{"currency": b.Currency}
+	for _, am := range amounts {
+		doc[am.name] = am.v
+	}
+	return a.print(w, doc, func(t *table) {
+		t.flags = tabwriter.AlignRight
+		for _, am := range amounts {
+			t.row(am.name+":", string(am.v), orDash(b.Currency), "")
+		}
+	})
 }

@@ -36,14 +36,41 @@ func serverBalance(t *testing.T, srv *kimitest.Server, key string) map[string]js
 	return doc.Data
 }
 
+// balance shows the amounts of the account, which a chat lowers; other
+// providers have no balance.
+func TestBalanceCommand(t *testing.T) {
+	e := setup(t, kimitest.WithAccount(kimitest.Account{Key: "sk-balance-cli", Balance: 25.5, Voucher: 4.5}))
+	r := e.run(t, "balance").mustOK(t)
+	for _, want := range []string{"available:  30", "voucher:   4.5", "cash:  25.5"} {
+		if !strings.Contains(strings.Join(strings.Fields(r.stdout), "  "), strings.Join(strings.Fields(want), "  ")) {
+			t.Errorf("balance output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = e.run(t, "--json", "balance").mustOK(t)
+	if before := decodeOne[map[string]any](t, []byte(r.stdout)); before["available"] != 30.0 || before["voucher"] != 4.5 || before["cash"] != 25.5 {
+		t.Fatalf("balance --json = %s", r.stdout)
+	}
+	e.run(t, "chat", "--model", "moonshot-v1-8k", "Tell me a long story about the sea.").mustOK(t)
+	after := decodeOne[map[string]any](t, []byte(e.run(t, "--json", "balance").mustOK(t).stdout))
+	if a, ok := after["available"].(float64); !ok || a >= 30 || a <= 0 {
+		t.Errorf("available after a chat = %v, want below 30", after["available"])
+	}
+
+	// Offline: the emulator's account, in USD.
+	r = cli(t, "", "--offline", "--json", "balance").mustOK(t)
+	if offline := decodeOne[map[string]any](t, []byte(r.stdout)); offline["currency"] != "USD" {
+		t.Errorf("--offline balance = %s", r.stdout)
+	}
+	e.acedata(t, "balance").wantError(t, exitUsage, "onesdk: not supported", "use --provider kimi")
+}
+
 // The amounts are printed as the server wrote them, with all their digits,
 // in the table and in --json (as JSON numbers).
 func TestBalanceExactDecimals(t *testing.T) {
-	e := newFileEnv(t, kimitest.WithAccount(kimitest.Account{Key: "sk-balance-exact", Balance: 25.5, Voucher: 4.5}))
-	e.base = []string{"--base-url", e.srv.URL, "--api-key", "sk-balance-exact"}
+	e := setup(t, kimitest.WithAccount(kimitest.Account{Key: "sk-balance-exact", Balance: 25.5, Voucher: 4.5}))
 	// A chat bills a fraction of a cent: the balance gets many decimals.
 	e.run(t, "chat", "--model", "moonshot-v1-8k", "Tell me a long story about the sea.").mustOK(t)
-	want := serverBalance(t, e.srv, "sk-balance-exact")
+	want := serverBalance(t, e.srv, e.key)
 
 	r := e.run(t, "--json", "balance").mustOK(t)
 	dec := json.NewDecoder(strings.NewReader(r.stdout))
@@ -88,15 +115,15 @@ func TestBalanceExactDecimals(t *testing.T) {
 // Kimi does not say the currency; through a loopback base URL it is
 // unknown unless --currency gives it.
 func TestBalanceCurrencyFlag(t *testing.T) {
-	e := newFileEnv(t)
-	field := func(out string) string {
-		var doc struct{ Currency *string }
-		if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Currency == nil {
-			t.Fatalf("balance --json = %s (%v)", out, err)
+	e := setup(t)
+	currency := func(out string) string {
+		c := decodeOne[struct{ Currency *string }](t, []byte(out)).Currency
+		if c == nil {
+			t.Fatalf("balance --json = %s, no currency", out)
 		}
-		return *doc.Currency
+		return *c
 	}
-	if c := field(e.run(t, "--json", "balance").mustOK(t).stdout); c != "" {
+	if c := currency(e.run(t, "--json", "balance").mustOK(t).stdout); c != "" {
 		t.Errorf("currency through a loopback URL = %q, want \"\"", c)
 	}
 	if out := e.run(t, "balance").mustOK(t).stdout; !strings.Contains(out, " -") || strings.Contains(out, "USD") {
@@ -104,7 +131,7 @@ func TestBalanceCurrencyFlag(t *testing.T) {
 	}
 	for _, flag := range []string{"USD", "cny"} {
 		want := strings.ToUpper(flag)
-		if c := field(e.run(t, "--json", "balance", "--currency", flag).mustOK(t).stdout); c != want {
+		if c := currency(e.run(t, "--json", "balance", "--currency", flag).mustOK(t).stdout); c != want {
 			t.Errorf("--currency %s: currency %q", flag, c)
 		}
 		out := e.run(t, "balance", "--currency", flag).mustOK(t).stdout
@@ -113,11 +140,8 @@ func TestBalanceCurrencyFlag(t *testing.T) {
 		}
 	}
 	// --currency overrides what --offline assumes.
-	if c := field(cli(t, "", "--offline", "--json", "balance", "--currency", "CNY").mustOK(t).stdout); c != "CNY" {
+	if c := currency(cli(t, "", "--offline", "--json", "balance", "--currency", "CNY").mustOK(t).stdout); c != "CNY" {
 		t.Errorf("--offline --currency CNY: currency %q", c)
 	}
-	r := e.run(t, "balance", "--currency", "EUR")
-	if r.code != exitUsage || !strings.Contains(r.stderr, "--currency") {
-		t.Errorf("--currency EUR: exit %d, stderr %q", r.code, r.stderr)
-	}
+	e.run(t, "balance", "--currency", "EUR").wantUsage(t, "--currency")
 }

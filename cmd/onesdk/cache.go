@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"iter"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,7 +30,7 @@ commands, run the emulator in another shell and point the CLI at it:
   export MOONSHOT_BASE_URL=http://127.0.0.1:8080/v1 MOONSHOT_API_KEY=sk-kimitest`
 
 func newCacheCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{
+	return group(&cobra.Command{
 		Use:   "cache",
 		Short: "Create, list, show, update and delete context caches",
 		Long: `Manage Kimi's context caches: a long prompt (a document, a system prompt,
@@ -43,11 +43,7 @@ tools) stored once and used by later chats through a tag ('onesdk tag',
   onesdk cache list --meta project=docs
   onesdk cache update cache-abc123 --ttl 3600
   onesdk cache delete cache-abc123`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	cmd.AddCommand(newCacheCreateCmd(a), newCacheListCmd(a), newCacheGetCmd(a), newCacheUpdateCmd(a), newCacheDeleteCmd(a))
-	return cmd
+	}, newCacheCreateCmd(a), newCacheListCmd(a), newCacheGetCmd(a), newCacheUpdateCmd(a), newCacheDeleteCmd(a))
 }
 
 type cacheCreateOptions struct {
@@ -96,10 +92,7 @@ func (a *app) createCache(cmd *cobra.Command, o *cacheCreateOptions) error {
 	if f.Changed("file") == f.Changed("system") {
 		return usageErrorf("give either --file FILE or --system TEXT: the content to cache")
 	}
-	if f.Changed("ttl") && o.ttl <= 0 {
-		return usageErrorf("--ttl must be positive")
-	}
-	md, err := parseMeta(o.meta)
+	md, err := ttlAndMeta(cmd, o.ttl, o.meta)
 	if err != nil {
 		return err
 	}
@@ -114,36 +107,42 @@ func (a *app) createCache(cmd *cobra.Command, o *cacheCreateOptions) error {
 	if err != nil {
 		return err
 	}
-	sdk, err := a.newSDK(cmd)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := a.callContext(cmd.Context())
-	defer cancel()
-	c, err := sdk.CreateCache(ctx, onesdk.CacheModelFamily, msgs, onesdk.CacheOptions{
-		Name: o.name, Description: o.description, Metadata: md, TTL: o.ttl, Tags: o.tags,
-	})
-	if err != nil {
-		return err
-	}
-	if o.wait {
+	return call(a, cmd, func(sdk *onesdk.SDK, ctx context.Context) (*onesdk.Cache, error) {
+		c, err := sdk.CreateCache(ctx, &onesdk.CacheCreateRequest{Messages: msgs,
+			Name: o.name, Description: o.description, Metadata: md, TTL: ttlSeconds(o.ttl), Tags: o.tags,
+		})
+		if err != nil || !o.wait {
+			return c, err
+		}
 		if !a.jsonOut {
 			fmt.Fprintf(cmd.ErrOrStderr(), "waiting for %s to be ready…\n", c.ID)
 		}
+		// The wait gets a --timeout of its own. Its error names the
+		// cache: "kimi: cache cache-…: …".
 		wctx, cancel := a.callContext(cmd.Context())
 		defer cancel()
-		// The error names the cache: "kimi: cache cache-…: …".
-		ready, err := sdk.WaitCacheReady(wctx, c.ID)
-		if err != nil {
-			return err
-		}
-		c = ready
-	}
-	return a.printCache(cmd.OutOrStdout(), c)
+		return sdk.WaitCacheReady(wctx, c.ID)
+	}, a.printCache)
 }
 
 // readCacheFile reads the messages of cache create --file.
 func readCacheFile(stdin io.Reader, name string) ([]onesdk.Message, error) {
+	b, err := readFlagFile(stdin, "--file", name)
+	if err != nil {
+		return nil, err
+	}
+	if strings.EqualFold(filepath.Ext(name), ".json") {
+		return decodeMessages("--file", name, b)
+	}
+	text := string(b)
+	if strings.TrimSpace(text) == "" {
+		return nil, usageErrorf("--file %s is empty", name)
+	}
+	return []onesdk.Message{onesdk.SystemMessage(text)}, nil
+}
+
+// readFlagFile reads the file that flag names, standard input for "-".
+func readFlagFile(stdin io.Reader, flag, name string) ([]byte, error) {
 	var b []byte
 	var err error
 	if name == "-" {
@@ -152,23 +151,31 @@ func readCacheFile(stdin io.Reader, name string) ([]onesdk.Message, error) {
 		b, err = os.ReadFile(name)
 	}
 	if err != nil {
-		return nil, usageErrorf("--file: %v", err)
+		return nil, usageErrorf("%s: %v", flag, err)
 	}
-	if strings.EqualFold(filepath.Ext(name), ".json") {
-		var msgs []onesdk.Message
-		if err := json.Unmarshal(b, &msgs); err != nil {
-			return nil, usageErrorf("--file %s: not a JSON array of messages: %v", name, err)
-		}
-		if len(msgs) == 0 {
-			return nil, usageErrorf("--file %s: no messages", name)
-		}
-		return msgs, nil
+	return b, nil
+}
+
+// decodeMessages decodes the JSON array of chat messages read from the
+// file name that flag gave.
+func decodeMessages(flag, name string, b []byte) ([]onesdk.Message, error) {
+	var msgs []onesdk.Message
+	if err := json.Unmarshal(b, &msgs); err != nil {
+		return nil, usageErrorf("%s %s: not a JSON array of messages: %v", flag, name, err)
 	}
-	text := string(b)
-	if strings.TrimSpace(text) == "" {
-		return nil, usageErrorf("--file %s is empty", name)
+	if len(msgs) == 0 {
+		return nil, usageErrorf("%s %s: no messages", flag, name)
 	}
-	return []onesdk.Message{onesdk.SystemMessage(text)}, nil
+	return msgs, nil
+}
+
+// ttlAndMeta checks --ttl and parses --meta, the flags that cache create
+// and cache update share.
+func ttlAndMeta(cmd *cobra.Command, ttl int, meta []string) (map[string]string, error) {
+	if cmd.Flags().Changed("ttl") && ttl <= 0 {
+		return nil, usageErrorf("--ttl must be positive")
+	}
+	return parseMeta(meta)
 }
 
 // parseMeta turns --meta key=value flags into a map; nil when none.
@@ -189,10 +196,8 @@ func parseMeta(pairs []string) (map[string]string, error) {
 }
 
 type cacheListOptions struct {
-	limit int
-	order string
-	meta  []string
-	all   bool
+	paging
+	meta []string
 }
 
 func newCacheListCmd(a *app) *cobra.Command {
@@ -207,86 +212,29 @@ pages through every cache instead of one page of --limit (default 20). With
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.listCaches(cmd, o) },
 	}
-	f := cmd.Flags()
-	f.IntVar(&o.limit, "limit", 0, "caches per page (default: the server's, 20)")
-	f.StringVar(&o.order, "order", "", `"desc" (newest first, default) or "asc"`)
-	f.StringArrayVar(&o.meta, "meta", nil, "only caches with this metadata pair key=value (repeatable)")
-	f.BoolVar(&o.all, "all", false, "list every cache, page after page")
-	_ = cmd.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"asc", "desc"}, cobra.ShellCompDirectiveNoFileComp))
+	o.paging.flags(cmd, "cache")
+	cmd.Flags().StringArrayVar(&o.meta, "meta", nil, "only caches with this metadata pair key=value (repeatable)")
 	return cmd
 }
 
-// checkPaging checks the --limit and --order flags of the list commands.
-func checkPaging(cmd *cobra.Command, limit int, order string) error {
-	if cmd.Flags().Changed("limit") && limit <= 0 {
-		return usageErrorf("--limit must be positive")
-	}
-	switch order {
-	case "", "asc", "desc":
-		return nil
-	}
-	return usageErrorf(`--order must be "asc" or "desc", not %q`, order)
-}
-
 func (a *app) listCaches(cmd *cobra.Command, o *cacheListOptions) error {
-	if err := checkPaging(cmd, o.limit, o.order); err != nil {
+	if err := o.paging.check(cmd); err != nil {
 		return err
 	}
 	md, err := parseMeta(o.meta)
 	if err != nil {
 		return err
 	}
-	sdk, err := a.newSDK(cmd)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := a.callContext(cmd.Context())
-	defer cancel()
-	opts := onesdk.ListCachesOptions{Limit: o.limit, Order: o.order, Metadata: md}
-	caches, err := listed(o.all,
-		func() iter.Seq2[onesdk.Cache, error] { return sdk.AllCaches(ctx, opts) },
-		func() ([]onesdk.Cache, error) { return sdk.ListCaches(ctx, opts) })
-	if err != nil {
-		return err
-	}
-	if a.jsonOut {
-		return writeJSON(cmd.OutOrStdout(), map[string]any{"object": "list", "data": caches})
-	}
-	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tTOKENS\tEXPIRES\tNAME\tMETADATA")
-	for _, c := range caches {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", c.ID, c.Status, c.Tokens, unixTime(c.ExpiredAt), orDash(oneLine(c.Name)), metaString(c.Metadata))
-	}
-	return tw.Flush()
+	opts := &onesdk.CacheListOptions{Limit: o.limit, Order: o.order, Metadata: md}
+	return call(a, cmd, pages(o.all, (*onesdk.SDK).AllCaches, (*onesdk.SDK).ListCaches, opts), a.printCaches)
 }
 
 func newCacheGetCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	return getCmd(a, &cobra.Command{
 		Use:   "get CACHE_ID",
 		Short: "Show one context cache",
 		Long:  `Show one context cache; --json prints the whole object, cached messages and tools included.`,
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.showCache(cmd, func(ctx context.Context, sdk *onesdk.SDK) (*onesdk.Cache, error) {
-				return sdk.GetCache(ctx, args[0])
-			})
-		},
-	}
-}
-
-// showCache prints the cache get returns.
-func (a *app) showCache(cmd *cobra.Command, get func(context.Context, *onesdk.SDK) (*onesdk.Cache, error)) error {
-	sdk, err := a.newSDK(cmd)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := a.callContext(cmd.Context())
-	defer cancel()
-	c, err := get(ctx, sdk)
-	if err != nil {
-		return err
-	}
-	return a.printCache(cmd.OutOrStdout(), c)
+	}, (*onesdk.SDK).GetCache, a.printCache)
 }
 
 type cacheUpdateOptions struct {
@@ -318,91 +266,65 @@ func (a *app) updateCache(cmd *cobra.Command, o *cacheUpdateOptions, id string) 
 	if !f.Changed("ttl") && !f.Changed("meta") {
 		return usageErrorf("nothing to update: give --ttl or --meta")
 	}
-	if f.Changed("ttl") && o.ttl <= 0 {
-		return usageErrorf("--ttl must be positive")
-	}
-	md, err := parseMeta(o.meta)
+	md, err := ttlAndMeta(cmd, o.ttl, o.meta)
 	if err != nil {
 		return err
 	}
-	return a.showCache(cmd, func(ctx context.Context, sdk *onesdk.SDK) (*onesdk.Cache, error) {
-		return sdk.UpdateCache(ctx, id, onesdk.UpdateCacheOptions{Metadata: md, TTL: o.ttl})
-	})
+	return call(a, cmd, func(sdk *onesdk.SDK, ctx context.Context) (*onesdk.Cache, error) {
+		return sdk.UpdateCache(ctx, id, &onesdk.CacheUpdateRequest{Metadata: md, TTL: ttlSeconds(o.ttl)})
+	}, a.printCache)
+}
+
+// ttlSeconds converts a --ttl (whole seconds, as Kimi takes them) to the
+// TTL of a request, saturating rather than overflowing: the client refuses
+// anything over an hour with the value in its message.
+func ttlSeconds(n int) time.Duration {
+	if int64(n) > int64(math.MaxInt64/time.Second) {
+		return math.MaxInt64
+	}
+	return time.Duration(n) * time.Second
 }
 
 func newCacheDeleteCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	return deleteCmd(a, &cobra.Command{
 		Use:   "delete CACHE_ID...",
 		Short: "Delete context caches",
 		Long: `Delete the given caches in order, stopping at the first failure (an unknown
 id is "not found", exit code 6); the ones deleted before it are listed.
 Tags that pointed to a deleted cache are left dangling. With --json the
 deleted ids are printed as [{"id":"cache-…","deleted":true},...].`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.deleteEach(cmd, args, func(ctx context.Context, sdk *onesdk.SDK, id string) error {
-				return sdk.DeleteCache(ctx, id)
-			})
-		},
-	}
-}
-
-// deleteEach deletes ids one by one, printing each success, and stops at
-// the first failure.
-func (a *app) deleteEach(cmd *cobra.Command, ids []string, del func(context.Context, *onesdk.SDK, string) error) error {
-	sdk, err := a.newSDK(cmd)
-	if err != nil {
-		return err
-	}
-	out := cmd.OutOrStdout()
-	deleted := []map[string]any{}
-	var failure error
-	for _, id := range ids {
-		ctx, cancel := a.callContext(cmd.Context())
-		err := del(ctx, sdk, id)
-		cancel()
-		if err != nil {
-			failure = err
-			break
-		}
-		deleted = append(deleted, map[string]any{"id": id, "deleted": true})
-		if !a.jsonOut {
-			fmt.Fprintf(out, "deleted %s\n", id)
-		}
-	}
-	if a.jsonOut {
-		if err := writeJSON(out, deleted); err != nil {
-			return err
-		}
-	}
-	return failure
+	}, (*onesdk.SDK).DeleteCache)
 }
 
 // printCache prints one cache: the object with --json, else its fields.
 func (a *app) printCache(w io.Writer, c *onesdk.Cache) error {
-	if a.jsonOut {
-		return writeJSON(w, c)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "id:\t%s\n", c.ID)
-	fmt.Fprintf(tw, "status:\t%s\n", c.Status)
-	if c.Error != nil {
-		fmt.Fprintf(tw, "error:\t%s\n", oneLine(strings.TrimPrefix(c.Error.Error(), "kimi: ")))
-	}
-	fmt.Fprintf(tw, "model:\t%s\n", orDash(c.Model))
-	fmt.Fprintf(tw, "tokens:\t%d\n", c.Tokens)
-	fmt.Fprintf(tw, "created:\t%s\n", unixTime(c.CreatedAt))
-	fmt.Fprintf(tw, "expires:\t%s\n", unixTime(c.ExpiredAt))
-	if c.Name != "" {
-		fmt.Fprintf(tw, "name:\t%s\n", oneLine(c.Name))
-	}
-	if c.Description != "" {
-		fmt.Fprintf(tw, "description:\t%s\n", oneLine(c.Description))
-	}
-	fmt.Fprintf(tw, "metadata:\t%s\n", metaString(c.Metadata))
-	fmt.Fprintf(tw, "messages:\t%d\n", len(c.Messages))
-	fmt.Fprintf(tw, "tools:\t%d\n", len(c.Tools))
-	return tw.Flush()
+	return a.print(w, c, func(t *table) {
+		t.field("id", c.ID)
+		t.field("status", c.Status)
+		if c.Error != nil {
+			t.field("error", oneLine(strings.TrimPrefix(c.Error.Error(), "kimi: ")))
+		}
+		t.field("model", orDash(c.Model))
+		t.field("tokens", strconv.Itoa(c.Tokens))
+		t.field("created", unixTime(c.CreatedAt))
+		t.field("expires", unixTime(c.ExpiredAt))
+		if c.Name != "" {
+			t.field("name", oneLine(c.Name))
+		}
+		if c.Description != "" {
+			t.field("description", oneLine(c.Description))
+		}
+		t.field("metadata", metaString(c.Metadata))
+		t.field("messages", strconv.Itoa(len(c.Messages)))
+		t.field("tools", strconv.Itoa(len(c.Tools)))
+	})
+}
+
+// printCaches prints the caches of cache list.
+func (a *app) printCaches(w io.Writer, caches []onesdk.Cache) error {
+	return printList(a, w, caches, []string{"ID", "STATUS", "TOKENS", "EXPIRES", "NAME", "METADATA"}, func(c onesdk.Cache) []string {
+		return []string{c.ID, c.Status, strconv.Itoa(c.Tokens), unixTime(c.ExpiredAt), orDash(oneLine(c.Name)), metaString(c.Metadata)}
+	})
 }
 
 // unixTime renders unix seconds in UTC, "-" for 0.

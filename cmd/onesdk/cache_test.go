@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -11,69 +10,13 @@ import (
 	"time"
 
 	"github.com/onesdk-go/onesdk/kimi"
-	"github.com/onesdk-go/onesdk/kimitest"
 )
-
-// cacheEnv is one emulator (caches ready after a short real wait, so that
-// --wait polls) behind a recorder, and the flags that reach it. Several
-// invocations share its state, as commands against 'onesdk serve' do.
-type cacheEnv struct {
-	srv  *kimitest.Server
-	rec  *recorder
-	base []string
-}
-
-func newCacheEnv(t *testing.T) *cacheEnv {
-	t.Helper()
-	srv := startEmulator(t, kimitest.WithCacheReadyDelay(300*time.Millisecond))
-	rec := newRecorder(t, srv)
-	return &cacheEnv{srv: srv, rec: rec, base: []string{"--base-url", rec.URL, "--api-key", srv.Key}}
-}
-
-func (e *cacheEnv) run(t *testing.T, args ...string) result {
-	t.Helper()
-	return cli(t, "", append(slices.Clone(e.base), args...)...)
-}
-
-// field returns the value of a "name:  value" line of a human-readable
-// show output, or "".
-func field(out, name string) string {
-	for _, line := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(line, name+":"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
-// tableRows splits a table printed by the CLI into its header and rows of
-// fields keyed by the first column.
-func tableRows(t *testing.T, out string) (header string, rows map[string][]string, order []string) {
-	t.Helper()
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	rows = map[string][]string{}
-	for _, l := range lines[1:] {
-		f := strings.Fields(l)
-		rows[f[0]] = f[1:]
-		order = append(order, f[0])
-	}
-	return strings.Join(strings.Fields(lines[0]), " "), rows, order
-}
-
-func writeFile(t *testing.T, name, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 var manual = strings.Repeat("To reset the device, hold the power button for ten seconds. The light blinks twice. ", 40)
 
 // createManual creates the cache of the tests: a text file, tagged
 // "manual", waited for.
-func (e *cacheEnv) createManual(t *testing.T) string {
+func (e *testEnv) createManual(t *testing.T) string {
 	t.Helper()
 	doc := writeFile(t, "manual.txt", manual)
 	r := e.run(t, "cache", "create", "--file", doc, "--name", "manual", "--description", "device manual",
@@ -82,11 +25,14 @@ func (e *cacheEnv) createManual(t *testing.T) string {
 	if !strings.HasPrefix(id, "cache-") {
 		t.Fatalf("cache create printed no id:\n%s", r.stdout)
 	}
+	if r.stderr != "waiting for "+id+" to be ready…\n" {
+		t.Errorf("cache create --wait: stderr %q, want the wait announced", r.stderr)
+	}
 	return id
 }
 
 func TestCacheCreateListGetUpdateDelete(t *testing.T) {
-	e := newCacheEnv(t)
+	e := setup(t)
 	id := e.createManual(t)
 
 	// create --wait: the cache printed is ready; the wait was announced.
@@ -155,34 +101,28 @@ func TestCacheCreateListGetUpdateDelete(t *testing.T) {
 	if field(up.stdout, "status") != "pending" || field(up.stdout, "metadata") != "project=new" {
 		t.Errorf("cache update:\n%s", up.stdout)
 	}
+	upJS := decodeOne[kimi.Cache](t, []byte(e.run(t, "--json", "cache", "update", id, "--meta", "project=json").mustOK(t).stdout))
+	if upJS.ID != id || upJS.Metadata["project"] != "json" || len(upJS.Messages) != 1 {
+		t.Errorf("cache update --json = %+v", upJS)
+	}
 
 	del := e.run(t, "cache", "delete", second.ID, third.ID).mustOK(t)
 	if del.stdout != "deleted "+second.ID+"\ndeleted "+third.ID+"\n" {
 		t.Errorf("cache delete printed %q", del.stdout)
 	}
-	gone := e.run(t, "cache", "get", second.ID)
-	if gone.code != exitBadRequest {
-		t.Fatalf("cache get of a deleted cache: exit %d, want %d; stderr %q", gone.code, exitBadRequest, gone.stderr)
-	}
-	checkOneLine(t, gone.stderr, "onesdk: not found (404")
-	if !strings.Contains(gone.stderr, "'onesdk cache list' lists the caches") {
-		t.Errorf("no hint in %q", gone.stderr)
-	}
+	e.run(t, "cache", "get", second.ID).wantError(t, exitBadRequest, "onesdk: not found (404", "'onesdk cache list' lists the caches")
 	// Deleting stops at the first failure; what was deleted is listed.
 	partial := e.run(t, "--json", "cache", "delete", id, second.ID)
-	if partial.code != exitBadRequest {
-		t.Errorf("cache delete with a missing id: exit %d, want %d", partial.code, exitBadRequest)
-	}
+	partial.wantExit(t, exitBadRequest)
 	if d := decodeOne[[]map[string]any](t, []byte(partial.stdout)); len(d) != 1 || d[0]["id"] != id || d[0]["deleted"] != true {
 		t.Errorf("cache delete --json = %v", d)
 	}
-	if r := e.run(t, "cache", "get", id); r.code != exitBadRequest {
-		t.Errorf("the first cache survived its delete: exit %d", r.code)
-	}
+	// The cache deleted before the failure is gone.
+	e.run(t, "cache", "get", id).wantExit(t, exitBadRequest)
 }
 
 func TestTagCommands(t *testing.T) {
-	e := newCacheEnv(t)
+	e := setup(t)
 	id := e.createManual(t) // also tagged "manual"
 	other := decodeOne[kimi.Cache](t, []byte(e.run(t, "--json", "cache", "create", "--system", "Another context.").mustOK(t).stdout))
 
@@ -190,6 +130,10 @@ func TestTagCommands(t *testing.T) {
 	if field(created.stdout, "tag") != "other.v2" || field(created.stdout, "cache") != other.ID {
 		t.Errorf("tag create:\n%s", created.stdout)
 	}
+	if c := decodeOne[kimi.Tag](t, []byte(e.run(t, "--json", "tag", "create", "other.v3", other.ID).mustOK(t).stdout)); c.Tag != "other.v3" || c.CacheID != other.ID {
+		t.Errorf("tag create --json = %+v", c)
+	}
+	e.run(t, "tag", "delete", "other.v3").mustOK(t)
 	header, rows, order := tableRows(t, e.run(t, "tag", "list").mustOK(t).stdout)
 	if header != "TAG CACHE CREATED" || !slices.Equal(order, []string{"other.v2", "manual"}) {
 		t.Errorf("tag list: header %q rows %v", header, order)
@@ -224,28 +168,23 @@ func TestTagCommands(t *testing.T) {
 	if del.stdout != "deleted manual\ndeleted other.v2\n" {
 		t.Errorf("tag delete printed %q", del.stdout)
 	}
+	// Kimi deletes a tag that does not exist without complaint.
+	if d := decodeOne[[]map[string]any](t, []byte(e.run(t, "--json", "tag", "delete", "ghost").mustOK(t).stdout)); len(d) != 1 || d[0]["id"] != "ghost" || d[0]["deleted"] != true {
+		t.Errorf("tag delete --json = %v", d)
+	}
 	for _, args := range [][]string{{"tag", "get", "manual"}, {"tag", "content", "other.v2"}} {
-		r := e.run(t, args...)
-		if r.code != exitBadRequest {
-			t.Errorf("%v after delete: exit %d, want %d", args, r.code, exitBadRequest)
-			continue
-		}
-		checkOneLine(t, r.stderr, "onesdk: not found (404")
-		if !strings.Contains(r.stderr, "'onesdk tag list' lists the tags") {
-			t.Errorf("%v: no hint in %q", args, r.stderr)
-		}
+		e.run(t, args...).wantError(t, exitBadRequest, "onesdk: not found (404", "'onesdk tag list' lists the tags")
 	}
 	// The caches stay.
 	e.run(t, "cache", "get", id).mustOK(t)
-	if r := e.run(t, "tag", "create", "9lives", id); r.code != exitUsage {
-		t.Errorf("tag create with a bad name: exit %d, want %d (refused before sending); stderr %q", r.code, exitUsage, r.stderr)
-	}
+	// A bad tag name is refused before anything is sent.
+	e.run(t, "tag", "create", "9lives", id).wantUsage(t)
 }
 
 var savedNote = regexp.MustCompile(`^\[cache manual: (\d+) prompt tokens saved\]\n$`)
 
 func TestChatWithCache(t *testing.T) {
-	e := newCacheEnv(t)
+	e := setup(t)
 	id := e.createManual(t)
 
 	streamed := e.run(t, "chat", "--cache", "manual", "How do I reset the device?").mustOK(t)
@@ -286,41 +225,26 @@ func TestChatWithCache(t *testing.T) {
 	}
 
 	// A session keeps the cache message at the head of every turn.
-	session := cli(t, "How do I reset it?\nHow long do I hold the button?\n",
-		append(slices.Clone(e.base), "chat", "-i", "--cache", "manual", "--system", "Be brief.", "--max-turns", "1")...).mustOK(t)
+	session := e.input(t, "How do I reset it?\nHow long do I hold the button?\n",
+		"chat", "-i", "--cache", "manual", "--system", "Be brief.", "--max-turns", "1").mustOK(t)
 	if n := strings.Count(session.stderr, "prompt tokens saved]"); n != 2 {
 		t.Errorf("session: %d notes, want one per turn; stderr %q", n, session.stderr)
 	}
 	reqs = e.rec.requests()[3:]
 	if len(reqs) != 2 || roles(reqs[0].Messages) != "cache,system,user" || roles(reqs[1].Messages) != "cache,system,user" {
-		t.Errorf("session requests: %d, roles %v", len(reqs), func() (s []string) {
-			for _, r := range reqs {
-				s = append(s, roles(r.Messages))
-			}
-			return
-		}())
+		t.Errorf("session requests: %d, roles %v", len(reqs), pluck(reqs, func(r kimi.ChatRequest) string { return roles(r.Messages) }))
 	}
 }
 
 func TestChatWithCacheErrors(t *testing.T) {
-	e := newCacheEnv(t)
+	e := setup(t)
 	e.createManual(t)
-	r := e.run(t, "chat", "--cache", "no_such_tag", "hi")
-	if r.code != exitBadRequest {
-		t.Fatalf("unknown tag: exit %d, want %d; stderr %q", r.code, exitBadRequest, r.stderr)
-	}
-	checkOneLine(t, r.stderr, "onesdk: not found (404")
-	if !strings.Contains(r.stderr, "no_such_tag") || !strings.Contains(r.stderr, "'onesdk tag list'") {
-		t.Errorf("unknown tag: stderr %q", r.stderr)
-	}
+	e.run(t, "chat", "--cache", "no_such_tag", "hi").wantError(t, exitBadRequest, "onesdk: not found (404", "no_such_tag", "'onesdk tag list'")
 	for _, args := range [][]string{
 		{"chat", "--cache", "manual", "--model", "kimi-k2-turbo-preview", "hi"},
 		{"chat", "--cache", " ", "hi"},
 	} {
-		r := e.run(t, args...)
-		if r.code != exitUsage {
-			t.Errorf("%v: exit %d, want %d; stderr %q", args, r.code, exitUsage, r.stderr)
-		}
+		e.run(t, args...).wantUsage(t)
 	}
 	if n := len(e.rec.requests()); n != 0 {
 		t.Errorf("%d chat requests sent, want none", n)
@@ -331,7 +255,6 @@ func TestCacheUsageErrors(t *testing.T) {
 	bad := writeFile(t, "bad.json", `{"role":"system"}`)
 	empty := writeFile(t, "empty.txt", " \n")
 	for _, args := range [][]string{
-		{"cache"},
 		{"cache", "nosuch"},
 		{"cache", "create"},
 		{"cache", "create", "--file", empty, "--system", "x"},
@@ -350,48 +273,29 @@ func TestCacheUsageErrors(t *testing.T) {
 		{"cache", "update", "cache-x"},
 		{"cache", "update", "cache-x", "--ttl", "-5"},
 		{"cache", "delete"},
+		{"tag", "nosuch"},
 		{"tag", "create", "only-a-tag"},
+		{"tag", "get"},
+		{"tag", "content", "a", "b"},
 		{"tag", "list", "--order", "up"},
+		{"tag", "list", "--limit", "0"},
 		{"tag", "delete"},
 	} {
-		r := cli(t, "", append([]string{"--offline"}, args...)...)
-		if len(args) == 1 {
-			// The bare group prints its help.
-			if r.code != exitOK || !strings.Contains(r.stdout, "Available Commands") {
-				t.Errorf("%v: exit %d, stdout %q", args, r.code, r.stdout)
-			}
-			continue
-		}
-		if r.code != exitUsage {
-			t.Errorf("%v: exit %d, want %d; stderr %q", args, r.code, exitUsage, r.stderr)
-			continue
-		}
-		if !strings.HasPrefix(r.stderr, "onesdk: ") || !strings.Contains(r.stderr, "--help' for usage") {
-			t.Errorf("%v: stderr = %q", args, r.stderr)
-		}
+		cli(t, "", append([]string{"--offline"}, args...)...).wantUsage(t)
 	}
 }
 
 // Ace Data Cloud has no caches: exit code 2 with a message that says so
 // and what to do, and nothing sent.
 func TestCacheUnsupportedProvider(t *testing.T) {
-	srv := startEmulator(t)
-	base := []string{"--provider", "acedata", "--base-url", srv.AceDataCloudURL(), "--api-key", srv.Key}
+	e := setup(t)
 	for _, args := range [][]string{
 		{"cache", "list"},
 		{"cache", "create", "--system", "x"},
 		{"tag", "get", "manual"},
 		{"chat", "--cache", "manual", "hi"},
 	} {
-		r := cli(t, "", append(slices.Clone(base), args...)...)
-		if r.code != exitUsage {
-			t.Errorf("%v: exit %d, want %d; stderr %q", args, r.code, exitUsage, r.stderr)
-			continue
-		}
-		checkOneLine(t, r.stderr, "onesdk: not supported: provider acedata has no context caching")
-		if !strings.Contains(r.stderr, "use --provider kimi") {
-			t.Errorf("%v: stderr = %q", args, r.stderr)
-		}
+		e.acedata(t, args...).wantError(t, exitUsage, "onesdk: not supported: provider acedata has no context caching", "use --provider kimi")
 	}
 }
 

@@ -24,7 +24,7 @@ const defaultCacheModel = "moonshot-v1-128k"
 
 // cacheResetTTL is the reset_ttl of chat --cache: each question keeps the
 // cache alive for another hour (the most Kimi allows).
-const cacheResetTTL = 3600
+const cacheResetTTL = time.Hour
 
 type chatOptions struct {
 	model         string
@@ -113,6 +113,7 @@ The default model is ` + defaultModel + `.`,
 	f.StringArrayVarP(&o.files, "file", "f", nil, "ask about this document: uploaded, extracted, put ahead of the question (repeatable)")
 	f.BoolVar(&o.keepFiles, "keep-files", false, "with --file: keep the uploaded files instead of deleting them afterwards")
 	_ = cmd.RegisterFlagCompletionFunc("thinking", cobra.FixedCompletions([]string{"enabled", "disabled"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("model", a.completeModels)
 	return cmd
 }
 
@@ -300,7 +301,7 @@ func (a *app) reply(ctx context.Context, sdk *onesdk.SDK, req onesdk.Request, no
 	ctx, cancel := a.callContext(ctx)
 	defer cancel()
 	if noStream {
-		resp, err := sdk.Generate(ctx, req)
+		resp, err := sdk.Generate(ctx, &req)
 		if err != nil {
 			return onesdk.Message{}, nil, err
 		}
@@ -316,18 +317,17 @@ func (a *app) reply(ctx context.Context, sdk *onesdk.SDK, req onesdk.Request, no
 		return msg, resp, err
 	}
 
-	st, err := sdk.StreamGenerate(ctx, req)
+	st, err := sdk.StreamGenerate(ctx, &req)
 	if err != nil {
 		return onesdk.Message{}, nil, err
 	}
 	defer st.Close()
 	for st.Next() {
+		// Only one answer is shown (n > 1 is not offered): Text and
+		// Reasoning read choice 0.
 		c := st.Current()
-		if c.Index != 0 {
-			continue // only one answer is shown; n > 1 is not offered
-		}
-		p.reasoning(c.Delta.Reasoning)
-		if err := p.text(c.Delta.Text); err != nil {
+		p.reasoning(c.Reasoning())
+		if err := p.text(c.Text()); err != nil {
 			p.finish()
 			return onesdk.Message{}, nil, err
 		}
@@ -354,23 +354,23 @@ func (a *app) askDocuments(cmd *cobra.Command, o *chatOptions, req onesdk.Reques
 	if err := checkFiles("--file: ", o.files); err != nil {
 		return err
 	}
-	opts := onesdk.DocumentQAOptions{System: o.system}
+	sdk, err := a.newSDK(cmd)
+	if err != nil {
+		return err
+	}
+	qa, err := sdk.NewDocumentQA()
+	if err != nil {
+		return err
+	}
+	qa.System = o.system
 	if f.Changed("model") {
-		opts.Models = []string{req.Model}
+		qa.Models = []string{req.Model}
 		if kimi.ContextWindow(req.Model) == 0 {
 			return usageErrorf("--model %s: its context window is unknown, so the documents cannot be sized for it; use a model of 'onesdk models' such as moonshot-v1-128k", req.Model)
 		}
 	}
 	if req.MaxTokens != nil {
-		opts.MaxTokens = *req.MaxTokens
-	}
-	sdk, err := a.newSDK(cmd)
-	if err != nil {
-		return err
-	}
-	qa, err := sdk.NewDocumentQA(opts)
-	if err != nil {
-		return err
+		qa.MaxTokens = *req.MaxTokens
 	}
 	stderr := cmd.ErrOrStderr()
 	if !o.keepFiles {

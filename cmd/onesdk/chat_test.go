@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
 	"strings"
 	"testing"
 
@@ -12,12 +9,7 @@ import (
 
 func TestChatOfflineStreamsAnswer(t *testing.T) {
 	var out writeCounter
-	var errb bytes.Buffer
-	code := execute(t.Context(), []string{"--offline", "chat", "Explain goroutines in two sentences."},
-		strings.NewReader(""), &out, &errb)
-	if code != 0 {
-		t.Fatalf("exit %d, stderr: %s", code, errb.String())
-	}
+	r := cliTo(t.Context(), &out, "", "--offline", "chat", "Explain goroutines in two sentences.").mustOK(t)
 	text := out.buf.String()
 	if strings.TrimSpace(text) == "" || !strings.HasSuffix(text, "\n") {
 		t.Fatalf("stdout = %q, want an answer ending with a newline", text)
@@ -27,23 +19,16 @@ func TestChatOfflineStreamsAnswer(t *testing.T) {
 	if out.writes < 3 {
 		t.Errorf("answer arrived in %d writes, want it streamed delta by delta", out.writes)
 	}
-	if errb.Len() != 0 {
-		t.Errorf("stderr = %q, want nothing for a non-thinking model", errb.String())
+	if r.stderr != "" {
+		t.Errorf("stderr = %q, want nothing for a non-thinking model", r.stderr)
 	}
 }
 
 func TestChatNoStreamAndJSON(t *testing.T) {
-	srv := startEmulator(t)
-	rec := newRecorder(t, srv)
-	base := []string{"--base-url", rec.URL, "--api-key", srv.Key}
-
-	plain := cli(t, "", append(base, "chat", "--no-stream", "What is Go?")...).mustOK(t)
+	e := setup(t)
+	plain := e.run(t, "chat", "--no-stream", "What is Go?").mustOK(t)
 	var out writeCounter
-	code := execute(t.Context(), append(base, "--json", "chat", "--no-stream", "What is Go?"),
-		strings.NewReader(""), &out, io.Discard)
-	if code != 0 {
-		t.Fatalf("--json --no-stream: exit %d", code)
-	}
+	cliTo(t.Context(), &out, "", e.args("--json", "chat", "--no-stream", "What is Go?")...).mustOK(t)
 	resp := decodeOne[kimi.ChatCompletion](t, out.buf.Bytes())
 	if resp.Object != "chat.completion" || len(resp.Choices) == 0 || resp.Usage == nil {
 		t.Fatalf("JSON completion incomplete: %+v", resp)
@@ -52,13 +37,13 @@ func TestChatNoStreamAndJSON(t *testing.T) {
 		t.Errorf("--no-stream printed %q, the completion says %q", got, want)
 	}
 
-	streamed := cli(t, "", append(base, "--json", "chat", "What is Go?")...).mustOK(t)
+	streamed := e.run(t, "--json", "chat", "What is Go?").mustOK(t)
 	sresp := decodeOne[kimi.ChatCompletion](t, []byte(streamed.stdout))
 	if sresp.Text() == "" || sresp.Choices[0].Message.Role != kimi.RoleAssistant || sresp.Usage == nil {
 		t.Errorf("assembled completion incomplete: %+v", sresp)
 	}
 
-	reqs := rec.requests()
+	reqs := e.rec.requests()
 	if len(reqs) != 3 {
 		t.Fatalf("emulator saw %d chat requests, want 3", len(reqs))
 	}
@@ -67,29 +52,12 @@ func TestChatNoStreamAndJSON(t *testing.T) {
 	}
 }
 
-// decodeOne decodes b as exactly one JSON document of type T.
-func decodeOne[T any](t *testing.T, b []byte) T {
-	t.Helper()
-	var v T
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("stdout is not JSON: %v\n%s", err, b)
-	}
-	if dec.More() {
-		t.Fatalf("stdout holds more than one JSON document:\n%s", b)
-	}
-	return v
-}
-
 func TestChatFlagsReachTheRequest(t *testing.T) {
-	srv := startEmulator(t)
-	rec := newRecorder(t, srv)
-	cli(t, "", "--base-url", rec.URL, "--api-key", srv.Key, "chat", "--model", "moonshot-v1-8k",
-		"--system", "Be brief.", "--temperature", "0", "--max-tokens", "64", "Say", "hi").mustOK(t)
-	cli(t, "", "--base-url", rec.URL, "--api-key", srv.Key, "chat", "--model", "kimi-k2.5",
-		"--thinking", "disabled", "Hello").mustOK(t)
+	e := setup(t)
+	e.run(t, "chat", "--model", "moonshot-v1-8k", "--system", "Be brief.", "--temperature", "0", "--max-tokens", "64", "Say", "hi").mustOK(t)
+	e.run(t, "chat", "--model", "kimi-k2.5", "--thinking", "disabled", "Hello").mustOK(t)
 
-	reqs := rec.requests()
+	reqs := e.rec.requests()
 	if len(reqs) != 2 {
 		t.Fatalf("emulator saw %d requests, want 2", len(reqs))
 	}
@@ -111,17 +79,15 @@ func TestChatFlagsReachTheRequest(t *testing.T) {
 }
 
 func TestChatQuestionFromStdin(t *testing.T) {
-	srv := startEmulator(t)
-	rec := newRecorder(t, srv)
-	base := []string{"--base-url", rec.URL, "--api-key", srv.Key}
-	cli(t, "  What is a channel?\n", append(base, "chat", "-")...).mustOK(t)
+	e := setup(t)
+	e.input(t, "  What is a channel?\n", "chat", "-").mustOK(t)
 	// Piped input without an argument is a question too, not a session.
-	r := cli(t, "Multi\nline\n", append(base, "chat")...).mustOK(t)
+	r := e.input(t, "Multi\nline\n", "chat").mustOK(t)
 	if strings.Contains(r.stdout, "onesdk chat with") {
 		t.Errorf("piped question started a session: %q", r.stdout)
 	}
 
-	reqs := rec.requests()
+	reqs := e.rec.requests()
 	if len(reqs) != 2 {
 		t.Fatalf("emulator saw %d requests, want 2", len(reqs))
 	}
@@ -132,17 +98,14 @@ func TestChatQuestionFromStdin(t *testing.T) {
 		t.Errorf("question from pipe: %q", got)
 	}
 
-	if r := cli(t, " \n", append(base, "chat", "-")...); r.code != exitUsage {
-		t.Errorf("empty question: exit %d, want %d (stderr %q)", r.code, exitUsage, r.stderr)
-	}
+	e.input(t, " \n", "chat", "-").wantUsage(t)
 }
 
 func TestChatThinkingModelShowsReasoningApart(t *testing.T) {
-	srv := startEmulator(t)
-	base := []string{"--base-url", srv.URL, "--api-key", srv.Key}
+	e := setup(t)
 	q := "Is 91 a prime number?"
 
-	shown := cli(t, "", append(base, "chat", "--model", "kimi-k2-thinking", q)...).mustOK(t)
+	shown := e.run(t, "chat", "--model", "kimi-k2-thinking", q).mustOK(t)
 	reasoning := strings.TrimSpace(shown.stderr)
 	if reasoning == "" || strings.TrimSpace(shown.stdout) == "" {
 		t.Fatalf("want the answer on stdout and the reasoning on stderr; stdout %q, stderr %q", shown.stdout, shown.stderr)
@@ -154,7 +117,7 @@ func TestChatThinkingModelShowsReasoningApart(t *testing.T) {
 		t.Errorf("ANSI codes written to a stderr that is not a terminal: %q", shown.stderr)
 	}
 
-	js := cli(t, "", append(base, "--json", "chat", "--model", "kimi-k2-thinking", q)...).mustOK(t)
+	js := e.run(t, "--json", "chat", "--model", "kimi-k2-thinking", q).mustOK(t)
 	resp := decodeOne[kimi.ChatCompletion](t, []byte(js.stdout))
 	if resp.Choices[0].Message.ReasoningContent == "" {
 		t.Errorf("assembled completion lost the reasoning: %s", js.stdout)
@@ -163,19 +126,17 @@ func TestChatThinkingModelShowsReasoningApart(t *testing.T) {
 		t.Errorf("--json wrote to stderr: %q", js.stderr)
 	}
 
-	hidden := cli(t, "", append(base, "chat", "--model", "kimi-k2-thinking", "--hide-reasoning", q)...).mustOK(t)
+	hidden := e.run(t, "chat", "--model", "kimi-k2-thinking", "--hide-reasoning", q).mustOK(t)
 	if hidden.stderr != "" || strings.TrimSpace(hidden.stdout) == "" {
 		t.Errorf("--hide-reasoning: stdout %q, stderr %q", hidden.stdout, hidden.stderr)
 	}
 }
 
 func TestChatNotesAnswerCutByMaxTokens(t *testing.T) {
-	srv := startEmulator(t)
-	base := []string{"--base-url", srv.URL, "--api-key", srv.Key}
+	e := setup(t)
 	q := "Tell me a long story about gophers."
 	for _, extra := range [][]string{nil, {"--no-stream"}} {
-		args := append(append(append([]string{}, base...), "chat", "--max-tokens", "5"), extra...)
-		r := cli(t, "", append(args, q)...).mustOK(t)
+		r := e.run(t, append(append([]string{"chat", "--max-tokens", "5"}, extra...), q)...).mustOK(t)
 		if strings.TrimSpace(r.stdout) == "" || strings.Contains(r.stdout, cutNote) {
 			t.Errorf("%v: stdout = %q, want the cut answer alone", extra, r.stdout)
 		}
@@ -185,7 +146,7 @@ func TestChatNotesAnswerCutByMaxTokens(t *testing.T) {
 	}
 
 	// With --json the document says it; stderr stays empty.
-	js := cli(t, "", append(base, "--json", "chat", "--max-tokens", "5", q)...).mustOK(t)
+	js := e.run(t, "--json", "chat", "--max-tokens", "5", q).mustOK(t)
 	resp := decodeOne[kimi.ChatCompletion](t, []byte(js.stdout))
 	if resp.Choices[0].FinishReason != kimi.FinishLength || js.stderr != "" {
 		t.Errorf("--json: finish_reason %q, stderr %q", resp.Choices[0].FinishReason, js.stderr)

@@ -60,9 +60,10 @@
 //	2    usage error: unknown command or flag, missing argument, bad flag
 //	     value, also one the client refuses before sending (a
 //	     *kimi.ValidationError, e.g. --temperature 3), a missing or
-//	     unreadable file (files upload, chat --file, tokens --file), and a
-//	     feature the provider lacks (onesdk.ErrUnsupported, e.g. caches,
-//	     files, tokens or balance with --provider acedata)
+//	     unreadable file (e.g. files upload, chat --file, cache create
+//	     --file, tokens --file), and a feature the provider lacks
+//	     (onesdk.ErrUnsupported, e.g. caches, files, tokens or balance with
+//	     --provider acedata)
 //	3    authentication: key rejected (401/403) or no key configured
 //	4    rate limit or quota (429: rate_limit_reached_error, engine overloaded,
 //	     exceeded_current_quota_error)
@@ -71,5 +72,6 @@
 //	     unknown model, cache id, tag or file id, the 1,000-file limit, a
 //	     file whose text could not be extracted, documents too long for
 //	     every candidate model)
-//	130  interrupted (SIGINT or SIGTERM)
+//	130  interrupted (SIGINT or SIGTERM); serve, which runs until then,
+//	     exits 0
 package main

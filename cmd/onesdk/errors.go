@@ -48,15 +48,6 @@ func (e noKeyError) Error() string {
 	return "no API key: set " + e.env + " (or pass --api-key), or try --offline to use a built-in emulator"
 }
 
-func isConfig(err error) bool { return errors.Is(err, onesdk.ErrConfig) }
-
-// serverSide reports a 5xx that the facade also counts as a rate limit:
-// engine_overloaded_error is a 429 or a 503, and the status says which.
-func serverSide(err error) bool {
-	var ie *onesdk.InvokeError
-	return errors.As(err, &ie) && ie.Status >= 500 && errors.Is(err, onesdk.ErrServerUnavailable)
-}
-
 // invalidValue returns the client-side validation error in err: a request
 // the kimi client refused before sending it, because of a value that came
 // from the command line (e.g. --temperature 3). It is a usage error.
@@ -83,6 +74,26 @@ func flagOf(field string) string {
 	return ""
 }
 
+// kindExit is the exit code of each error kind. An error's most specific
+// kind (kimi.Kind) picks the row, so a 429 engine_overloaded_error (a
+// rate limit first) exits 4 and a 503 one (the server's trouble) 5. The
+// message printed for an error starts with its kind's own text ("rate
+// limited", "authentication failed").
+var kindExit = map[error]int{
+	onesdk.ErrAuthorization:     exitAuth,
+	onesdk.ErrRateLimit:         exitRateLimit,
+	onesdk.ErrQuota:             exitRateLimit,
+	onesdk.ErrTimeout:           exitUnavailable,
+	onesdk.ErrServerUnavailable: exitUnavailable,
+	onesdk.ErrConnection:        exitUnavailable,
+	onesdk.ErrNotFound:          exitBadRequest,
+	onesdk.ErrBadRequest:        exitBadRequest,
+	// A bad --proxy and the like, or a feature the chosen --provider
+	// lacks: the command line is at fault.
+	onesdk.ErrConfig:      exitUsage,
+	onesdk.ErrUnsupported: exitUsage,
+}
+
 // exitCode maps an error to the documented exit codes.
 func exitCode(err error) int {
 	var ue usageError
@@ -92,20 +103,11 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ue), invalidValue(err) != nil:
 		return exitUsage
-	case errors.As(err, &nk), errors.Is(err, onesdk.ErrAuthorization):
+	case errors.As(err, &nk):
 		return exitAuth
-	case serverSide(err):
-		return exitUnavailable
-	case errors.Is(err, onesdk.ErrRateLimit), errors.Is(err, onesdk.ErrQuota):
-		return exitRateLimit
-	case errors.Is(err, onesdk.ErrTimeout), errors.Is(err, onesdk.ErrServerUnavailable), errors.Is(err, onesdk.ErrConnection):
-		return exitUnavailable
-	case errors.Is(err, onesdk.ErrNotFound), errors.Is(err, onesdk.ErrBadRequest):
-		return exitBadRequest
-	case isConfig(err), errors.Is(err, onesdk.ErrUnsupported):
-		// A bad --proxy and the like, or a feature the chosen --provider
-		// lacks: the command line is at fault.
-		return exitUsage
+	}
+	if code, ok := kindExit[onesdk.Kind(err)]; ok {
+		return code
 	}
 	return exitError
 }
@@ -117,70 +119,50 @@ func (a *app) describe(err error) string {
 	if ve := invalidValue(err); ve != nil {
 		// "invalid temperature 3: must be within [0, 1]": field, value
 		// and limit, without the package prefix.
-		s := "onesdk: " + oneLine(strings.TrimPrefix(ve.Error(), "kimi: "))
+		s := "onesdk: " + oneLine(trimPrefixes(ve.Error()))
 		if f := flagOf(ve.Field); f != "" {
 			s += " — check " + f
 		}
 		return s
 	}
-	var ie *onesdk.InvokeError
-	if !errors.As(err, &ie) {
-		return "onesdk: " + oneLine(err.Error())
+	kind := onesdk.Kind(err)
+	if kind == nil {
+		return "onesdk: " + oneLine(trimPrefixes(err.Error()))
 	}
 	var b strings.Builder
 	b.WriteString("onesdk: ")
-	b.WriteString(kindPhrase(ie))
-	if ie.Status != 0 {
-		fmt.Fprintf(&b, " (%d", ie.Status)
-		if ie.Type != "" {
-			b.WriteString(" " + ie.Type)
+	b.WriteString(kind.Error())
+	var ae *onesdk.APIError
+	if errors.As(err, &ae) {
+		b.WriteString(" (" + ae.StatusType() + ")")
+		if ae.Message != "" {
+			b.WriteString(": " + oneLine(ae.Message))
 		}
-		b.WriteString(")")
+		if ae.RequestID != "" {
+			b.WriteString(" [request " + ae.RequestID + "]")
+		}
+	} else {
+		b.WriteString(": " + oneLine(trimPrefixes(err.Error())))
 	}
-	if ie.Message != "" {
-		b.WriteString(": " + oneLine(ie.Message))
-	}
-	if ie.RequestID != "" {
-		b.WriteString(" [request " + ie.RequestID + "]")
-	}
-	if h := a.hint(ie); h != "" {
+	if h := a.hint(err, kind); h != "" {
 		b.WriteString(" — " + h)
 	}
 	return b.String()
 }
 
-func kindPhrase(ie *onesdk.InvokeError) string {
-	switch {
-	case errors.Is(ie, onesdk.ErrAuthorization):
-		return "authentication failed"
-	case serverSide(ie):
-		return "server unavailable"
-	case errors.Is(ie, onesdk.ErrQuota):
-		return "quota exceeded"
-	case errors.Is(ie, onesdk.ErrRateLimit):
-		return "rate limited"
-	case errors.Is(ie, onesdk.ErrTimeout):
-		return "timed out"
-	case errors.Is(ie, onesdk.ErrServerUnavailable):
-		return "server unavailable"
-	case errors.Is(ie, onesdk.ErrConnection):
-		return "connection failed"
-	case errors.Is(ie, onesdk.ErrNotFound):
-		return "not found"
-	case errors.Is(ie, onesdk.ErrBadRequest):
-		return "bad request"
-	case errors.Is(ie, onesdk.ErrUnsupported):
-		return "not supported"
-	case errors.Is(ie, onesdk.ErrConfig):
-		return "configuration error"
+// trimPrefixes drops the package prefixes of an error's text: the line
+// already starts with "onesdk: ".
+func trimPrefixes(s string) string {
+	for _, p := range []string{"onesdk: ", "kimi: "} {
+		s = strings.TrimPrefix(s, p)
 	}
-	return "error"
+	return s
 }
 
-// hint says what the user can do about the error, or "".
-func (a *app) hint(ie *onesdk.InvokeError) string {
-	switch {
-	case errors.Is(ie, onesdk.ErrAuthorization):
+// hint says what the user can do about the error of the given kind, or "".
+func (a *app) hint(err, kind error) string {
+	switch kind {
+	case onesdk.ErrAuthorization:
 		where := "check " + keyEnv(a.providerName)
 		if a.apiKey != "" {
 			where = "check --api-key"
@@ -189,33 +171,37 @@ func (a *app) hint(ie *onesdk.InvokeError) string {
 			where += " (keys of api.moonshot.cn and api.moonshot.ai differ: see --region)"
 		}
 		return where
-	case serverSide(ie):
+	case onesdk.ErrServerUnavailable:
 		return "retry later"
-	case errors.Is(ie, onesdk.ErrQuota):
+	case onesdk.ErrQuota:
 		return "check the account balance"
-	case errors.Is(ie, onesdk.ErrRateLimit):
-		if ie.RetryAfter > 0 {
-			return fmt.Sprintf("retry after %s", ie.RetryAfter)
+	case onesdk.ErrRateLimit:
+		var ae *onesdk.APIError
+		if errors.As(err, &ae) && ae.RetryAfter > 0 {
+			return fmt.Sprintf("retry after %s", ae.RetryAfter)
 		}
 		return "retry later"
-	case errors.Is(ie, onesdk.ErrTimeout):
+	case onesdk.ErrTimeout:
 		if a.timeout > 0 {
 			return "raise --timeout"
 		}
 		return ""
-	case errors.Is(ie, onesdk.ErrNotFound):
+	case onesdk.ErrNotFound:
+		// What was not found: the command says, else the server's
+		// message ("Not found the context cache tag x" in a chat).
+		what := a.command + " " + strings.ToLower(err.Error())
 		switch {
-		case strings.Contains(ie.Op, "Tag"):
+		case strings.Contains(what, " tag"):
 			return "'onesdk tag list' lists the tags"
-		case strings.Contains(ie.Op, "Cache"):
+		case strings.Contains(what, " cache"):
 			return "'onesdk cache list' lists the caches"
-		case strings.Contains(ie.Op, "File"):
+		case strings.Contains(what, " file"):
 			return "'onesdk files list' lists the files"
 		}
 		return "'onesdk models' lists the available models"
-	case errors.Is(ie, onesdk.ErrUnsupported):
+	case onesdk.ErrUnsupported:
 		return "use --provider kimi"
-	case errors.Is(ie, onesdk.ErrConnection):
+	case onesdk.ErrConnection:
 		return "check the network, --base-url and --proxy"
 	}
 	return ""

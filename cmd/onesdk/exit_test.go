@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 
@@ -12,89 +13,52 @@ import (
 	"github.com/onesdk-go/onesdk/kimitest"
 )
 
-// oneLine fails unless s is exactly one line starting with prefix.
-func checkOneLine(t *testing.T, s, prefix string) {
-	t.Helper()
-	if !strings.HasPrefix(s, prefix) || strings.Count(s, "\n") != 1 || !strings.HasSuffix(s, "\n") {
-		t.Errorf("stderr = %q, want one line starting with %q", s, prefix)
-	}
-}
-
 func TestExitCodeWrongKey(t *testing.T) {
-	srv := startEmulator(t)
 	const key = "sk-this-key-is-wrong-0123456789"
-	r := cli(t, "", "--base-url", srv.URL, "--api-key", key, "chat", "hi")
-	if r.code != exitAuth {
-		t.Fatalf("exit %d, want %d; stderr %q", r.code, exitAuth, r.stderr)
-	}
-	checkOneLine(t, r.stderr, "onesdk: authentication failed (401 ")
-	if !strings.Contains(r.stderr, "check --api-key") {
-		t.Errorf("no hint in %q", r.stderr)
-	}
+	r := setup(t).withKey(key).run(t, "chat", "hi")
+	r.wantError(t, exitAuth, "onesdk: authentication failed (401 ", "check --api-key")
 	if strings.Contains(r.stderr+r.stdout, key) {
 		t.Errorf("the key was printed: %q", r.stderr)
 	}
 }
 
 func TestExitCodeNoKey(t *testing.T) {
-	srv := startEmulator(t)
-	r := cli(t, "", "--base-url", srv.URL, "models")
-	if r.code != exitAuth {
-		t.Fatalf("exit %d, want %d; stderr %q", r.code, exitAuth, r.stderr)
-	}
-	checkOneLine(t, r.stderr, "onesdk: no API key: set MOONSHOT_API_KEY")
+	cli(t, "", "--base-url", setup(t).rec.URL, "models").wantError(t, exitAuth, "onesdk: no API key: set MOONSHOT_API_KEY")
 }
 
 func TestExitCodeKeyFromEnvironment(t *testing.T) {
-	srv := startEmulator(t)
-	t.Setenv("MOONSHOT_API_KEY", srv.Key)
-	t.Setenv("MOONSHOT_BASE_URL", srv.URL)
+	e := setup(t)
+	t.Setenv("MOONSHOT_API_KEY", e.key)
+	t.Setenv("MOONSHOT_BASE_URL", e.rec.URL)
 	cli(t, "", "models").mustOK(t)
 
 	t.Setenv("MOONSHOT_API_KEY", "sk-env-key-that-is-wrong")
-	r := cli(t, "", "models")
-	if r.code != exitAuth {
-		t.Fatalf("exit %d, want %d", r.code, exitAuth)
-	}
+	r := cli(t, "", "models").mustExit(t, exitAuth)
 	if !strings.Contains(r.stderr, "check MOONSHOT_API_KEY") || strings.Contains(r.stderr, "sk-env-key-that-is-wrong") {
 		t.Errorf("stderr = %q", r.stderr)
 	}
 }
 
 func TestExitCodeUnknownModel(t *testing.T) {
-	srv := startEmulator(t)
+	e := setup(t)
 	for _, args := range [][]string{
 		{"chat", "--model", "no-such-model", "hi"},
 		{"chat", "--no-stream", "--model", "no-such-model", "hi"},
 		{"models", "get", "no-such-model"},
 	} {
-		r := cli(t, "", append([]string{"--base-url", srv.URL, "--api-key", srv.Key}, args...)...)
-		if r.code != exitBadRequest {
-			t.Errorf("%v: exit %d, want %d; stderr %q", args, r.code, exitBadRequest, r.stderr)
-			continue
-		}
-		checkOneLine(t, r.stderr, "onesdk: not found (404 resource_not_found_error)")
+		e.run(t, args...).wantError(t, exitBadRequest, "onesdk: not found (404 resource_not_found_error)")
 	}
 }
 
 func TestExitCodeRateLimit(t *testing.T) {
-	srv := startEmulator(t, kimitest.WithAccount(kimitest.Account{Key: "sk-slow", Limits: kimitest.Limits{RPM: 1}}))
-	args := []string{"--base-url", srv.URL, "--api-key", "sk-slow", "--retries", "0", "chat", "hi"}
-	cli(t, "", args...).mustOK(t)
-	r := cli(t, "", args...)
-	if r.code != exitRateLimit {
-		t.Fatalf("second call: exit %d, want %d; stderr %q", r.code, exitRateLimit, r.stderr)
-	}
-	checkOneLine(t, r.stderr, "onesdk: rate limited (429 rate_limit_reached_error)")
+	e := setup(t, kimitest.WithAccount(kimitest.Account{Key: "sk-slow", Limits: kimitest.Limits{RPM: 1}}))
+	e.run(t, "--retries", "0", "chat", "hi").mustOK(t)
+	e.run(t, "--retries", "0", "chat", "hi").wantError(t, exitRateLimit, "onesdk: rate limited (429 rate_limit_reached_error)")
 }
 
 func TestExitCodeServerUnavailable(t *testing.T) {
-	srv := startEmulator(t, kimitest.WithFaults(kimitest.Fault{Status: 503}))
-	r := cli(t, "", "--base-url", srv.URL, "--api-key", srv.Key, "--retries", "0", "chat", "hi")
-	if r.code != exitUnavailable {
-		t.Fatalf("exit %d, want %d; stderr %q", r.code, exitUnavailable, r.stderr)
-	}
-	checkOneLine(t, r.stderr, "onesdk: server unavailable (503")
+	r := setup(t, kimitest.WithFaults(kimitest.Fault{Status: 503})).run(t, "--retries", "0", "chat", "hi")
+	r.wantError(t, exitUnavailable, "onesdk: server unavailable (503")
 }
 
 func TestExitCodeConnectionRefused(t *testing.T) {
@@ -105,29 +69,18 @@ func TestExitCodeConnectionRefused(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	r := cli(t, "", "--base-url", "http://"+addr+"/v1", "--api-key", "sk-x", "--retries", "0", "models")
-	if r.code != exitUnavailable {
-		t.Fatalf("exit %d, want %d; stderr %q", r.code, exitUnavailable, r.stderr)
-	}
-	checkOneLine(t, r.stderr, "onesdk: connection failed")
+	r.wantError(t, exitUnavailable, "onesdk: connection failed")
 }
 
 func TestExitCodeTimeout(t *testing.T) {
-	srv := startEmulator(t)
 	// A deadline that has passed before the request starts: no race.
-	r := cli(t, "", "--base-url", srv.URL, "--api-key", srv.Key, "--retries", "0", "--timeout", "1ns", "chat", "hi")
-	if r.code != exitUnavailable {
-		t.Fatalf("exit %d, want %d; stderr %q", r.code, exitUnavailable, r.stderr)
-	}
-	checkOneLine(t, r.stderr, "onesdk: timed out")
+	setup(t).run(t, "--retries", "0", "--timeout", "1ns", "chat", "hi").wantError(t, exitUnavailable, "onesdk: timed out", "raise --timeout")
 }
 
 func TestExitCodeInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel() // as if SIGINT arrived before the answer
-	r := cliContext(t, ctx, "", "--offline", "chat", "hi")
-	if r.code != exitInterrupted {
-		t.Fatalf("exit %d, want %d; stderr %q", r.code, exitInterrupted, r.stderr)
-	}
+	cliContext(t, ctx, "", "--offline", "chat", "hi").mustExit(t, exitInterrupted)
 }
 
 func TestExitCodeUsage(t *testing.T) {
@@ -145,34 +98,22 @@ func TestExitCodeUsage(t *testing.T) {
 		{"--offline", "--proxy", "ftp://proxy.example:21", "models"},
 		{"serve", "--tier", "platinum"},
 	} {
-		r := cli(t, "", args...)
-		if r.code != exitUsage {
-			t.Errorf("%v: exit %d, want %d; stderr %q", args, r.code, exitUsage, r.stderr)
-			continue
-		}
-		if !strings.HasPrefix(r.stderr, "onesdk: ") || !strings.Contains(r.stderr, "--help' for usage") {
-			t.Errorf("%v: stderr = %q", args, r.stderr)
-		}
-		if strings.Contains(r.stdout, "Usage:") || strings.Contains(r.stderr, "Usage:") {
-			t.Errorf("%v: usage dump printed", args)
-		}
+		cli(t, "", args...).wantUsage(t)
 	}
 }
 
 func TestDebugLogHasNoKey(t *testing.T) {
-	srv := startEmulator(t, kimitest.WithKey("sk-debug-secret-key-42"))
-	r := cli(t, "", "--base-url", srv.URL, "--api-key", "sk-debug-secret-key-42", "--debug", "chat", "hi").mustOK(t)
+	r := setup(t, kimitest.WithKey("sk-debug-secret-key-42")).run(t, "--debug", "chat", "hi").mustOK(t)
 	if strings.Contains(r.stderr+r.stdout, "sk-debug-secret-key-42") {
 		t.Errorf("key printed with --debug:\n%s", r.stderr)
 	}
 }
 
-// The example line of the brief, from a hand-made error, and redaction of
-// a key that a server would echo.
+// The line printed for an API error, from a hand-made one, and the
+// redaction of a key that a server would echo.
 func TestDescribe(t *testing.T) {
 	a := &app{providerName: "kimi", baseURL: "http://127.0.0.1/v1"}
-	err := &onesdk.InvokeError{Provider: "kimi", Op: "Generate", Kinds: []error{onesdk.ErrAuthorization},
-		Status: 401, Type: "invalid_authentication_error", Message: "Invalid Authentication"}
+	err := &onesdk.APIError{StatusCode: 401, Type: "invalid_authentication_error", Message: "Invalid Authentication"}
 	want := "onesdk: authentication failed (401 invalid_authentication_error): Invalid Authentication — check MOONSHOT_API_KEY"
 	if got := a.describe(err); got != want {
 		t.Errorf("describe =\n%s\nwant\n%s", got, want)
@@ -190,24 +131,19 @@ func TestDescribe(t *testing.T) {
 }
 
 func TestExitCodeStreamCut(t *testing.T) {
-	srv := startEmulator(t, kimitest.WithFaults(kimitest.Fault{Route: "/v1/chat/completions", CutAfterChunks: 3}))
-	r := cli(t, "", "--base-url", srv.URL, "--api-key", srv.Key, "--retries", "0", "chat", "Tell me a long story")
-	if r.code != exitUnavailable {
-		t.Fatalf("exit %d, want %d; stderr %q", r.code, exitUnavailable, r.stderr)
-	}
+	e := setup(t, kimitest.WithFaults(kimitest.Fault{Route: "/v1/chat/completions", CutAfterChunks: 3}))
+	r := e.run(t, "--retries", "0", "chat", "Tell me a long story")
+	r.wantError(t, exitUnavailable, "onesdk: connection failed")
 	// What arrived is shown and closed by a newline; the error follows.
 	if r.stdout == "" || !strings.HasSuffix(r.stdout, "\n") {
 		t.Errorf("partial answer = %q", r.stdout)
 	}
-	checkOneLine(t, r.stderr, "onesdk: connection failed")
 }
 
 // A value the kimi client refuses before sending is a usage error, told
 // with field, value and limit; nothing reaches the server.
 func TestExitCodeClientValidation(t *testing.T) {
-	srv := startEmulator(t)
-	rec := newRecorder(t, srv)
-	base := []string{"--base-url", rec.URL, "--api-key", srv.Key}
+	e := setup(t)
 	for _, tc := range []struct {
 		stdin string
 		args  []string
@@ -221,33 +157,79 @@ func TestExitCodeClientValidation(t *testing.T) {
 		{"hi\nagain\n", []string{"chat", "-i", "--temperature", "3"}, "onesdk: invalid temperature 3"},
 		{"hi\n", []string{"--json", "chat", "-i", "--temperature", "3"}, "onesdk: invalid temperature 3"},
 	} {
-		r := cli(t, tc.stdin, append(base, tc.args...)...)
-		if r.code != exitUsage {
-			t.Errorf("%v: exit %d, want %d; stderr %q", tc.args, r.code, exitUsage, r.stderr)
+		r := e.input(t, tc.stdin, tc.args...)
+		if !r.wantUsage(t) {
 			continue
 		}
 		if !strings.HasPrefix(r.stderr, tc.want) || !strings.Contains(r.stderr, "Run 'onesdk chat --help' for usage.") {
 			t.Errorf("%v: stderr = %q, want it to start with %q", tc.args, r.stderr, tc.want)
 		}
 	}
-	if n := len(rec.requests()); n != 0 {
+	if n := len(e.rec.requests()); n != 0 {
 		t.Errorf("%d requests reached the server", n)
 	}
 
-	// The example of the review, on the in-process emulator.
-	if r := cli(t, "", "--offline", "chat", "--temperature", "3", "hi"); r.code != exitUsage {
-		t.Errorf("--offline --temperature 3: exit %d, want %d; stderr %q", r.code, exitUsage, r.stderr)
+	// The same refusal on the in-process emulator.
+	cli(t, "", "--offline", "chat", "--temperature", "3", "hi").wantUsage(t)
+}
+
+// The root command's help and the package documentation list every exit
+// code, each with what leads to it.
+func TestHelpListsExitCodes(t *testing.T) {
+	_, help, _ := strings.Cut(cli(t, "", "--help").mustOK(t).stdout, "Exit codes:\n")
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without its comment markers, the list of doc.go is laid out as the
+	// help's.
+	_, list, _ := strings.Cut(string(src), "// Exit codes:\n//\n")
+	var doc strings.Builder
+	for _, line := range strings.Split(list, "\n") {
+		l, ok := strings.CutPrefix(line, "//\t")
+		if !ok {
+			break
+		}
+		doc.WriteString("  " + l + "\n")
+	}
+
+	for where, list := range map[string]string{"--help": help, "doc.go": doc.String()} {
+		entries := exitCodeEntries(list)
+		for _, tc := range []struct {
+			code  int
+			words []string
+		}{
+			{exitOK, []string{"success"}},
+			{exitError, []string{"other error"}},
+			{exitUsage, []string{"usage error", "unknown command or flag", "missing argument", "refuses before sending", "file", "provider lacks"}},
+			{exitAuth, []string{"authentication", "no key"}},
+			{exitRateLimit, []string{"rate limit", "quota"}},
+			{exitUnavailable, []string{"server", "timeout", "connection", "cut stream"}},
+			{exitBadRequest, []string{"bad request", "not found", "server answered", "too long"}},
+			{exitInterrupted, []string{"interrupted", "serve", "exits 0"}},
+		} {
+			entry, ok := entries[tc.code]
+			if !ok {
+				t.Errorf("%s: exit code %d not listed:\n%s", where, tc.code, list)
+				continue
+			}
+			for _, w := range tc.words {
+				if !strings.Contains(entry, w) {
+					t.Errorf("%s: exit code %d: %q does not say %q", where, tc.code, entry, w)
+				}
+			}
+		}
+		if len(entries) != 8 {
+			t.Errorf("%s lists %d exit codes, want 8: %v", where, len(entries), entries)
+		}
 	}
 }
 
-// The help lists every exit code with what leads to it.
-func TestHelpListsExitCodes(t *testing.T) {
-	r := cli(t, "", "--help").mustOK(t)
-	// An entry is a line "  N    text" and the more indented lines that
-	// go on with it.
+// exitCodeEntries reads a list of exit codes: an entry is a line
+// "  N    text" and the more indented lines that go on with it.
+func exitCodeEntries(list string) map[int]string {
 	entries := map[int]string{}
 	last := -1
-	_, list, _ := strings.Cut(r.stdout, "Exit codes:\n")
 	for _, line := range strings.Split(list, "\n") {
 		var code int
 		if _, err := fmt.Sscanf(line, "  %d ", &code); err == nil {
@@ -258,31 +240,5 @@ func TestHelpListsExitCodes(t *testing.T) {
 			last = -1
 		}
 	}
-	for _, tc := range []struct {
-		code  int
-		words []string
-	}{
-		{exitOK, []string{"success"}},
-		{exitError, []string{"other error"}},
-		{exitUsage, []string{"usage error", "unknown command or flag", "missing argument", "bad value", "refuses before sending"}},
-		{exitAuth, []string{"authentication", "no key"}},
-		{exitRateLimit, []string{"rate limit", "quota"}},
-		{exitUnavailable, []string{"server unavailable", "timeout", "connection", "cut stream"}},
-		{exitBadRequest, []string{"bad request", "not found", "server answered"}},
-		{exitInterrupted, []string{"interrupted"}},
-	} {
-		entry, ok := entries[tc.code]
-		if !ok {
-			t.Errorf("exit code %d not listed:\n%s", tc.code, list)
-			continue
-		}
-		for _, w := range tc.words {
-			if !strings.Contains(entry, w) {
-				t.Errorf("exit code %d: %q does not say %q", tc.code, entry, w)
-			}
-		}
-	}
-	if len(entries) != 8 {
-		t.Errorf("help lists %d exit codes, want 8: %v", len(entries), entries)
-	}
+	return entries
 }

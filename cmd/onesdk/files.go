@@ -9,8 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -31,7 +31,7 @@ run 'onesdk serve' and export the MOONSHOT_BASE_URL and MOONSHOT_API_KEY it
 prints.`
 
 func newFilesCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{
+	return group(&cobra.Command{
 		Use:   "files",
 		Short: "Upload, list, show, read and delete files",
 		Long: `Manage the files of the account: upload documents for Kimi to extract
@@ -44,12 +44,8 @@ their text (purpose file-extract), read the extracted text, delete them.
   onesdk files content file-abc123 > report.txt
   onesdk files delete file-abc123
   onesdk files prune --keep 100 --yes`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	cmd.AddCommand(newFilesUploadCmd(a), newFilesListCmd(a), newFilesGetCmd(a), newFilesContentCmd(a),
+	}, newFilesUploadCmd(a), newFilesListCmd(a), newFilesGetCmd(a), newFilesContentCmd(a),
 		newFilesDeleteCmd(a), newFilesPruneCmd(a))
-	return cmd
 }
 
 type filesUploadOptions struct {
@@ -239,34 +235,23 @@ func newFilesListCmd(a *app) *cobra.Command {
 creation time (UTC). With --json the list is printed as the API returns it:
 {"object":"list","data":[...]}.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.listFiles(cmd) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return call(a, cmd, (*onesdk.SDK).ListFiles, a.printFiles)
+		},
 	}
 }
 
-func (a *app) listFiles(cmd *cobra.Command) error {
-	sdk, err := a.newSDK(cmd)
-	if err != nil {
-		return err
+// printFiles prints the files of files list: with --json in the API's
+// order, else newest first and, among files of the same second, the last
+// uploaded first (the API lists in upload order).
+func (a *app) printFiles(w io.Writer, files []onesdk.File) error {
+	if !a.jsonOut {
+		slices.Reverse(files)
+		slices.SortStableFunc(files, func(x, y onesdk.File) int { return -compareAge(x, y) })
 	}
-	ctx, cancel := a.callContext(cmd.Context())
-	defer cancel()
-	files, err := sdk.ListFiles(ctx)
-	if err != nil {
-		return err
-	}
-	if a.jsonOut {
-		return writeJSON(cmd.OutOrStdout(), map[string]any{"object": "list", "data": files})
-	}
-	// Newest first; among files of the same second the last uploaded
-	// first (the API lists in upload order).
-	slices.Reverse(files)
-	slices.SortStableFunc(files, func(x, y onesdk.File) int { return -compareAge(x, y) })
-	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tBYTES\tSTATUS\tCREATED")
-	for _, f := range files {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", f.ID, fileName(f.Filename), f.Bytes, orDash(f.Status), unixTime(f.CreatedAt))
-	}
-	return tw.Flush()
+	return printList(a, w, files, []string{"ID", "NAME", "BYTES", "STATUS", "CREATED"}, func(f onesdk.File) []string {
+		return []string{f.ID, fileName(f.Filename), strconv.FormatInt(f.Bytes, 10), orDash(f.Status), unixTime(f.CreatedAt)}
+	})
 }
 
 // compareAge orders files oldest first by creation time (whole seconds);
@@ -285,42 +270,25 @@ func fileName(s string) string {
 }
 
 func newFilesGetCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	return getCmd(a, &cobra.Command{
 		Use:   "get FILE_ID",
 		Short: "Show one file",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sdk, err := a.newSDK(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.callContext(cmd.Context())
-			defer cancel()
-			f, err := sdk.GetFile(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			return a.printFile(cmd.OutOrStdout(), f)
-		},
-	}
+	}, (*onesdk.SDK).GetFile, a.printFile)
 }
 
 // printFile prints one file: the object with --json, else its fields.
 func (a *app) printFile(w io.Writer, f *onesdk.File) error {
-	if a.jsonOut {
-		return writeJSON(w, f)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "id:\t%s\n", f.ID)
-	fmt.Fprintf(tw, "name:\t%s\n", orDash(oneLine(f.Filename)))
-	fmt.Fprintf(tw, "bytes:\t%d\n", f.Bytes)
-	fmt.Fprintf(tw, "purpose:\t%s\n", orDash(f.Purpose))
-	fmt.Fprintf(tw, "status:\t%s\n", orDash(f.Status))
-	if f.StatusDetails != "" {
-		fmt.Fprintf(tw, "details:\t%s\n", oneLine(f.StatusDetails))
-	}
-	fmt.Fprintf(tw, "created:\t%s\n", unixTime(f.CreatedAt))
-	return tw.Flush()
+	return a.print(w, f, func(t *table) {
+		t.field("id", f.ID)
+		t.field("name", orDash(oneLine(f.Filename)))
+		t.field("bytes", strconv.FormatInt(f.Bytes, 10))
+		t.field("purpose", orDash(f.Purpose))
+		t.field("status", orDash(f.Status))
+		if f.StatusDetails != "" {
+			t.field("details", oneLine(f.StatusDetails))
+		}
+		t.field("created", unixTime(f.CreatedAt))
+	})
 }
 
 func newFilesContentCmd(a *app) *cobra.Command {
@@ -335,59 +303,50 @@ whatever its size. With --json the decoded document is printed. The decoded
 text is read into memory and refused above 256 MiB (use --raw).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sdk, err := a.newSDK(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.callContext(cmd.Context())
-			defer cancel()
-			out := cmd.OutOrStdout()
 			if raw {
-				// Streamed: constant memory whatever the size.
-				rc, err := sdk.GetFileContentReader(ctx, args[0])
-				if err != nil {
-					return err
-				}
-				defer rc.Close()
-				_, err = io.Copy(out, rc)
-				return err
+				return call(a, cmd, byID((*onesdk.SDK).GetFileContentReader, args[0]), copyBody)
 			}
-			c, err := sdk.GetFileContent(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			if a.jsonOut {
-				return writeJSON(out, c)
-			}
-			// The newline is written on its own: appending it would copy
-			// the whole text.
-			if _, err := io.WriteString(out, c.Content); err != nil {
-				return err
-			}
-			if c.Content != "" && !strings.HasSuffix(c.Content, "\n") {
-				_, err = io.WriteString(out, "\n")
-			}
-			return err
+			return call(a, cmd, byID((*onesdk.SDK).GetFileContent, args[0]), a.printContent)
 		},
 	}
 	cmd.Flags().BoolVar(&raw, "raw", false, "print the response body as sent, streamed")
 	return cmd
 }
 
+// copyBody copies a response body to w as it arrives, in constant memory
+// whatever its size.
+func copyBody(w io.Writer, body io.ReadCloser) error {
+	defer body.Close()
+	_, err := io.Copy(w, body)
+	return err
+}
+
+// printContent prints the text Kimi extracted, ending with a newline, or
+// with --json the decoded document.
+func (a *app) printContent(w io.Writer, c *onesdk.FileContent) error {
+	if a.jsonOut {
+		return writeJSON(w, c)
+	}
+	// The newline is written on its own: appending it would copy the
+	// whole text.
+	if _, err := io.WriteString(w, c.Content); err != nil {
+		return err
+	}
+	if c.Content != "" && !strings.HasSuffix(c.Content, "\n") {
+		_, err := io.WriteString(w, "\n")
+		return err
+	}
+	return nil
+}
+
 func newFilesDeleteCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	return deleteCmd(a, &cobra.Command{
 		Use:   "delete FILE_ID...",
 		Short: "Delete files",
 		Long: `Delete the given files in order, stopping at the first failure (an unknown
 id is "not found", exit code 6); the ones deleted before it are listed. With
 --json the deleted ids are printed as [{"id":"…","deleted":true},...].`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.deleteEach(cmd, args, func(ctx context.Context, sdk *onesdk.SDK, id string) error {
-				return sdk.DeleteFile(ctx, id)
-			})
-		},
-	}
+	}, (*onesdk.SDK).DeleteFile)
 }
 
 type filesPruneOptions struct {
@@ -469,26 +428,20 @@ func (a *app) pruneFiles(cmd *cobra.Command, o *filesPruneOptions) error {
 			return writeJSON(out, map[string]any{"dry_run": true, "kept": kept, "files": doomed})
 		}
 		for _, file := range doomed {
-			fmt.Fprintf(out, "would delete %s  %s  %s\n", file.ID, fileName(file.Filename), unixTime(file.CreatedAt))
+			fmt.Fprintln(out, "would delete", pruneLine(file))
 		}
 		fmt.Fprintf(stderr, "dry run: %d of %d files would be deleted, %d kept; add --yes to delete them\n", len(doomed), len(files), kept)
 		return nil
 	}
 	deleted := []onesdk.File{}
-	var failure error
-	for _, file := range doomed {
-		ctx, cancel := a.callContext(cmd.Context())
-		err := sdk.DeleteFile(ctx, file.ID)
-		cancel()
-		if err != nil {
-			failure = err
-			break
-		}
+	failure := eachCall(a, cmd.Context(), doomed, func(ctx context.Context, file onesdk.File) error {
+		return sdk.DeleteFile(ctx, file.ID)
+	}, func(file onesdk.File) {
 		deleted = append(deleted, file)
 		if !a.jsonOut {
-			fmt.Fprintf(out, "deleted %s  %s  %s\n", file.ID, fileName(file.Filename), unixTime(file.CreatedAt))
+			fmt.Fprintln(out, "deleted", pruneLine(file))
 		}
-	}
+	})
 	if a.jsonOut {
 		if err := writeJSON(out, map[string]any{"dry_run": false, "kept": len(files) - len(deleted), "files": deleted}); err != nil {
 			return err
@@ -497,6 +450,11 @@ func (a *app) pruneFiles(cmd *cobra.Command, o *filesPruneOptions) error {
 		fmt.Fprintf(stderr, "pruned %d of %d files, %d kept\n", len(deleted), len(files), len(files)-len(deleted))
 	}
 	return failure
+}
+
+// pruneLine describes a file prune deletes: id, name and creation time.
+func pruneLine(f onesdk.File) string {
+	return f.ID + "  " + fileName(f.Filename) + "  " + unixTime(f.CreatedAt)
 }
 
 // pruneSelect returns the files prune deletes, oldest first: of the files

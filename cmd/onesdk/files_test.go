@@ -1,9 +1,7 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -20,67 +18,22 @@ import (
 	"github.com/onesdk-go/onesdk/kimitest"
 )
 
-// fileEnv is one emulator and the flags that reach it; invocations share
-// its files, as commands against 'onesdk serve' do.
-type fileEnv struct {
-	srv  *kimitest.Server
-	base []string
-}
-
-func newFileEnv(t *testing.T, opts ...kimitest.Option) *fileEnv {
+// files returns the files 'files list --json' shows.
+func (e *testEnv) files(t *testing.T) []kimi.File {
 	t.Helper()
-	srv := startEmulator(t, opts...)
-	return &fileEnv{srv: srv, base: []string{"--base-url", srv.URL, "--api-key", srv.Key}}
+	return decodeOne[kimi.FileList](t, []byte(e.run(t, "--json", "files", "list").mustOK(t).stdout)).Data
 }
 
-func (e *fileEnv) run(t *testing.T, args ...string) result {
-	t.Helper()
-	return cli(t, "", append(slices.Clone(e.base), args...)...)
-}
-
-// listed returns the files 'files list --json' shows.
-func (e *fileEnv) listed(t *testing.T) []kimi.File {
-	t.Helper()
-	r := e.run(t, "--json", "files", "list").mustOK(t)
-	var l kimi.FileList
-	if err := json.Unmarshal([]byte(r.stdout), &l); err != nil {
-		t.Fatalf("files list --json: %v\n%s", err, r.stdout)
-	}
-	return l.Data
-}
-
-func names(files []kimi.File) []string {
-	var out []string
-	for _, f := range files {
-		out = append(out, f.Filename)
-	}
-	return out
-}
-
-// docx returns a minimal DOCX holding the given paragraphs.
+// docx writes a minimal DOCX holding the given paragraphs.
 func docx(t *testing.T, paras ...string) string {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, err := zw.Create("word/document.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body strings.Builder
-	for _, p := range paras {
-		fmt.Fprintf(&body, "<w:p><w:r><w:t>%s</w:t></w:r></w:p>", p)
-	}
-	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>%s</w:body></w:document>`, body.String())
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return writeFile(t, "minutes.docx", buf.String())
+	return writeFile(t, "minutes.docx", string(kimitest.DOCX(paras...)))
 }
 
 var uploadLine = regexp.MustCompile(`^(\S+) -> (\S+) \((\d+) bytes, (\S+)\)$`)
 
 func TestFilesUploadListGetContentDelete(t *testing.T) {
-	e := newFileEnv(t)
+	e := setup(t)
 	txt := writeFile(t, "report.txt", "The Lisbon office opened in March.\n")
 	doc := docx(t, "Minutes of the board", "Budget approved")
 
@@ -113,7 +66,7 @@ func TestFilesUploadListGetContentDelete(t *testing.T) {
 	if row := rows[ids["report.txt"]]; len(row) != 4 || row[0] != "report.txt" || row[1] != "35" || row[2] != "ok" {
 		t.Errorf("row of report.txt = %v", row)
 	}
-	if got := names(e.listed(t)); !slices.Equal(got, []string{"report.txt", "minutes.docx"}) {
+	if got := names(e.files(t)); !slices.Equal(got, []string{"report.txt", "minutes.docx"}) {
 		t.Errorf("files list --json names = %v", got)
 	}
 
@@ -121,27 +74,28 @@ func TestFilesUploadListGetContentDelete(t *testing.T) {
 	if field(r.stdout, "name") != "minutes.docx" || field(r.stdout, "purpose") != "file-extract" || field(r.stdout, "status") != "ok" {
 		t.Errorf("files get:\n%s", r.stdout)
 	}
+	if f := decodeOne[kimi.File](t, []byte(e.run(t, "--json", "files", "get", ids["minutes.docx"]).mustOK(t).stdout)); f.ID != ids["minutes.docx"] || f.Filename != "minutes.docx" {
+		t.Errorf("files get --json = %+v", f)
+	}
 
 	r = e.run(t, "files", "content", ids["minutes.docx"]).mustOK(t)
 	if r.stdout != "Minutes of the board\nBudget approved\n" {
 		t.Errorf("files content = %q", r.stdout)
 	}
 	r = e.run(t, "files", "content", "--raw", ids["report.txt"]).mustOK(t)
-	var raw map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &raw); err != nil || raw["content"] != "The Lisbon office opened in March.\n" || raw["filename"] != "report.txt" {
-		t.Errorf("files content --raw = %q (%v)", r.stdout, err)
+	if raw := decodeOne[map[string]any](t, []byte(r.stdout)); raw["content"] != "The Lisbon office opened in March.\n" || raw["filename"] != "report.txt" {
+		t.Errorf("files content --raw = %q", r.stdout)
 	}
 	r = e.run(t, "--json", "files", "content", ids["report.txt"]).mustOK(t)
-	var decoded kimi.FileContent
-	if err := json.Unmarshal([]byte(r.stdout), &decoded); err != nil || decoded.Content != "The Lisbon office opened in March.\n" {
-		t.Errorf("files content --json = %q (%v)", r.stdout, err)
+	if c := decodeOne[kimi.FileContent](t, []byte(r.stdout)); c.Content != "The Lisbon office opened in March.\n" {
+		t.Errorf("files content --json = %q", r.stdout)
 	}
 
 	r = e.run(t, "files", "delete", ids["report.txt"]).mustOK(t)
 	if r.stdout != "deleted "+ids["report.txt"]+"\n" {
 		t.Errorf("files delete printed %q", r.stdout)
 	}
-	if got := names(e.listed(t)); !slices.Equal(got, []string{"minutes.docx"}) {
+	if got := names(e.files(t)); !slices.Equal(got, []string{"minutes.docx"}) {
 		t.Errorf("after delete: %v", got)
 	}
 	for _, args := range [][]string{
@@ -149,62 +103,49 @@ func TestFilesUploadListGetContentDelete(t *testing.T) {
 		{"files", "content", ids["report.txt"]},
 		{"files", "delete", ids["report.txt"]},
 	} {
-		r = e.run(t, args...)
-		if r.code != exitBadRequest || !strings.HasPrefix(r.stderr, "onesdk: not found (404 ") || !strings.Contains(r.stderr, "'onesdk files list' lists the files") {
-			t.Errorf("%v of a deleted file: exit %d, stderr %q; want %d, not found", args, r.code, r.stderr, exitBadRequest)
-		}
+		e.run(t, args...).wantError(t, exitBadRequest, "onesdk: not found (404 ", "'onesdk files list' lists the files")
+	}
+	r = e.run(t, "--json", "files", "delete", ids["minutes.docx"]).mustOK(t)
+	if d := decodeOne[[]map[string]any](t, []byte(r.stdout)); len(d) != 1 || d[0]["id"] != ids["minutes.docx"] || d[0]["deleted"] != true {
+		t.Errorf("files delete --json = %s", r.stdout)
+	}
+	if got := e.files(t); len(got) != 0 {
+		t.Errorf("after the last delete: %v", names(got))
 	}
 }
 
 func TestFilesUploadJSONAndErrors(t *testing.T) {
-	e := newFileEnv(t, kimitest.WithFileLimits(kimitest.FileLimits{MaxFiles: 2}))
+	e := setup(t, kimitest.WithFileLimits(kimitest.FileLimits{MaxFiles: 2}))
 	a := writeFile(t, "a.txt", "alpha")
 	b := writeFile(t, "b.txt", "bravo")
 
 	// A missing file is a usage error found before anything is sent.
-	r := e.run(t, "files", "upload", a, filepath.Join(t.TempDir(), "missing.pdf"))
-	if r.code != exitUsage || !strings.Contains(r.stderr, "missing.pdf") || !strings.Contains(r.stderr, "no such file") {
-		t.Fatalf("missing file: exit %d, stderr %q", r.code, r.stderr)
-	}
-	if got := e.listed(t); len(got) != 0 {
+	e.run(t, "files", "upload", a, filepath.Join(t.TempDir(), "missing.pdf")).wantUsage(t, "missing.pdf", "no such file")
+	if got := e.files(t); len(got) != 0 {
 		t.Fatalf("a file was uploaded before the usage error: %v", names(got))
 	}
-	if r := e.run(t, "files", "upload", t.TempDir()); r.code != exitUsage || !strings.Contains(r.stderr, "is a directory") {
-		t.Errorf("directory: exit %d, stderr %q", r.code, r.stderr)
-	}
-	if r := e.run(t, "files", "upload"); r.code != exitUsage {
-		t.Errorf("no path: exit %d", r.code)
-	}
+	e.run(t, "files", "upload", t.TempDir()).wantUsage(t, "is a directory")
+	e.run(t, "files", "upload").wantUsage(t)
 
-	r = e.run(t, "--json", "files", "upload", a, b).mustOK(t)
-	var up []kimi.File
-	if err := json.Unmarshal([]byte(r.stdout), &up); err != nil || len(up) != 2 || up[0].Filename != "a.txt" || up[1].Bytes != 5 {
-		t.Fatalf("upload --json = %q (%v)", r.stdout, err)
+	r := e.run(t, "--json", "files", "upload", a, b).mustOK(t)
+	up := decodeOne[[]kimi.File](t, []byte(r.stdout))
+	if len(up) != 2 || up[0].Filename != "a.txt" || up[1].Bytes != 5 {
+		t.Fatalf("upload --json = %q", r.stdout)
 	}
 	if r.stderr != "" {
 		t.Errorf("--json upload wrote %q on stderr", r.stderr)
 	}
 
 	// The emulator's file limit (Kimi's 1,000): the server's bad request, exit 6.
-	r = e.run(t, "files", "upload", a)
-	if r.code != exitBadRequest || !strings.Contains(r.stderr, "exceeded the max file count") {
-		t.Fatalf("over the file limit: exit %d, stderr %q; want %d", r.code, r.stderr, exitBadRequest)
-	}
-	checkOneLine(t, r.stderr, "onesdk: bad request (400 invalid_request_error)")
+	e.run(t, "files", "upload", a).wantError(t, exitBadRequest, "onesdk: bad request (400 invalid_request_error)", "exceeded the max file count")
 
 	// A file Kimi cannot extract: uploaded, then --wait reports it (exit 6).
 	broken := writeFile(t, "broken.docx", "not a zip")
 	e.run(t, "files", "delete", up[0].ID, up[1].ID).mustOK(t)
-	r = e.run(t, "files", "upload", "--wait", broken)
-	if r.code != exitBadRequest || !strings.Contains(r.stderr, "docx") {
-		t.Fatalf("broken docx --wait: exit %d, stderr %q", r.code, r.stderr)
-	}
+	e.run(t, "files", "upload", "--wait", broken).wantError(t, exitBadRequest, "onesdk: bad request", "broken.docx")
 
 	// Providers without files say so: exit 2.
-	r = cli(t, "", "--provider", "acedata", "--base-url", e.srv.AceDataCloudURL(), "--api-key", e.srv.Key, "files", "list")
-	if r.code != exitUsage || !strings.Contains(r.stderr, "not supported") {
-		t.Errorf("acedata files list: exit %d, stderr %q", r.code, r.stderr)
-	}
+	e.acedata(t, "files", "list").wantError(t, exitUsage, "onesdk: not supported", "use --provider kimi")
 }
 
 // A file whose extraction failed stays on the server: upload --wait --json
@@ -215,13 +156,8 @@ func TestFilesUploadWaitJSONListsFailedExtraction(t *testing.T) {
 	broken := writeFile(t, "broken.docx", "not a zip")
 	b := writeFile(t, "b.txt", "bravo")
 	r := cli(t, "", "--offline", "--json", "files", "upload", "--wait", a, broken, b)
-	if r.code != exitBadRequest {
-		t.Errorf("exit %d, want %d; stderr %q", r.code, exitBadRequest, r.stderr)
-	}
-	var up []kimi.File
-	if err := json.Unmarshal([]byte(r.stdout), &up); err != nil {
-		t.Fatalf("stdout is not a JSON array of files: %v\n%s", err, r.stdout)
-	}
+	r.wantExit(t, exitBadRequest)
+	up := decodeOne[[]kimi.File](t, []byte(r.stdout))
 	if len(up) != 3 || up[0].Filename != "a.txt" || up[1].Filename != "broken.docx" || up[2].Filename != "b.txt" {
 		t.Fatalf("listed %+v, want a.txt, broken.docx, b.txt", up)
 	}
@@ -245,7 +181,7 @@ func TestFilesUploadWaitJSONListsFailedExtraction(t *testing.T) {
 // A file over the 100 MB limit is a usage error naming the file, its size
 // and the limit, found before anything is sent.
 func TestFilesUploadTooBig(t *testing.T) {
-	e := newFileEnv(t)
+	e := setup(t)
 	small := writeFile(t, "small.txt", "alpha")
 	big := filepath.Join(t.TempDir(), "big.pdf")
 	f, err := os.Create(big)
@@ -262,9 +198,7 @@ func TestFilesUploadTooBig(t *testing.T) {
 		{"chat", "--file", small, "--file", big, "Summarise"},
 	} {
 		r := e.run(t, args...)
-		if r.code != exitUsage {
-			t.Errorf("%v: exit %d, want %d; stderr %q", args[:2], r.code, exitUsage, r.stderr)
-		}
+		r.wantUsage(t)
 		for _, want := range []string{big, strconv.Itoa(size), "100 MB"} {
 			if !strings.Contains(r.stderr, want) {
 				t.Errorf("%v: stderr %q does not contain %q", args[:2], r.stderr, want)
@@ -273,7 +207,7 @@ func TestFilesUploadTooBig(t *testing.T) {
 		if strings.Contains(r.stderr, "small.txt") {
 			t.Errorf("%v: stderr %q names the wrong file", args[:2], r.stderr)
 		}
-		if got := e.listed(t); len(got) != 0 {
+		if got := e.files(t); len(got) != 0 {
 			t.Errorf("%v: uploaded %v before refusing", args[:2], names(got))
 		}
 	}
@@ -294,12 +228,19 @@ func TestUploadBarRenders(t *testing.T) {
 	}
 }
 
+// pruned is the --json output of files prune.
+type pruned struct {
+	DryRun bool        `json:"dry_run"`
+	Kept   int         `json:"kept"`
+	Files  []kimi.File `json:"files"`
+}
+
 func TestFilesPrune(t *testing.T) {
-	e := newFileEnv(t)
+	e := setup(t)
 	for _, n := range []string{"one.txt", "two.txt", "three.txt", "four.txt"} {
 		e.run(t, "files", "upload", writeFile(t, n, "content of "+n)).mustOK(t)
 	}
-	before := e.listed(t)
+	before := e.files(t)
 	if len(before) != 4 {
 		t.Fatalf("uploaded %v", names(before))
 	}
@@ -313,25 +254,16 @@ func TestFilesPrune(t *testing.T) {
 	if !strings.Contains(r.stderr, "dry run: 2 of 4 files would be deleted, 2 kept; add --yes") {
 		t.Errorf("dry run note %q", r.stderr)
 	}
-	if got := e.listed(t); len(got) != 4 {
+	if got := e.files(t); len(got) != 4 {
 		t.Fatalf("dry run deleted files: %v", names(got))
 	}
 	r = e.run(t, "--json", "files", "prune", "--keep", "3", "--dry-run").mustOK(t)
-	var dry struct {
-		DryRun bool        `json:"dry_run"`
-		Kept   int         `json:"kept"`
-		Files  []kimi.File `json:"files"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &dry); err != nil || !dry.DryRun || dry.Kept != 3 || len(dry.Files) != 1 || dry.Files[0].ID != before[0].ID {
-		t.Errorf("--json dry run = %q (%v)", r.stdout, err)
+	if dry := decodeOne[pruned](t, []byte(r.stdout)); !dry.DryRun || dry.Kept != 3 || len(dry.Files) != 1 || dry.Files[0].ID != before[0].ID {
+		t.Errorf("--json dry run = %s", r.stdout)
 	}
 
-	if r := e.run(t, "files", "prune", "--dry-run", "--yes"); r.code != exitUsage {
-		t.Errorf("--dry-run --yes: exit %d, want %d", r.code, exitUsage)
-	}
-	if r := e.run(t, "files", "prune", "--keep", "-1"); r.code != exitUsage {
-		t.Errorf("--keep -1: exit %d, want %d", r.code, exitUsage)
-	}
+	e.run(t, "files", "prune", "--dry-run", "--yes").wantUsage(t)
+	e.run(t, "files", "prune", "--keep", "-1").wantUsage(t)
 
 	// Fresh files are younger than the default 24h: nothing to prune.
 	r = e.run(t, "files", "prune", "--yes").mustOK(t)
@@ -345,7 +277,7 @@ func TestFilesPrune(t *testing.T) {
 	if !strings.HasPrefix(r.stdout, want) || strings.Count(r.stdout, "deleted ") != 2 {
 		t.Errorf("prune --keep 2 --yes printed:\n%s", r.stdout)
 	}
-	if got := names(e.listed(t)); !slices.Equal(got, []string{"three.txt", "four.txt"}) {
+	if got := names(e.files(t)); !slices.Equal(got, []string{"three.txt", "four.txt"}) {
 		t.Fatalf("after prune --keep 2: %v", got)
 	}
 
@@ -358,19 +290,14 @@ func TestFilesPrune(t *testing.T) {
 		t.Errorf("--older-than 3h deleted files two hours old:\n%s", r.stdout)
 	}
 	r = e.run(t, "--json", "files", "prune", "--older-than", "1h", "--keep", "1", "--yes").mustOK(t)
-	var done struct {
-		DryRun bool        `json:"dry_run"`
-		Kept   int         `json:"kept"`
-		Files  []kimi.File `json:"files"`
+	if done := decodeOne[pruned](t, []byte(r.stdout)); done.DryRun || done.Kept != 1 || len(done.Files) != 1 || done.Files[0].Filename != "three.txt" {
+		t.Errorf("prune --older-than 1h --keep 1 --yes --json = %s", r.stdout)
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &done); err != nil || done.DryRun || done.Kept != 1 || len(done.Files) != 1 || done.Files[0].Filename != "three.txt" {
-		t.Errorf("prune --older-than 1h --keep 1 --yes --json = %q (%v)", r.stdout, err)
-	}
-	if got := names(e.listed(t)); !slices.Equal(got, []string{"four.txt"}) {
+	if got := names(e.files(t)); !slices.Equal(got, []string{"four.txt"}) {
 		t.Fatalf("after prune --older-than 1h --keep 1: %v", got)
 	}
 	e.run(t, "files", "prune", "--older-than", "1h", "--yes").mustOK(t)
-	if got := e.listed(t); len(got) != 0 {
+	if got := e.files(t); len(got) != 0 {
 		t.Fatalf("after prune --older-than 1h: %v", names(got))
 	}
 }
@@ -385,11 +312,7 @@ func TestPruneSelect(t *testing.T) {
 		{ID: "new", CreatedAt: now.Add(-time.Minute).Unix(), Purpose: "file-extract"},
 	}
 	ids := func(fs []kimi.File) string {
-		var s []string
-		for _, f := range fs {
-			s = append(s, f.ID)
-		}
-		return strings.Join(s, ",")
+		return strings.Join(pluck(fs, func(f kimi.File) string { return f.ID }), ",")
 	}
 	for _, tc := range []struct {
 		purpose string
@@ -412,7 +335,7 @@ func TestPruneSelect(t *testing.T) {
 }
 
 func TestChatFile(t *testing.T) {
-	e := newFileEnv(t)
+	e := setup(t)
 	doc := writeFile(t, "report.txt", "The Lisbon office opened in March. Revenue grew by 12 percent.\n")
 	minutes := docx(t, "Minutes of the board", "Budget approved")
 
@@ -423,21 +346,21 @@ func TestChatFile(t *testing.T) {
 	if !strings.Contains(r.stderr, "[model moonshot-v1-8k, ") {
 		t.Errorf("chosen model not noted on stderr: %q", r.stderr)
 	}
-	if got := e.listed(t); len(got) != 0 {
+	if got := e.files(t); len(got) != 0 {
 		t.Errorf("uploaded files left behind: %v", names(got))
 	}
 
 	// --json: the completion; --keep-files keeps the uploads; --model picks.
 	r = e.run(t, "--json", "chat", "--keep-files", "--model", "moonshot-v1-32k", "--max-tokens", "50", "--file", doc, "Summarise").mustOK(t)
-	var resp kimi.ChatCompletion
-	if err := json.Unmarshal([]byte(r.stdout), &resp); err != nil || resp.Model != "moonshot-v1-32k" || resp.Usage == nil ||
+	resp := decodeOne[kimi.ChatCompletion](t, []byte(r.stdout))
+	if resp.Model != "moonshot-v1-32k" || resp.Usage == nil ||
 		resp.Usage.CompletionTokens > 50 || resp.Usage.PromptTokens < kimitest.CountTokens("The Lisbon office opened in March.") {
-		t.Fatalf("chat --file --json = %s (%v)", r.stdout, err)
+		t.Fatalf("chat --file --json = %s", r.stdout)
 	}
 	if r.stderr != "" {
 		t.Errorf("--json wrote %q on stderr", r.stderr)
 	}
-	if got := names(e.listed(t)); !slices.Equal(got, []string{"report.txt"}) {
+	if got := names(e.files(t)); !slices.Equal(got, []string{"report.txt"}) {
 		t.Errorf("--keep-files: files %v", got)
 	}
 
@@ -465,7 +388,7 @@ func TestChatFile(t *testing.T) {
 	if r := e.run(t, "chat", "--file", broken, "What is in it?"); r.code != exitBadRequest || !strings.Contains(r.stderr, "broken.docx") {
 		t.Errorf("broken docx: exit %d, stderr %q", r.code, r.stderr)
 	}
-	if got := names(e.listed(t)); !slices.Equal(got, []string{"report.txt"}) {
+	if got := names(e.files(t)); !slices.Equal(got, []string{"report.txt"}) {
 		t.Errorf("files after the failures: %v", got)
 	}
 
@@ -477,19 +400,15 @@ func TestChatFile(t *testing.T) {
 		{"chat", "--file", doc, "--model", "my-own-model", "hi"},
 		{"chat", "--file", doc, ""},
 	} {
-		if r := e.run(t, args...); r.code != exitUsage {
-			t.Errorf("%v: exit %d, want %d; stderr %q", args, r.code, exitUsage, r.stderr)
-		}
+		e.run(t, args...).wantUsage(t)
 	}
-	if r := cli(t, "", "--provider", "acedata", "--base-url", e.srv.AceDataCloudURL(), "--api-key", e.srv.Key, "chat", "--file", doc, "hi"); r.code != exitUsage || !strings.Contains(r.stderr, "not supported") {
-		t.Errorf("acedata chat --file: exit %d, stderr %q", r.code, r.stderr)
-	}
+	e.acedata(t, "chat", "--file", doc, "hi").wantError(t, exitUsage, "onesdk: not supported", "use --provider kimi")
 }
 
 // 'files content --raw' prints the body byte for byte, and streams it: the
 // first bytes reach stdout before the body has ended.
 func TestFilesContentRawStreams(t *testing.T) {
-	e := newFileEnv(t)
+	e := setup(t)
 	text := strings.Repeat("One line of a long extracted text.\n", 3000)
 	r := e.run(t, "files", "upload", writeFile(t, "long.txt", text)).mustOK(t)
 	m := regexp.MustCompile(`-> (\S+) \(`).FindStringSubmatch(r.stdout)
@@ -526,11 +445,8 @@ func TestFilesContentRawStreams(t *testing.T) {
 	}))
 	defer srv.Close()
 	out := &watchWriter{want: len(first), total: len(body), seen: seen}
-	var errb bytes.Buffer
-	code := execute(t.Context(), []string{"--base-url", srv.URL + "/v1", "--api-key", "sk-stream", "files", "content", "--raw", id},
-		strings.NewReader(""), out, &errb)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
+	if r := cliTo(t.Context(), out, "", "--base-url", srv.URL+"/v1", "--api-key", "sk-stream", "files", "content", "--raw", id); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	if out.buf.String() != string(body) {
 		t.Errorf("streamed --raw printed %d bytes, want %d", out.buf.Len(), len(body))

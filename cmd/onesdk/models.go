@@ -1,15 +1,15 @@
 package main
 
 import (
-	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/onesdk-go/onesdk"
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
 func newModelsCmd(a *app) *cobra.Command {
@@ -17,78 +17,60 @@ func newModelsCmd(a *app) *cobra.Command {
 		Use:   "models",
 		Short: "List the models the account can use",
 		Long: `List the models the account can use: id, context length in tokens and
-capabilities beyond text input (image, video, reasoning). With --json the
-list is printed as the API returns it: {"object":"list","data":[...]}.`,
+capabilities beyond text input (image, video, reasoning). A context length
+the API does not report is taken from the built-in model catalogue. With
+--json the list is printed as the API returns it: {"object":"list","data":[...]}.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.listModels(cmd) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return call(a, cmd, (*onesdk.SDK).ListModels, a.printModels)
+		},
 	}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(getCmd(a, &cobra.Command{
 		Use:   "get MODEL",
 		Short: "Show one model",
-		Args:  cobra.ExactArgs(1),
-		RunE:  func(cmd *cobra.Command, args []string) error { return a.getModel(cmd, args[0]) },
-	})
+	}, (*onesdk.SDK).GetModel, a.printModel))
 	return cmd
 }
 
-func (a *app) listModels(cmd *cobra.Command) error {
-	sdk, err := a.newSDK(cmd)
-	if err != nil {
-		return err
+// printModels prints the models of the models command: with --json in the
+// API's order, else sorted by id.
+func (a *app) printModels(w io.Writer, models []onesdk.Model) error {
+	if !a.jsonOut {
+		slices.SortFunc(models, func(x, y onesdk.Model) int { return strings.Compare(x.ID, y.ID) })
 	}
-	ctx, cancel := a.callContext(cmd.Context())
-	defer cancel()
-	models, err := sdk.ListModels(ctx)
-	if err != nil {
-		return err
-	}
-	if a.jsonOut {
-		if models == nil {
-			models = []onesdk.Model{} // "data": [], not null
+	return printList(a, w, models, []string{"ID", "CONTEXT", "CAPABILITIES"}, func(m onesdk.Model) []string {
+		return []string{m.ID, contextLength(m), capabilities(m)}
+	})
+}
+
+// printModel prints one model: the object with --json, else its fields.
+func (a *app) printModel(w io.Writer, m *onesdk.Model) error {
+	return a.print(w, m, func(t *table) {
+		t.field("id", m.ID)
+		if m.DisplayName != "" {
+			t.field("name", m.DisplayName)
 		}
-		return writeJSON(cmd.OutOrStdout(), map[string]any{"object": "list", "data": models})
-	}
-	slices.SortFunc(models, func(x, y onesdk.Model) int { return strings.Compare(x.ID, y.ID) })
-	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCONTEXT\tCAPABILITIES")
-	for _, m := range models {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", m.ID, contextLength(m), capabilities(m))
-	}
-	return tw.Flush()
+		if m.OwnedBy != "" {
+			t.field("owned by", m.OwnedBy)
+		}
+		t.field("context length", contextLength(*m))
+		t.field("capabilities", capabilities(*m))
+	})
 }
 
-func (a *app) getModel(cmd *cobra.Command, id string) error {
-	sdk, err := a.newSDK(cmd)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := a.callContext(cmd.Context())
-	defer cancel()
-	m, err := sdk.GetModel(ctx, id)
-	if err != nil {
-		return err
-	}
-	if a.jsonOut {
-		return writeJSON(cmd.OutOrStdout(), m)
-	}
-	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "id:\t%s\n", m.ID)
-	if m.DisplayName != "" {
-		fmt.Fprintf(tw, "name:\t%s\n", m.DisplayName)
-	}
-	if m.OwnedBy != "" {
-		fmt.Fprintf(tw, "owned by:\t%s\n", m.OwnedBy)
-	}
-	fmt.Fprintf(tw, "context length:\t%s\n", contextLength(*m))
-	fmt.Fprintf(tw, "capabilities:\t%s\n", capabilities(*m))
-	return tw.Flush()
-}
-
+// contextLength is the window the API reports or, when it reports none
+// (older API versions, providers without a models endpoint such as
+// acedata), the one package catalog knows; "-" when neither does.
 func contextLength(m onesdk.Model) string {
-	if m.ContextLength == 0 {
-		return "-" // not reported (older API versions, some providers)
+	n := m.ContextLength
+	if n == 0 {
+		c, _ := catalog.Lookup(m.ID)
+		n = c.ContextWindow
 	}
-	return strconv.Itoa(m.ContextLength)
+	if n == 0 {
+		return "-"
+	}
+	return strconv.Itoa(n)
 }
 
 func capabilities(m onesdk.Model) string {

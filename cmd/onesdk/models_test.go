@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -8,22 +9,18 @@ import (
 )
 
 func TestModels(t *testing.T) {
-	srv := startEmulator(t)
-	base := []string{"--base-url", srv.URL, "--api-key", srv.Key}
-
-	table := cli(t, "", append(base, "models")...).mustOK(t)
-	lines := strings.Split(strings.TrimSuffix(table.stdout, "\n"), "\n")
-	if f := strings.Fields(lines[0]); strings.Join(f, " ") != "ID CONTEXT CAPABILITIES" {
-		t.Errorf("header = %q", lines[0])
+	e := setup(t)
+	header, rows, order := tableRows(t, e.run(t, "models").mustOK(t).stdout)
+	if header != "ID CONTEXT CAPABILITIES" {
+		t.Errorf("header = %q", header)
 	}
-	rows := map[string][]string{}
-	for _, l := range lines[1:] {
-		f := strings.Fields(l)
-		if len(f) != 3 {
-			t.Errorf("row %q has %d columns", l, len(f))
-			continue
+	if !slices.IsSorted(order) {
+		t.Errorf("models not sorted by id: %v", order)
+	}
+	for id, r := range rows {
+		if len(r) != 2 {
+			t.Errorf("row of %s has %d columns, want 3", id, len(r)+1)
 		}
-		rows[f[0]] = f[1:]
 	}
 	if r := rows["kimi-k2-turbo-preview"]; len(r) != 2 || r[0] != "262144" {
 		t.Errorf("kimi-k2-turbo-preview row = %v", r)
@@ -32,17 +29,17 @@ func TestModels(t *testing.T) {
 		t.Errorf("kimi-k2.5 row = %v, want image and video", r)
 	}
 
-	js := cli(t, "", append(base, "--json", "models")...).mustOK(t)
+	js := e.run(t, "--json", "models").mustOK(t)
 	list := decodeOne[kimi.ModelList](t, []byte(js.stdout))
 	if list.Object != "list" || len(list.Data) != len(rows) {
 		t.Errorf("--json: object %q with %d models, table has %d", list.Object, len(list.Data), len(rows))
 	}
 
-	one := cli(t, "", append(base, "models", "get", "kimi-k2-thinking")...).mustOK(t)
-	if !strings.Contains(one.stdout, "kimi-k2-thinking") || !strings.Contains(one.stdout, "262144") {
+	one := e.run(t, "models", "get", "kimi-k2-thinking").mustOK(t)
+	if field(one.stdout, "id") != "kimi-k2-thinking" || field(one.stdout, "context length") != "262144" || field(one.stdout, "capabilities") != "reasoning" {
 		t.Errorf("models get:\n%s", one.stdout)
 	}
-	oneJS := cli(t, "", append(base, "--json", "models", "get", "kimi-k2-thinking")...).mustOK(t)
+	oneJS := e.run(t, "--json", "models", "get", "kimi-k2-thinking").mustOK(t)
 	if m := decodeOne[kimi.Model](t, []byte(oneJS.stdout)); m.ID != "kimi-k2-thinking" || m.ContextLength != 262144 {
 		t.Errorf("models get --json = %+v", m)
 	}
@@ -66,5 +63,28 @@ func TestVersionHelpCompletion(t *testing.T) {
 	comp := cli(t, "", "completion", "bash").mustOK(t)
 	if !strings.Contains(comp.stdout, "__start_onesdk") {
 		t.Errorf("bash completion script not printed")
+	}
+}
+
+// A group of commands run alone prints its help; an unknown subcommand is
+// a usage error.
+func TestGroupsPrintHelp(t *testing.T) {
+	for _, group := range []string{"cache", "tag", "files"} {
+		if r := cli(t, "", group).mustOK(t); !strings.Contains(r.stdout, "Available Commands") || r.stderr != "" {
+			t.Errorf("%s: stdout %q, stderr %q; want the help", group, r.stdout, r.stderr)
+		}
+		cli(t, "", group, "nosuch").wantUsage(t)
+	}
+}
+
+// The list commands that page say in their help what they list.
+func TestPagingFlagsHelp(t *testing.T) {
+	for noun, args := range map[string][]string{"cache": {"cache", "list", "--help"}, "tag": {"tag", "list", "--help"}} {
+		help := cli(t, "", args...).mustOK(t).stdout
+		for _, want := range []string{noun + "s per page (default: the server's, 20)", "list every " + noun + ", page after page", `"desc" (newest first, default) or "asc"`} {
+			if !strings.Contains(help, want) {
+				t.Errorf("%v lacks %q:\n%s", args, want, help)
+			}
+		}
 	}
 }

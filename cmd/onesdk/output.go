@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"iter"
 	"os"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/onesdk-go/onesdk"
 	"github.com/onesdk-go/onesdk/kimi"
@@ -136,19 +136,51 @@ func (p *replyPrinter) finish() error {
 	return nil
 }
 
-// listed collects a list command's rows: every page with --all, else the
-// first. The result is never nil, so --json prints "data": [], not null.
-func listed[T any](all bool, every func() iter.Seq2[T, error], first func() ([]T, error)) ([]T, error) {
-	rows := []T{}
-	if !all {
-		page, err := first()
-		return append(rows, page...), err
+// table is the text form of a result: rows of cells, aligned in columns
+// two spaces apart. A row that ends with an empty cell closes its last
+// column with a tab, which right alignment needs.
+type table struct {
+	rows  [][]string
+	flags uint // tabwriter flags, e.g. tabwriter.AlignRight
+}
+
+// row adds a line of cells.
+func (t *table) row(cells ...string) { t.rows = append(t.rows, cells) }
+
+// field adds a "name:  value" line, as the commands that show one object
+// print them.
+func (t *table) field(name, value string) { t.row(name+":", value) }
+
+func (t *table) write(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', t.flags)
+	for _, r := range t.rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
-	for r, err := range every() {
-		if err != nil {
-			return nil, err
+	return tw.Flush()
+}
+
+// print writes a command's result on w: doc as indented JSON with --json,
+// else the table that text fills.
+func (a *app) print(w io.Writer, doc any, text func(*table)) error {
+	if a.jsonOut {
+		return writeJSON(w, doc)
+	}
+	var t table
+	text(&t)
+	return t.write(w)
+}
+
+// printList writes the rows of a list command: with --json as the API
+// lists them, {"object":"list","data":[...]} with [] rather than null when
+// there are none; else a table of the header and a line of cells per row.
+func printList[T any](a *app, w io.Writer, rows []T, header []string, cells func(T) []string) error {
+	if rows == nil {
+		rows = []T{}
+	}
+	return a.print(w, map[string]any{"object": "list", "data": rows}, func(t *table) {
+		t.row(header...)
+		for _, r := range rows {
+			t.row(cells(r)...)
 		}
-		rows = append(rows, r)
-	}
-	return rows, nil
+	})
 }

@@ -9,12 +9,11 @@ import (
 )
 
 func TestREPLKeepsHistory(t *testing.T) {
-	srv := startEmulator(t)
-	rec := newRecorder(t, srv)
+	e := setup(t)
 	in := "What is Go?\nWho made it?\n\nWhen?\n/history\n/exit\nnever asked\n"
-	r := cli(t, in, "--base-url", rec.URL, "--api-key", srv.Key, "chat", "--interactive").mustOK(t)
+	r := e.input(t, in, "chat", "--interactive").mustOK(t)
 
-	reqs := rec.requests()
+	reqs := e.rec.requests()
 	if len(reqs) != 3 {
 		t.Fatalf("emulator saw %d requests, want 3 (blank line skipped, nothing after /exit)", len(reqs))
 	}
@@ -40,14 +39,12 @@ func TestREPLKeepsHistory(t *testing.T) {
 }
 
 func TestREPLKeepsReasoningInHistory(t *testing.T) {
-	srv := startEmulator(t)
-	rec := newRecorder(t, srv)
+	e := setup(t)
 	// --no-stream too: both paths must keep the whole assistant message.
 	for _, extra := range [][]string{nil, {"--no-stream"}} {
-		args := append([]string{"--base-url", rec.URL, "--api-key", srv.Key, "chat", "-i", "--model", "kimi-k2-thinking"}, extra...)
-		cli(t, "Is 7 prime?\nAnd 9?\n", args...).mustOK(t)
+		e.input(t, "Is 7 prime?\nAnd 9?\n", append([]string{"chat", "-i", "--model", "kimi-k2-thinking"}, extra...)...).mustOK(t)
 	}
-	reqs := rec.requests()
+	reqs := e.rec.requests()
 	if len(reqs) != 4 {
 		t.Fatalf("emulator saw %d requests, want 4", len(reqs))
 	}
@@ -60,13 +57,11 @@ func TestREPLKeepsReasoningInHistory(t *testing.T) {
 }
 
 func TestREPLMaxTurnsAndReset(t *testing.T) {
-	srv := startEmulator(t)
-	rec := newRecorder(t, srv)
+	e := setup(t)
 	in := "one\ntwo\nthree\n/reset\nfour\n" // ends with EOF, not /exit
-	r := cli(t, in, "--base-url", rec.URL, "--api-key", srv.Key, "chat", "-i",
-		"--system", "Be brief.", "--max-turns", "2").mustOK(t)
+	r := e.input(t, in, "chat", "-i", "--system", "Be brief.", "--max-turns", "2").mustOK(t)
 
-	reqs := rec.requests()
+	reqs := e.rec.requests()
 	if len(reqs) != 4 {
 		t.Fatalf("emulator saw %d requests, want 4", len(reqs))
 	}
@@ -84,24 +79,18 @@ func TestREPLMaxTurnsAndReset(t *testing.T) {
 }
 
 func TestREPLStopsOnAuthError(t *testing.T) {
-	srv := startEmulator(t)
-	rec := newRecorder(t, srv)
-	r := cli(t, "first\nsecond\n", "--base-url", rec.URL, "--api-key", "sk-wrong-key-123", "chat", "-i")
-	if r.code != exitAuth {
-		t.Fatalf("exit %d, want %d; stderr %q", r.code, exitAuth, r.stderr)
-	}
-	if n := len(rec.requests()); n != 1 {
+	e := setup(t)
+	e.withKey("sk-wrong-key-123").input(t, "first\nsecond\n", "chat", "-i").mustExit(t, exitAuth)
+	if n := len(e.rec.requests()); n != 1 {
 		t.Errorf("session went on after a rejected key: %d requests", n)
 	}
 }
 
 func TestREPLJSONLines(t *testing.T) {
-	srv := startEmulator(t)
-	rec := newRecorder(t, srv)
+	e := setup(t)
 	in := "What is Go?\n/help\nWho made it?\n/history\n/reset\n/history\n/nope\n/exit\n"
 	for _, extra := range [][]string{nil, {"--no-stream"}} {
-		args := append([]string{"--base-url", rec.URL, "--api-key", srv.Key, "--json", "chat", "-i"}, extra...)
-		r := cli(t, in, args...).mustOK(t)
+		r := e.input(t, in, append([]string{"--json", "chat", "-i"}, extra...)...).mustOK(t)
 
 		// Nothing but JSON on stdout: no banner, no prompt.
 		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
@@ -131,7 +120,7 @@ func TestREPLJSONLines(t *testing.T) {
 		}
 	}
 
-	reqs := rec.requests()
+	reqs := e.rec.requests()
 	if len(reqs) != 4 {
 		t.Fatalf("emulator saw %d requests, want 4", len(reqs))
 	}
@@ -147,10 +136,8 @@ func TestREPLJSONLines(t *testing.T) {
 }
 
 func TestREPLNotesAnswerCut(t *testing.T) {
-	srv := startEmulator(t)
-	base := []string{"--base-url", srv.URL, "--api-key", srv.Key, "chat", "-i"}
-
-	r := cli(t, "Tell me a long story\n", append(base, "--max-tokens", "5")...).mustOK(t)
+	e := setup(t)
+	r := e.input(t, "Tell me a long story\n", "chat", "-i", "--max-tokens", "5").mustOK(t)
 	if strings.Count(r.stderr, cutNote) != 1 {
 		t.Errorf("stderr = %q, want the cut note once", r.stderr)
 	}
@@ -159,10 +146,10 @@ func TestREPLNotesAnswerCut(t *testing.T) {
 	}
 
 	// A whole answer gets no note, and --json says it in finish_reason.
-	if r := cli(t, "Hi\n", base...).mustOK(t); r.stderr != "" {
+	if r := e.input(t, "Hi\n", "chat", "-i").mustOK(t); r.stderr != "" {
 		t.Errorf("whole answer: stderr = %q", r.stderr)
 	}
-	js := cli(t, "Tell me a long story\n", append([]string{"--json"}, append(base, "--max-tokens", "5")...)...).mustOK(t)
+	js := e.input(t, "Tell me a long story\n", "--json", "chat", "-i", "--max-tokens", "5").mustOK(t)
 	c := decodeOne[kimi.ChatCompletion](t, []byte(js.stdout))
 	if c.Choices[0].FinishReason != kimi.FinishLength || js.stderr != "" {
 		t.Errorf("--json: finish_reason %q, stderr %q", c.Choices[0].FinishReason, js.stderr)
@@ -174,11 +161,7 @@ func TestTrimTurns(t *testing.T) {
 		onesdk.UserMessage("2"), onesdk.AssistantMessage("a2"), onesdk.UserMessage("3")
 	tool := kimi.ToolMessage("id", "f", "r")
 	text := func(ms []onesdk.Message) string {
-		var s []string
-		for _, m := range ms {
-			s = append(s, m.Content)
-		}
-		return strings.Join(s, " ")
+		return strings.Join(pluck(ms, func(m onesdk.Message) string { return m.Content }), " ")
 	}
 	for _, tc := range []struct {
 		in   []onesdk.Message

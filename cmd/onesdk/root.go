@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -44,8 +45,9 @@ Exit codes:
   6    bad request or not found, as the server answered (e.g. an unknown
        model, cache id, tag or file id, the 1,000-file limit reached, a
        file Kimi could not extract), also documents too long for every
-       model (chat --file)
-  130  interrupted`
+       candidate model (chat --file)
+  130  interrupted (SIGINT or SIGTERM); 'onesdk serve', which runs until
+       then, exits 0`
 
 // app holds the global flags and what one invocation started, so that
 // several invocations can run side by side in one process (tests).
@@ -66,8 +68,10 @@ type app struct {
 	started bool
 	// canonical provider name, set by the pre-run check.
 	providerName string
-	offlineKey   string
-	closers      []func()
+	// command is the command path being run ("onesdk tag get"), for hints.
+	command    string
+	offlineKey string
+	closers    []func()
 }
 
 func newRootCmd(a *app) *cobra.Command {
@@ -136,6 +140,7 @@ func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 
 // preRun checks the global flags that every command shares.
 func (a *app) preRun(cmd *cobra.Command, _ []string) error {
+	a.command = cmd.CommandPath()
 	a.started = true
 	switch strings.ToLower(a.region) {
 	case "", "cn", "ai":
@@ -171,7 +176,7 @@ func (a *app) preRun(cmd *cobra.Command, _ []string) error {
 func (a *app) newSDK(cmd *cobra.Command) (*onesdk.SDK, error) {
 	cfg := onesdk.Config{APIKey: a.apiKey, APIURL: a.baseURL, Region: strings.ToLower(a.region)}
 	if cmd.Flags().Changed("retries") {
-		p := kimi.DefaultRetryPolicy // keep its backoff, change the count
+		p := kimi.DefaultRetryPolicy() // keep its backoff, change the count
 		p.MaxRetries = a.retries
 		cfg.Retry = &p
 	}
@@ -195,24 +200,16 @@ func (a *app) newSDK(cmd *cobra.Command) (*onesdk.SDK, error) {
 		cfg.APIKey, cfg.APIURL = key, srv.URL
 		cfg.Currency = "USD" // the emulator's accounts bill in USD
 	}
+	if cfg.APIKey == "" && os.Getenv(keyEnv(a.providerName)) == "" {
+		return nil, noKeyError{env: keyEnv(a.providerName)}
+	}
+	cfg.Proxy = a.proxy
 	sdk, err := onesdk.New(a.provider, cfg)
 	if err != nil {
-		if isConfig(err) {
-			// The provider was checked in preRun: the key is what is missing.
-			return nil, noKeyError{env: keyEnv(a.providerName)}
+		if a.proxy != "" && strings.Contains(err.Error(), "proxy") {
+			return nil, usageErrorf("--proxy: %s", strings.TrimPrefix(err.Error(), "kimi: "))
 		}
 		return nil, err
-	}
-	// SetProxy checks the URL now; through Config a bad one would only
-	// fail the first request, as a connection error.
-	if a.proxy != "" {
-		if err := sdk.SetProxy(a.proxy); err != nil {
-			var ie *onesdk.InvokeError
-			if errors.As(err, &ie) {
-				return nil, usageErrorf("--proxy: %s", ie.Message)
-			}
-			return nil, usageErrorf("--proxy: %v", err)
-		}
 	}
 	return sdk, nil
 }

@@ -46,7 +46,7 @@ rate-limit minute last a second).`,
 	return cmd
 }
 
-func tierNames() []string { return slices.Sorted(maps.Keys(kimitest.Tiers)) }
+func tierNames() []string { return slices.Sorted(maps.Keys(kimitest.Tiers())) }
 
 func (a *app) serve(cmd *cobra.Command, o *serveOptions) error {
 	var opts []kimitest.Option
@@ -57,7 +57,7 @@ func (a *app) serve(cmd *cobra.Command, o *serveOptions) error {
 		opts = append(opts, kimitest.WithKey(k))
 	}
 	if o.tier != "" {
-		lim, ok := kimitest.Tiers[strings.ToLower(o.tier)]
+		lim, ok := kimitest.Tiers()[strings.ToLower(o.tier)]
 		if !ok {
 			return usageErrorf("unknown --tier %q (known: %s)", o.tier, strings.Join(tierNames(), ", "))
 		}

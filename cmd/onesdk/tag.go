@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"iter"
-	"text/tabwriter"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -12,7 +10,7 @@ import (
 )
 
 func newTagCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{
+	return group(&cobra.Command{
 		Use:   "tag",
 		Short: "Name context caches with tags",
 		Long: `Manage tags: stable names that point to a context cache. 'onesdk chat
@@ -26,11 +24,7 @@ use it. Tag names start with a letter and go on with letters, digits, "_",
   onesdk tag list
   onesdk tag content manual
   onesdk tag delete manual`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	cmd.AddCommand(newTagCreateCmd(a), newTagListCmd(a), newTagGetCmd(a), newTagContentCmd(a), newTagDeleteCmd(a))
-	return cmd
+	}, newTagCreateCmd(a), newTagListCmd(a), newTagGetCmd(a), newTagContentCmd(a), newTagDeleteCmd(a))
 }
 
 func newTagCreateCmd(a *app) *cobra.Command {
@@ -39,72 +33,30 @@ func newTagCreateCmd(a *app) *cobra.Command {
 		Short: "Point a tag at a cache",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.showTag(cmd, func(ctx context.Context, sdk *onesdk.SDK) (*onesdk.Tag, error) {
+			return call(a, cmd, func(sdk *onesdk.SDK, ctx context.Context) (*onesdk.Tag, error) {
 				return sdk.CreateTag(ctx, args[0], args[1])
-			})
+			}, a.printTag)
 		},
 	}
 }
 
 func newTagGetCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	return getCmd(a, &cobra.Command{
 		Use:   "get TAG",
 		Short: "Show a tag and the cache it points to",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.showTag(cmd, func(ctx context.Context, sdk *onesdk.SDK) (*onesdk.Tag, error) {
-				return sdk.GetTag(ctx, args[0])
-			})
-		},
-	}
-}
-
-func (a *app) showTag(cmd *cobra.Command, get func(context.Context, *onesdk.SDK) (*onesdk.Tag, error)) error {
-	sdk, err := a.newSDK(cmd)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := a.callContext(cmd.Context())
-	defer cancel()
-	t, err := get(ctx, sdk)
-	if err != nil {
-		return err
-	}
-	if a.jsonOut {
-		return writeJSON(cmd.OutOrStdout(), t)
-	}
-	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "tag:\t%s\n", t.Tag)
-	fmt.Fprintf(tw, "cache:\t%s\n", t.CacheID)
-	fmt.Fprintf(tw, "created:\t%s\n", unixTime(t.CreatedAt))
-	if t.OwnedBy != "" {
-		fmt.Fprintf(tw, "owned by:\t%s\n", t.OwnedBy)
-	}
-	return tw.Flush()
+	}, (*onesdk.SDK).GetTag, a.printTag)
 }
 
 func newTagContentCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	return getCmd(a, &cobra.Command{
 		Use:   "content TAG",
 		Short: "Show the cache a tag points to",
 		Long:  `Show the cache a tag points to, as 'onesdk cache get' does.`,
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.showCache(cmd, func(ctx context.Context, sdk *onesdk.SDK) (*onesdk.Cache, error) {
-				return sdk.GetTagContent(ctx, args[0])
-			})
-		},
-	}
-}
-
-type tagListOptions struct {
-	limit int
-	order string
-	all   bool
+	}, (*onesdk.SDK).GetTagContent, a.printCache)
 }
 
 func newTagListCmd(a *app) *cobra.Command {
-	o := &tagListOptions{}
+	p := &paging{}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List tags",
@@ -112,56 +64,45 @@ func newTagListCmd(a *app) *cobra.Command {
 through every tag instead of one page of --limit (default 20). With --json
 the list is printed as {"object":"list","data":[...]}.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.listTags(cmd, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.listTags(cmd, p) },
 	}
-	f := cmd.Flags()
-	f.IntVar(&o.limit, "limit", 0, "tags per page (default: the server's, 20)")
-	f.StringVar(&o.order, "order", "", `"desc" (newest first, default) or "asc"`)
-	f.BoolVar(&o.all, "all", false, "list every tag, page after page")
-	_ = cmd.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"asc", "desc"}, cobra.ShellCompDirectiveNoFileComp))
+	p.flags(cmd, "tag")
 	return cmd
 }
 
-func (a *app) listTags(cmd *cobra.Command, o *tagListOptions) error {
-	if err := checkPaging(cmd, o.limit, o.order); err != nil {
+func (a *app) listTags(cmd *cobra.Command, p *paging) error {
+	if err := p.check(cmd); err != nil {
 		return err
 	}
-	sdk, err := a.newSDK(cmd)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := a.callContext(cmd.Context())
-	defer cancel()
-	opts := onesdk.ListTagsOptions{Limit: o.limit, Order: o.order}
-	tags, err := listed(o.all,
-		func() iter.Seq2[onesdk.Tag, error] { return sdk.AllTags(ctx, opts) },
-		func() ([]onesdk.Tag, error) { return sdk.ListTags(ctx, opts) })
-	if err != nil {
-		return err
-	}
-	if a.jsonOut {
-		return writeJSON(cmd.OutOrStdout(), map[string]any{"object": "list", "data": tags})
-	}
-	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TAG\tCACHE\tCREATED")
-	for _, t := range tags {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Tag, t.CacheID, unixTime(t.CreatedAt))
-	}
-	return tw.Flush()
+	opts := &onesdk.TagListOptions{Limit: p.limit, Order: p.order}
+	return call(a, cmd, pages(p.all, (*onesdk.SDK).AllTags, (*onesdk.SDK).ListTags, opts), a.printTags)
 }
 
 func newTagDeleteCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	return deleteCmd(a, &cobra.Command{
 		Use:   "delete TAG...",
 		Short: "Delete tags (not their caches)",
 		Long: `Delete the given tags; their caches stay. Kimi reports success for a tag
 that does not exist. With --json the deleted tags are printed as
 [{"id":"TAG","deleted":true},...].`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.deleteEach(cmd, args, func(ctx context.Context, sdk *onesdk.SDK, tag string) error {
-				return sdk.DeleteTag(ctx, tag)
-			})
-		},
-	}
+	}, (*onesdk.SDK).DeleteTag)
+}
+
+// printTag prints one tag: the object with --json, else its fields.
+func (a *app) printTag(w io.Writer, tag *onesdk.Tag) error {
+	return a.print(w, tag, func(t *table) {
+		t.field("tag", tag.Tag)
+		t.field("cache", tag.CacheID)
+		t.field("created", unixTime(tag.CreatedAt))
+		if tag.OwnedBy != "" {
+			t.field("owned by", tag.OwnedBy)
+		}
+	})
+}
+
+// printTags prints the tags of tag list.
+func (a *app) printTags(w io.Writer, tags []onesdk.Tag) error {
+	return printList(a, w, tags, []string{"TAG", "CACHE", "CREATED"}, func(t onesdk.Tag) []string {
+		return []string{t.Tag, t.CacheID, unixTime(t.CreatedAt)}
+	})
 }

@@ -1,24 +1,25 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/onesdk-go/onesdk"
 	"github.com/onesdk-go/onesdk/kimi"
+	"github.com/onesdk-go/onesdk/tokencount"
 )
 
 // tokenCandidates are the models tokens checks the count against: the
 // models chat --file picks from and the default chat model. --model adds
 // its own.
-var tokenCandidates = append(slices.Clone(kimi.DefaultDocumentQAModels), defaultModel)
+var tokenCandidates = append(kimi.DefaultDocumentQAModels(), defaultModel)
 
 type tokensOptions struct {
 	file, messages string
@@ -86,6 +87,7 @@ With --json: {"tokens":N,"model":…,"method":"server"|"offline-estimate",
 	f.StringVarP(&o.model, "model", "m", defaultModel, "model to count for, also checked for fit")
 	f.BoolVar(&o.offline, "offline-estimate", false, "estimate locally, without any request")
 	f.IntVar(&o.maxTokens, "max-tokens", 1024, "answer budget reserved in each context window")
+	_ = cmd.RegisterFlagCompletionFunc("model", a.completeModels)
 	return cmd
 }
 
@@ -113,35 +115,38 @@ func (a *app) countTokens(cmd *cobra.Command, o *tokensOptions, args []string) e
 	}
 
 	res := tokensResult{MaxTokens: o.maxTokens}
-	window := kimi.ContextWindow // the published catalogue
 	if o.offline {
 		res.Method = "offline-estimate"
-		res.Tokens = onesdk.CountTokensOffline(msgs, nil)
-	} else {
-		res.Method, res.Model = "server", o.model
-		sdk, err := a.newSDK(cmd)
-		if err != nil {
-			return err
-		}
-		ctx, cancel := a.callContext(cmd.Context())
-		defer cancel()
+		res.Tokens = tokencount.Chat(msgs, nil)
+		res.fit(o.model, kimi.ContextWindow) // the published catalogue
+		return a.printTokens(cmd.OutOrStdout(), res)
+	}
+	res.Method, res.Model = "server", o.model
+	return call(a, cmd, func(sdk *onesdk.SDK, ctx context.Context) (tokensResult, error) {
+		var err error
 		if res.Tokens, err = sdk.CountTokens(ctx, o.model, msgs); err != nil {
-			return err
+			return res, err
 		}
 		// The windows the server reports, where it reports them.
 		models, err := sdk.ListModels(ctx)
 		if err != nil {
-			return err
+			return res, err
 		}
 		listed := map[string]int{}
 		for _, m := range models {
 			listed[m.ID] = m.ContextLength
 		}
-		window = func(id string) int { return listed[id] }
-	}
+		res.fit(o.model, func(id string) int { return listed[id] })
+		return res, nil
+	}, a.printTokens)
+}
+
+// fit checks the count against the context windows of the candidate
+// models and model, as window gives them (0: unknown).
+func (res *tokensResult) fit(model string, window func(string) int) {
 	candidates := slices.Clone(tokenCandidates)
-	if !slices.Contains(candidates, o.model) {
-		candidates = append(candidates, o.model)
+	if !slices.Contains(candidates, model) {
+		candidates = append(candidates, model)
 	}
 	for _, id := range candidates {
 		mf := modelFit{Model: id, ContextLength: window(id)}
@@ -152,53 +157,42 @@ func (a *app) countTokens(cmd *cobra.Command, o *tokensOptions, args []string) e
 		}
 		res.Models = append(res.Models, mf)
 	}
+}
 
-	out := cmd.OutOrStdout()
+// printTokens prints the count, then whether it fits each model.
+func (a *app) printTokens(w io.Writer, res tokensResult) error {
 	if a.jsonOut {
-		return writeJSON(out, res)
+		return writeJSON(w, res)
 	}
-	how := "counted by the server for " + o.model
-	if o.offline {
+	how := "counted by the server for " + res.Model
+	if res.Method == "offline-estimate" {
 		how = "offline estimate"
 	}
-	fmt.Fprintf(out, "%d tokens (%s); %d reserved for the answer (--max-tokens)\n", res.Tokens, how, res.MaxTokens)
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tCONTEXT\tFITS\tREMAINING")
+	fmt.Fprintf(w, "%d tokens (%s); %d reserved for the answer (--max-tokens)\n", res.Tokens, how, res.MaxTokens)
+	var t table
+	t.row("MODEL", "CONTEXT", "FITS", "REMAINING")
 	for _, mf := range res.Models {
 		switch {
 		case mf.Fits == nil:
-			fmt.Fprintf(tw, "%s\t-\t?\t-\n", mf.Model)
+			t.row(mf.Model, "-", "?", "-")
 		case *mf.Fits:
-			fmt.Fprintf(tw, "%s\t%d\tyes\t%d\n", mf.Model, mf.ContextLength, mf.Remaining)
+			t.row(mf.Model, strconv.Itoa(mf.ContextLength), "yes", strconv.Itoa(mf.Remaining))
 		default:
-			fmt.Fprintf(tw, "%s\t%d\tno\t%d\n", mf.Model, mf.ContextLength, mf.Remaining)
+			t.row(mf.Model, strconv.Itoa(mf.ContextLength), "no", strconv.Itoa(mf.Remaining))
 		}
 	}
-	return tw.Flush()
+	return t.write(w)
 }
 
 // tokenInput returns the messages tokens counts.
 func tokenInput(stdin io.Reader, o *tokensOptions, args []string) ([]onesdk.Message, error) {
 	switch {
 	case o.messages != "":
-		var b []byte
-		var err error
-		if o.messages == "-" {
-			b, err = io.ReadAll(stdin)
-		} else {
-			b, err = os.ReadFile(o.messages)
-		}
+		b, err := readFlagFile(stdin, "--messages", o.messages)
 		if err != nil {
-			return nil, usageErrorf("--messages: %v", err)
+			return nil, err
 		}
-		var msgs []onesdk.Message
-		if err := json.Unmarshal(b, &msgs); err != nil {
-			return nil, usageErrorf("--messages %s: not a JSON array of messages: %v", o.messages, err)
-		}
-		if len(msgs) == 0 {
-			return nil, usageErrorf("--messages %s: no messages", o.messages)
-		}
-		return msgs, nil
+		return decodeMessages("--messages", o.messages, b)
 	case o.file != "":
 		b, err := os.ReadFile(o.file)
 		if err != nil {

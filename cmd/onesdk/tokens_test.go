@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -10,6 +8,7 @@ import (
 
 	"github.com/onesdk-go/onesdk/kimi"
 	"github.com/onesdk-go/onesdk/kimitest"
+	"github.com/onesdk-go/onesdk/tokencount"
 )
 
 type tokensOut struct {
@@ -25,27 +24,20 @@ type tokensOut struct {
 	} `json:"models"`
 }
 
+// parseTokens decodes the output of a tokens --json that succeeded.
 func parseTokens(t *testing.T, r result) tokensOut {
 	t.Helper()
-	r.mustOK(t)
-	var out tokensOut
-	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
-		t.Fatalf("tokens --json: %v\n%s", err, r.stdout)
-	}
-	return out
+	return decodeOne[tokensOut](t, []byte(r.mustOK(t).stdout))
 }
 
 // The server's count is the prompt_tokens of a chat with the same
 // message.
 func TestTokensServerCountMatchesChat(t *testing.T) {
-	e := newFileEnv(t)
+	e := setup(t)
 	const q = "How many tokens does this question take? 这个问题有多少个词元?"
 	tok := parseTokens(t, e.run(t, "--json", "tokens", "--model", "moonshot-v1-8k", q))
 	r := e.run(t, "--json", "chat", "--no-stream", "--model", "moonshot-v1-8k", q).mustOK(t)
-	var resp kimi.ChatCompletion
-	if err := json.Unmarshal([]byte(r.stdout), &resp); err != nil {
-		t.Fatal(err)
-	}
+	resp := decodeOne[kimi.ChatCompletion](t, []byte(r.stdout))
 	if tok.Tokens <= 0 || tok.Tokens != resp.Usage.PromptTokens || tok.Method != "server" || tok.Model != "moonshot-v1-8k" {
 		t.Fatalf("tokens = %+v, chat prompt_tokens = %d", tok, resp.Usage.PromptTokens)
 	}
@@ -74,7 +66,7 @@ func TestTokensServerCountMatchesChat(t *testing.T) {
 }
 
 func TestTokensInputsAndFit(t *testing.T) {
-	e := newFileEnv(t)
+	e := setup(t)
 	long := strings.Repeat("The committee discussed the budget again, at some length. ", 1200) // ~12k tokens
 	file := writeFile(t, "long.txt", long)
 	tok := parseTokens(t, e.run(t, "--json", "tokens", "--file", file))
@@ -92,16 +84,13 @@ func TestTokensInputsAndFit(t *testing.T) {
 
 	// --messages: a conversation; the same text from standard input as "-".
 	msgs := `[{"role":"system","content":"Be brief."},{"role":"user","content":"Hello"}]`
-	path := filepath.Join(t.TempDir(), "msgs.json")
-	if err := os.WriteFile(path, []byte(msgs), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeFile(t, "msgs.json", msgs)
 	conv := parseTokens(t, e.run(t, "--json", "tokens", "--messages", path))
 	one := parseTokens(t, e.run(t, "--json", "tokens", "Hello"))
 	if conv.Tokens <= one.Tokens {
 		t.Errorf("system + user = %d tokens, user alone = %d", conv.Tokens, one.Tokens)
 	}
-	stdin := parseTokens(t, cli(t, "Hello", append(append([]string{}, e.base...), "--json", "tokens", "-")...))
+	stdin := parseTokens(t, e.input(t, "Hello", "--json", "tokens", "-"))
 	if stdin.Tokens != one.Tokens {
 		t.Errorf("from stdin %d, from the argument %d", stdin.Tokens, one.Tokens)
 	}
@@ -111,9 +100,7 @@ func TestTokensInputsAndFit(t *testing.T) {
 	if last := k25.Models[len(k25.Models)-1]; last.Model != "kimi-k2.5" || last.ContextLength != 262144 {
 		t.Errorf("--model kimi-k2.5 rows %+v", k25.Models)
 	}
-	if r := e.run(t, "tokens", "--model", "no-such-model", "Hello"); r.code != exitBadRequest {
-		t.Errorf("unknown model: exit %d, stderr %q", r.code, r.stderr)
-	}
+	e.run(t, "tokens", "--model", "no-such-model", "Hello").wantExit(t, exitBadRequest)
 
 	for _, args := range [][]string{
 		{"tokens"},
@@ -122,9 +109,7 @@ func TestTokensInputsAndFit(t *testing.T) {
 		{"tokens", "--messages", file}, // not JSON
 		{"tokens", "--model", "", "hi"},
 	} {
-		if r := e.run(t, args...); r.code != exitUsage {
-			t.Errorf("%v: exit %d, want %d; stderr %q", args, r.code, exitUsage, r.stderr)
-		}
+		e.run(t, args...).wantUsage(t)
 	}
 }
 
@@ -132,7 +117,7 @@ func TestTokensInputsAndFit(t *testing.T) {
 // tokencount.FitsContext do: 1,024 tokens unless --max-tokens says
 // otherwise. A prompt of ~7,600 tokens fits 8k alone but not with it.
 func TestTokensReserveMaxTokens(t *testing.T) {
-	e := newFileEnv(t)
+	e := setup(t)
 	file := writeFile(t, "mid.txt", strings.Repeat("The committee discussed the budget again, at some length. ", 420))
 	fit8k := func(tok tokensOut) (bool, int) {
 		t.Helper()
@@ -163,9 +148,7 @@ func TestTokensReserveMaxTokens(t *testing.T) {
 	if fits, _ := fit8k(off); fits || *off.MaxTokens != 8192 {
 		t.Errorf("offline, --max-tokens 8192: 8k fits %t, max_tokens %d", fits, *off.MaxTokens)
 	}
-	if r := e.run(t, "tokens", "--max-tokens", "-1", "hi"); r.code != exitUsage {
-		t.Errorf("--max-tokens -1: exit %d, want %d", r.code, exitUsage)
-	}
+	e.run(t, "tokens", "--max-tokens", "-1", "hi").wantUsage(t)
 }
 
 // --offline-estimate sends nothing: it needs no key and no server, and
@@ -180,6 +163,10 @@ func TestTokensOfflineEstimate(t *testing.T) {
 		if est.Method != "offline-estimate" || est.Model != "" || len(est.Models) != 4 || est.Models[0].ContextLength != 8192 {
 			t.Errorf("%v: %+v", args, est)
 		}
+		// tokencount's estimate of the request, as a program would get it.
+		if want := tokencount.Chat([]kimi.Message{kimi.UserMessage(text)}, nil); est.Tokens != want {
+			t.Errorf("%v: estimate %d, tokencount.Chat says %d", args, est.Tokens, want)
+		}
 		// Within reason of the emulator's own count (this text errs high).
 		exact := kimitest.CountTokens(text)
 		if est.Tokens < exact || est.Tokens > 3*exact+20 {
@@ -191,45 +178,9 @@ func TestTokensOfflineEstimate(t *testing.T) {
 		t.Errorf("offline estimate printed:\n%s", r.stdout)
 	}
 	// Without --offline-estimate the same command needs a key (exit 3)...
-	if r := cli(t, "", "tokens", text); r.code != exitAuth {
-		t.Errorf("server count without a key: exit %d", r.code)
-	}
+	cli(t, "", "tokens", text).wantExit(t, exitAuth)
 	// ...and works against the in-process emulator.
 	if tok := parseTokens(t, cli(t, "", "--offline", "--json", "tokens", text)); tok.Method != "server" || tok.Tokens <= 0 {
 		t.Errorf("--offline tokens = %+v", tok)
-	}
-}
-
-func TestBalanceCommand(t *testing.T) {
-	e := newFileEnv(t, kimitest.WithAccount(kimitest.Account{Key: "sk-balance-cli", Balance: 25.5, Voucher: 4.5}))
-	r := e.run(t, "balance").mustOK(t)
-	for _, want := range []string{"available:  30", "voucher:   4.5", "cash:  25.5"} {
-		if !strings.Contains(strings.Join(strings.Fields(r.stdout), "  "), strings.Join(strings.Fields(want), "  ")) {
-			t.Errorf("balance output lacks %q:\n%s", want, r.stdout)
-		}
-	}
-	var before map[string]any
-	r = e.run(t, "--json", "balance").mustOK(t)
-	if err := json.Unmarshal([]byte(r.stdout), &before); err != nil || before["available"] != 30.0 || before["voucher"] != 4.5 || before["cash"] != 25.5 {
-		t.Fatalf("balance --json = %s (%v)", r.stdout, err)
-	}
-	e.run(t, "chat", "--model", "moonshot-v1-8k", "Tell me a long story about the sea.").mustOK(t)
-	var after map[string]any
-	r = e.run(t, "--json", "balance").mustOK(t)
-	if err := json.Unmarshal([]byte(r.stdout), &after); err != nil {
-		t.Fatal(err)
-	}
-	if a, ok := after["available"].(float64); !ok || a >= 30 || a <= 0 {
-		t.Errorf("available after a chat = %v, want below 30", after["available"])
-	}
-
-	// Offline: the emulator's account, in USD.
-	r = cli(t, "", "--offline", "--json", "balance").mustOK(t)
-	if err := json.Unmarshal([]byte(r.stdout), &after); err != nil || after["currency"] != "USD" {
-		t.Errorf("--offline balance = %s", r.stdout)
-	}
-	r = cli(t, "", "--provider", "acedata", "--base-url", e.srv.AceDataCloudURL(), "--api-key", "sk-balance-cli", "balance")
-	if r.code != exitUsage || !strings.Contains(r.stderr, "not supported") {
-		t.Errorf("acedata balance: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
