@@ -3,12 +3,12 @@ package conformance
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"unicode"
 
@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// Scenario fixtures shared by both peers so their results are comparable.
+// Scenario fixtures, the same for every peer so their results are comparable.
 const (
 	modelChat     = "kimi-k2-turbo-preview"
 	modelThinking = "kimi-k2-thinking"
@@ -38,11 +38,12 @@ const (
 	thinkingReasoning = "The user wants a fixed answer; I will give it."
 	thinkingReply     = "Thought about it: 7."
 
-	// toolMatch scripts a tool call with fixed arguments. Round trips use
-	// promptTool instead (no rule): the emulator's generator calls a tool
-	// whose description word ("weather") the user mentions and answers
-	// from the tool result afterwards, whereas a ToolCalls rule keeps
-	// matching the same user message and would call the tool forever.
+	// toolMatch scripts a tool call with fixed arguments, so a peer's
+	// parsing can be checked byte for byte; the emulator passes the rule
+	// over once the last message is a tool result, so a scripted round
+	// trip still ends with an answer. promptTool (no rule) exercises the
+	// generator instead: it calls a tool whose description word
+	// ("weather") the user mentions, and answers from the tool result.
 	toolMatch  = "conformance-tool"
 	promptTool = "What is the weather in Paris today?"
 	toolName   = "get_weather"
@@ -74,68 +75,23 @@ func scriptOptions() []kimitest.Option {
 	}
 }
 
-// newServer starts an emulator with the shared scripts plus extra options.
-func newServer(t *testing.T, extra ...kimitest.Option) *kimitest.Server {
-	t.Helper()
-	return kimitest.NewServer(t, append(scriptOptions(), extra...)...)
-}
-
-// countingTransport counts round trips (to observe peer retries) and can add
-// headers to every request (go-openai has no per-request header option, so
-// fault-injection headers go in here).
-type countingTransport struct {
-	base   http.RoundTripper
-	header http.Header
-	n      atomic.Int64
-}
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	if len(c.header) > 0 {
-		r = r.Clone(r.Context())
-		for k, v := range c.header {
-			r.Header[k] = v
-		}
-	}
-	return c.base.RoundTrip(r)
-}
-
-// newHTTPClient gives each test its own transport so idle connections are
-// closed at test end and goleak sees a clean slate.
-func newHTTPClient(t *testing.T, header http.Header) (*http.Client, *countingTransport) {
-	t.Helper()
-	tr := &http.Transport{}
-	ct := &countingTransport{base: tr, header: header}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: ct}, ct
-}
-
-// faultHeader is the emulator's per-request fault-injection header.
-const faultHeader = "X-Kimitest-Fault"
-
-// kimiError is the {"error":{...}} envelope decoded without any peer, so a
-// peer's surfaced error can be compared with what the emulator actually sent.
-type kimiError struct {
-	Status  int
-	Type    string
-	Message string
-}
-
-// rawPost sends body to baseURL+path with a bare net/http client.
-func rawPost(t *testing.T, baseURL, key, path string, body any, header http.Header) (*http.Response, []byte) {
+// rawPost sends body to srv with a bare net/http client: the reference a
+// peer's view is compared with. kimitest's own raw helpers live in its
+// _test.go files, which another package cannot import.
+func rawPost(t *testing.T, srv *kimitest.Server, key, path string, body any, header http.Header) (int, []byte) {
 	t.Helper()
 	b, err := json.Marshal(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, baseURL+path, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+path, bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
+	maps.Copy(req.Header, header)
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
-	hc, _ := newHTTPClient(t, header)
-	resp, err := hc.Do(req)
+	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,33 +100,40 @@ func rawPost(t *testing.T, baseURL, key, path string, body any, header http.Head
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, data
+	return resp.StatusCode, data
+}
+
+// kimiError is the {"error":{...}} envelope decoded without any peer, so a
+// peer's surfaced error can be compared with what the emulator actually sent.
+type kimiError struct {
+	Status  int    `json:"-"`
+	Type    string `json:"type"`
+	Message string `json:"message"`
 }
 
 // rawChatError performs a chat request directly and decodes the Kimi error.
-func rawChatError(t *testing.T, baseURL, key string, body any) kimiError {
+func rawChatError(t *testing.T, srv *kimitest.Server, key string, req chatRequest) kimiError {
 	t.Helper()
-	resp, data := rawPost(t, baseURL, key, "/chat/completions", body, nil)
+	status, data := rawPost(t, srv, key, "/chat/completions", req.wire(), nil)
 	var env struct {
-		Error *struct {
-			Type    string `json:"type"`
-			Message string `json:"message"`
-		} `json:"error"`
+		Error *kimiError `json:"error"`
 	}
 	if err := json.Unmarshal(data, &env); err != nil || env.Error == nil {
-		t.Fatalf("emulator answered %d with a body that is not the Kimi error envelope: %s", resp.StatusCode, data)
+		t.Fatalf("emulator answered %d with a body that is not the Kimi error envelope: %s", status, data)
 	}
-	return kimiError{Status: resp.StatusCode, Type: env.Error.Type, Message: env.Error.Message}
+	env.Error.Status = status
+	return *env.Error
 }
 
 // rawStreamLines returns the SSE data payloads of a streaming chat request,
 // so tests can tell what the emulator sent independently of a peer's parser.
-func rawStreamLines(t *testing.T, baseURL, key string, body map[string]any, header http.Header) []string {
+func rawStreamLines(t *testing.T, srv *kimitest.Server, req chatRequest, header http.Header) []string {
 	t.Helper()
+	body := req.wire()
 	body["stream"] = true
-	resp, data := rawPost(t, baseURL, key, "/chat/completions", body, header)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("raw stream: status %d: %s", resp.StatusCode, data)
+	status, data := rawPost(t, srv, srv.Key, "/chat/completions", body, header)
+	if status != http.StatusOK {
+		t.Fatalf("raw stream: status %d: %s", status, data)
 	}
 	var out []string
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -183,25 +146,23 @@ func rawStreamLines(t *testing.T, baseURL, key string, body map[string]any, head
 	return out
 }
 
-// requireNoDone checks the precondition of the omit-done tests: the fault
-// really removes [DONE] while the rest of the stream, final chunk included,
-// still arrives. Without it a peer test would pass even if the header were
-// ignored.
-func requireNoDone(t *testing.T, baseURL, key string) {
+// requireNoDone checks the precondition of the omit-done scenario: the
+// fault really removes [DONE] while the rest of the stream, final chunk
+// included, still arrives. Without it the scenario would pass even if the
+// header were ignored.
+func requireNoDone(t *testing.T, srv *kimitest.Server, req chatRequest) {
 	t.Helper()
-	body := map[string]any{"model": modelChat, "messages": []map[string]string{{"role": "user", "content": promptPlain}}}
-	lines := rawStreamLines(t, baseURL, key, body, http.Header{faultHeader: {"omit-done"}})
+	lines := rawStreamLines(t, srv, req, http.Header{kimitest.FaultHeader: {"omit-done"}})
 	if len(lines) == 0 || !strings.Contains(lines[len(lines)-1], `"finish_reason":"stop"`) {
 		t.Fatalf("omit-done stream does not end with the final chunk: %q", lines)
 	}
-	for _, l := range lines {
-		if l == "[DONE]" {
-			t.Fatal("omit-done fault did not remove data: [DONE]")
-		}
+	if slices.Contains(lines, "[DONE]") {
+		t.Fatal("omit-done fault did not remove data: [DONE]")
 	}
 }
 
-// documentedTypes lists the error types §8.2 of the spec allows per status.
+// documentedTypes lists the error types Kimi documents per status
+// (https://platform.moonshot.ai/docs/api/errors).
 var documentedTypes = map[int][]string{
 	400: {"invalid_request_error", "content_filter"},
 	401: {"invalid_authentication_error", "incorrect_api_key_error"},
@@ -211,12 +172,9 @@ var documentedTypes = map[int][]string{
 
 func checkDocumentedType(t *testing.T, status int, typ string) {
 	t.Helper()
-	for _, ok := range documentedTypes[status] {
-		if typ == ok {
-			return
-		}
+	if !slices.Contains(documentedTypes[status], typ) {
+		t.Errorf("error type %q is not documented for HTTP %d (want one of %v)", typ, status, documentedTypes[status])
 	}
-	t.Errorf("error type %q is not documented for HTTP %d (want one of %v)", typ, status, documentedTypes[status])
 }
 
 // hasHan reports whether s contains Chinese characters.
