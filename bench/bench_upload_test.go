@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -50,26 +51,13 @@ func BenchmarkUpload100MB(b *testing.B) {
 			ctx := context.Background()
 
 			b.SetBytes(size)
-			b.ReportAllocs()
-			var peak int64
-			for b.Loop() {
-				b.StopTimer()
-				runtime.GC()
-				base := liveHeap()
-				stop := sampleHeap(base)
-				b.StartTimer()
+			reportPeakHeap(b, func() error {
 				_, err := c.Files.Upload(ctx, &kimi.FileUploadRequest{Filename: "big.bin", Reader: &genReader{left: size}, Size: bc.size})
-				b.StopTimer()
-				peak = max(peak, stop())
-				if err != nil {
-					b.Fatal(err)
+				if err == nil && received.Load() < size {
+					err = fmt.Errorf("server received %d bytes", received.Load())
 				}
-				if received.Load() < size {
-					b.Fatalf("server received %d bytes", received.Load())
-				}
-				b.StartTimer()
-			}
-			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+				return err
+			})
 		})
 	}
 }
@@ -133,13 +121,7 @@ func BenchmarkUpload100MBBufferedControl(b *testing.B) {
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
 	b.SetBytes(size)
-	var peak int64
-	for b.Loop() {
-		b.StopTimer()
-		runtime.GC()
-		base := liveHeap()
-		stop := sampleHeap(base)
-		b.StartTimer()
+	reportPeakHeap(b, func() error {
 		var buf bytes.Buffer
 		mw := multipart.NewWriter(&buf)
 		mw.WriteField("purpose", "file-extract")
@@ -147,12 +129,29 @@ func BenchmarkUpload100MBBufferedControl(b *testing.B) {
 		io.Copy(fw, &genReader{left: size})
 		mw.Close()
 		resp, err := hc.Post(srv.URL+"/files", mw.FormDataContentType(), &buf)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	})
+}
+
+// reportPeakHeap runs upload in every iteration and reports the largest
+// heap growth seen during one, sampled from a fresh garbage collection.
+func reportPeakHeap(b *testing.B, upload func() error) {
+	b.ReportAllocs()
+	var peak int64
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		stop := sampleHeap(liveHeap())
+		b.StartTimer()
+		err := upload()
 		b.StopTimer()
 		peak = max(peak, stop())
 		if err != nil {
 			b.Fatal(err)
 		}
-		resp.Body.Close()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")

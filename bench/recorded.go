@@ -66,6 +66,17 @@ func RecordedCompletion() []byte {
 		`"usage":{"prompt_tokens":1024,"completion_tokens":64,"total_tokens":1088,"cached_tokens":512,"prompt_tokens_details":{"cached_tokens":512}}}`)
 }
 
+// UnknownField is a top-level member that no client knows: a vendor field
+// added after the clients were written.
+const UnknownField = `"moonshot_meta":{"region":"cn-shanghai","queue_ms":12}`
+
+// RecordedCompletionUnknown is RecordedCompletion with UnknownField added
+// at the end of the top-level object.
+func RecordedCompletionUnknown() []byte {
+	b := RecordedCompletion()
+	return append(append(b[:len(b)-1:len(b)-1], ","+UnknownField...), '}')
+}
+
 // Replay is an http.RoundTripper that answers every request with Body,
 // without any network. The stream is handed out one SSE event per Read,
 // as a server that flushes every event would deliver it.
