@@ -56,7 +56,10 @@ type Config struct {
 	BaseURL string
 	// HTTPClient is used as given (its Transport, Timeout and Jar), except
 	// that the client wraps its CheckRedirect so that the Authorization
-	// header never follows a redirect to another host. Nil means a client
+	// header never follows a redirect to another origin (scheme, host and
+	// port), and a request body (a prompt, a file) is never resent there:
+	// a 307 or 308 to another origin of a request with a body fails with
+	// an ErrBadRequest error naming the target (without its query). Nil means a client
 	// with dial, TLS and response-header timeouts but no overall Timeout:
 	// deadlines come from the context, so long streams are not cut.
 	HTTPClient *http.Client
@@ -434,14 +437,23 @@ func (c *Client) setProxy(rawURL string) error {
 }
 
 // stripAuthOnRedirect returns a CheckRedirect that drops the Authorization
-// header when a redirect leaves the original scheme and host:port, then
-// applies next (or net/http's default limit of 10 redirects). net/http
-// itself keeps the header for the same host name on another port and for
-// subdomains, which is not enough for an API key.
+// header when a redirect leaves the original origin (scheme, host and
+// port), then applies next (or net/http's default limit of 10 redirects).
+// net/http itself keeps the header for the same host name on another port
+// and for subdomains, which is not enough for an API key. A 307 or 308
+// would also resend the body (a prompt, a file) to the other origin, so
+// such a redirect of a request with a body is refused with a
+// *redirectError.
 func stripAuthOnRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
-		first := via[0].URL
-		if !strings.EqualFold(req.URL.Host, first.Host) || req.URL.Scheme != first.Scheme {
+		if origin(req.URL) != origin(via[0].URL) {
+			if req.Body != nil && req.Body != http.NoBody {
+				re := &redirectError{target: logURL(req.URL)}
+				if req.Response != nil {
+					re.status = req.Response.StatusCode
+				}
+				return re
+			}
 			req.Header.Del("Authorization")
 		}
 		if next != nil {
@@ -453,6 +465,34 @@ func stripAuthOnRedirect(next func(*http.Request, []*http.Request) error) func(*
 		return nil
 	}
 }
+
+// origin is u's scheme, lower-case host and port (the scheme's default
+// when u has none).
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return u.Scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// redirectError is a redirect to another origin that would have resent
+// the request's body there; it is refused. Its kind is ErrBadRequest:
+// repeating the call cannot help, the base URL must name the origin that
+// serves the API.
+type redirectError struct {
+	status int
+	target string // without query: it may carry a token
+}
+
+func (e *redirectError) Error() string {
+	return fmt.Sprintf("refused a %d redirect to another origin, which would resend the request body: %s", e.status, e.target)
+}
+
+func (e *redirectError) errorKinds() []error { return []error{ErrBadRequest} }
+
+// Is reports whether target is ErrBadRequest or ErrInvoke.
+func (e *redirectError) Is(target error) bool { return hasKind(e.errorKinds(), target) }
 
 // streamBody is a request body that newRequest sends as it is rather than
 // encoding it as JSON (file uploads).

@@ -32,7 +32,8 @@
 //
 // Rate limits (429 other than exhausted quota), 500, 502, 503, 504 and
 // connections that fail before a response are retried per RetryPolicy,
-// honouring Retry-After and Kimi's "try again after N seconds" hint. A
+// honouring Retry-After and Kimi's "try again after N seconds" hint in
+// full (a hint over RetryPolicy.MaxDelay returns the error at once). A
 // stream is retried only until its response headers arrive.
 //
 // # Context caching
@@ -118,6 +119,8 @@
 // Deadlines come from the context only: the default HTTP client has
 // connection timeouts but no overall timeout, so long generations and
 // streams are not cut. The API key is sent only in the Authorization
-// header, never to another host on a redirect, and never appears in logs
-// (Config.Logger, at Debug and Warn), errors or printed values.
+// header, never to another origin on a redirect, and never appears in logs
+// (Config.Logger, at Debug and Warn), errors or printed values, even when
+// a server echoes it into a response header. A redirect to another origin
+// that would resend a request body is refused.
 package kimi

@@ -3,6 +3,7 @@ package kimi_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,12 @@ func TestEmulatorValidationNeverReachesServer(t *testing.T) {
 	wantNoRequests(t, rec)
 }
 
+// patient is a newClient mod whose MaxDelay (a minute) lets any
+// emulated hint be waited; pair it with kimi.RecordWaits.
+func patient(cfg *kimi.Config) {
+	cfg.Retry = &kimi.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: time.Minute, RateLimitDelay: time.Millisecond}
+}
+
 func TestEmulatorRetryableFaultsRecover(t *testing.T) {
 	const route = "POST /v1/chat/completions"
 	for _, tc := range []struct {
@@ -100,7 +107,12 @@ func TestEmulatorRetryableFaultsRecover(t *testing.T) {
 		{"reset before headers", kimitest.Fault{Route: route, Times: 1, ResetBeforeHeaders: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, _, rec := setup(t, kimitest.WithFaults(tc.fault))
+			_, srv, _ := setup(t, kimitest.WithFaults(tc.fault))
+			// The 1 s hint is over the fast policy's MaxDelay, which would
+			// return it at once: take a patient policy and record the
+			// wait instead of sleeping it.
+			c, rec := newClient(srv, patient)
+			kimi.RecordWaits(c)
 			resp, err := c.Chat.Create(context.Background(), userRequest("moonshot-v1-8k", "hi"))
 			if err != nil {
 				t.Fatal(err)
@@ -110,6 +122,47 @@ func TestEmulatorRetryableFaultsRecover(t *testing.T) {
 			}
 			if want := tc.fault.Times + 1; rec.n() != want {
 				t.Errorf("requests = %d, want %d", rec.n(), want)
+			}
+		})
+	}
+}
+
+// TestEmulatorRetryAfterHint: the server's Retry-After is waited out in
+// full, never cut to MaxDelay; a hint over MaxDelay, or past the
+// context's deadline, returns the error at once.
+func TestEmulatorRetryAfterHint(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		fault    string
+		deadline time.Duration // 0: none
+		attempts int
+		waits    []time.Duration
+	}{
+		{"waited in full", "status=503;retry-after=20", 0, 3, []time.Duration{20 * time.Second, 20 * time.Second}},
+		{"429 waited in full", "status=429;retry-after=2", 0, 3, []time.Duration{2 * time.Second, 2 * time.Second}},
+		{"over MaxDelay", "status=429;retry-after=100", 0, 1, nil},
+		{"past the deadline", "status=429;retry-after=20", 10 * time.Second, 1, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := kimitest.NewServer(t)
+			c, rec := newClient(srv, patient)
+			waits := kimi.RecordWaits(c)
+			ctx := context.Background()
+			if tc.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
+				defer cancel()
+			}
+			_, err := c.Chat.Create(ctx, userRequest("moonshot-v1-8k", "hi"), kimi.WithHeader(kimitest.FaultHeader, tc.fault))
+			var e *kimi.Error
+			if !errors.As(err, &e) || e.Attempts != tc.attempts || e.RetryAfter == 0 {
+				t.Fatalf("err = %v, want an *Error with RetryAfter after %d attempts", err, tc.attempts)
+			}
+			if rec.n() != tc.attempts {
+				t.Errorf("requests = %d, want %d", rec.n(), tc.attempts)
+			}
+			if got := waits(); !slices.Equal(got, tc.waits) {
+				t.Errorf("waits = %v, want %v", got, tc.waits)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,12 +29,20 @@ const (
 )
 
 // ErrBadResponse is wrapped by the error of a call whose 2xx response body
-// could not be decoded: a malformed JSON body, or a malformed chunk in a
-// stream (then it is Stream.Err). The error names the path or event, the
-// status and the request id.
+// could not be decoded: a malformed JSON body, a body that does not
+// decompress (a corrupt gzip encoding), an HTML page in answer to a
+// stream request, a stream line or event over the decoder's size cap, or
+// a malformed chunk in a stream (then it is Stream.Err). The error names
+// the path or event, the status and the request id. Its kind is
+// ErrServerUnavailable: the server sent garbage, the network is not at
+// fault.
 var ErrBadResponse = sentinel("kimi: malformed response", ErrServerUnavailable)
 
-// Error is a non-2xx API response. Three body shapes are decoded:
+// Error is a non-2xx API response, or a 2xx one whose body is an error
+// envelope instead of the object asked for (a gateway quirk; then
+// StatusCode is the body's "status" if it has a 4xx or 5xx one, else the
+// 2xx status, and the kinds come from the type), or an error inside a
+// stream. Three body shapes are decoded:
 //
 //   - Kimi's {"error":{"type","message","code"?,"param"?}}: Type, Message,
 //     Code and Param;
@@ -57,10 +66,16 @@ type Error struct {
 	// message's "try again after N seconds" (N = 0 counts as 1 s). Zero
 	// when there is none.
 	RetryAfter time.Duration
-	// Attempts is how many requests were sent, retries included.
+	// Attempts is how many requests were sent, retries included (for an
+	// error inside a stream: the requests sent for that stream).
 	Attempts int
-	Header   http.Header
-	Body     []byte
+	// Header is the response header, with credentials redacted: any
+	// value holding the API key has it replaced by "[REDACTED]", and the
+	// values of Authorization, Proxy-Authorization, Cookie, Set-Cookie and
+	// X-Api-Key are "[REDACTED]". ChatCompletion.Header and Stream.Header
+	// are redacted the same way.
+	Header http.Header
+	Body   []byte
 }
 
 // StatusType is the status code and the error's type (or, in an envelope
@@ -97,8 +112,11 @@ func (e *Error) Error() string {
 
 // Temporary reports whether repeating the request later may succeed: a
 // 429 other than exceeded_current_quota_error (no balance or a suspended
-// account: waiting does not help), or a 500, 502, 503 or 504. These are
-// exactly the statuses the client retries.
+// account: waiting does not help), or a 500, 502, 503 or 504; for an
+// error object in a 2xx body (a gateway quirk, or an in-stream error),
+// whose status says nothing, a type of rate_limit_reached_error,
+// engine_overloaded_error, server_error or server_unavailable. These are
+// exactly the errors the client retries.
 func (e *Error) Temporary() bool {
 	switch e.StatusCode {
 	case http.StatusTooManyRequests:
@@ -106,6 +124,12 @@ func (e *Error) Temporary() bool {
 	case http.StatusInternalServerError, http.StatusBadGateway,
 		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true
+	}
+	if e.StatusCode/100 == 2 {
+		switch e.Type {
+		case ErrTypeRateLimitReached, ErrTypeEngineOverloaded, ErrTypeServerError, ErrTypeServerUnavailable:
+			return true
+		}
 	}
 	return false
 }
@@ -122,16 +146,105 @@ func parseError(resp *http.Response, body []byte, key string) *Error {
 		StatusCode: resp.StatusCode,
 		Header:     resp.Header,
 		Body:       body,
-		RequestID:  resp.Header.Get("Msh-Request-Id"),
-	}
-	if e.RequestID == "" {
-		e.RequestID = resp.Header.Get("X-Request-Id")
+		RequestID:  requestID(resp.Header),
 	}
 	if !decodeErrorBody(e, body) {
 		e.Message = snippetMessage(resp.StatusCode, body)
 	}
 	e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), e.Message, time.Now())
 	return e
+}
+
+// requestID is the response's Msh-Request-Id, else its X-Request-Id.
+func requestID(h http.Header) string {
+	if id := h.Get("Msh-Request-Id"); id != "" {
+		return id
+	}
+	return h.Get("X-Request-Id")
+}
+
+// bodyError returns the *Error of a 2xx body that is an error envelope
+// rather than the object asked for (some gateways answer 200 so): a top
+// level "error" member that is an object, in a body that has neither an
+// "id" nor an "object" member (a failed cache is a cache object with an
+// "error" member), or the gateway's string "error" with a non-zero
+// "code". The status is the body's "status" (top level or in the error
+// object) when it is a 4xx or 5xx number, else the response's. It returns
+// nil for any other body.
+func bodyError(resp *http.Response, body []byte, key string) *Error {
+	if !bytes.Contains(body, []byte(`"error"`)) {
+		return nil // the common case, without parsing
+	}
+	var env struct {
+		Error  json.RawMessage `json:"error"`
+		Code   json.RawMessage `json:"code"`
+		Status json.RawMessage `json:"status"`
+		ID     json.RawMessage `json:"id"`
+		Object json.RawMessage `json:"object"`
+	}
+	if json.Unmarshal(body, &env) != nil || env.ID != nil || env.Object != nil {
+		return nil
+	}
+	errVal := bytes.TrimSpace(env.Error)
+	var inner struct {
+		Status json.RawMessage `json:"status"`
+	}
+	switch {
+	case len(errVal) > 0 && errVal[0] == '{':
+		json.Unmarshal(errVal, &inner)
+	case len(errVal) > 1 && errVal[0] == '"' && string(errVal) != `""`:
+		if c := scalarString(env.Code); c == "" || c == "0" {
+			return nil
+		}
+	default:
+		return nil
+	}
+	r := *resp
+	for _, raw := range []json.RawMessage{env.Status, inner.Status} {
+		if n, err := strconv.Atoi(string(bytes.TrimSpace(raw))); err == nil && n >= 400 && n <= 599 {
+			r.StatusCode = n
+			break
+		}
+	}
+	return parseError(&r, body, key)
+}
+
+// credentialHeaders are response headers that carry credentials (echoed
+// request headers, session cookies); kept response headers hold
+// "[REDACTED]" instead of their values.
+var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key"}
+
+// redactHeader returns h, or a redacted copy of it when it holds a
+// credential header or a value containing key (a server or proxy that
+// echoes the Authorization header): the response header is kept in
+// errors, completions and streams, and printed and logged with them. The
+// copy leaves h itself alone, in case the transport shares it. A cookie
+// jar has seen Set-Cookie before this runs.
+func redactHeader(h http.Header, key string) http.Header {
+	leaks := func(name, v string) bool {
+		return slices.Contains(credentialHeaders, name) || len(key) >= 6 && strings.Contains(v, key)
+	}
+	found := false
+	for name, vs := range h {
+		for _, v := range vs {
+			found = found || leaks(name, v)
+		}
+	}
+	if !found {
+		return h
+	}
+	out := h.Clone()
+	for name, vs := range out {
+		for i, v := range vs {
+			switch {
+			case slices.Contains(credentialHeaders, name):
+				vs[i] = "[REDACTED]"
+			case leaks(name, v):
+				vs[i] = strings.ReplaceAll(v, key, "[REDACTED]")
+			}
+		}
+	}
+	return out
 }
 
 // redactKey replaces key in body with [REDACTED]. A key shorter than 6

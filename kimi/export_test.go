@@ -1,6 +1,9 @@
 package kimi
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // SetUploadLimit lowers the client's per-file upload limit (MaxFileBytes)
 // so that tests can pass it without sending 100 MB.
@@ -25,3 +28,11 @@ func NewTestClient(t testing.TB, baseURL string, mods ...func(*Config)) *Client 
 
 // RoundTripFunc makes a function an http.RoundTripper.
 type RoundTripFunc = roundTripFunc
+
+// RecordWaits makes c record the waits it asks for (between attempts,
+// between polls) instead of sleeping them, and returns the list so far.
+func RecordWaits(c *Client) func() []time.Duration {
+	w := &waits{}
+	c.sleep = w.sleep
+	return w.all
+}

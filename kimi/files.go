@@ -582,7 +582,7 @@ func (s *FileService) Content(ctx context.Context, id string, opts ...RequestOpt
 			ErrBadResponse, id, size, sizeText(limit))
 	}
 	fail := func(err error) error {
-		return fmt.Errorf("kimi: read %s response (request %s): %w", resp.Request.URL.Path, resp.Header.Get("Msh-Request-Id"), err)
+		return readError(fmt.Sprintf("read %s response (request %s)", resp.Request.URL.Path, requestID(resp.Header)), err)
 	}
 	if n := resp.ContentLength; n > limit {
 		return nil, tooLarge(sizeText(n))

@@ -46,12 +46,12 @@ func (s *ChatService) Stream(ctx context.Context, req *ChatRequest, opts ...Requ
 		return nil, err
 	}
 	hreq.Header.Set("Accept", "text/event-stream")
-	resp, err := s.c.do(hreq, nil)
+	resp, attempts, err := s.c.send(hreq, nil)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	st, err := newStream(resp, cancel, s.c.key)
+	st, err := newStream(resp, cancel, s.c.key, attempts)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -75,9 +75,12 @@ type Stream struct {
 	resp   *http.Response
 	cancel context.CancelFunc
 	key    *secret // for redaction; a pointer so that printing a Stream never shows it
-	dec    *sse.Decoder
-	cd     chunkDecoder
-	acc    Accumulator
+	// attempts is how many requests were sent for the stream, retries
+	// included: the Attempts of an in-stream *Error.
+	attempts int
+	dec      *sse.Decoder
+	cd       chunkDecoder
+	acc      Accumulator
 
 	// body is what the SSE decoder reads: the bytes newStream peeked at,
 	// then the rest of resp.Body. The peek buffer lives in the Stream so
@@ -99,6 +102,9 @@ const (
 	drainTimeout = 250 * time.Millisecond
 )
 
+// streamMaxSize caps one SSE line and one event's data; tests lower it.
+var streamMaxSize = sse.DefaultMaxSize
+
 // peekSize bounds how much of the body newStream reads while looking for
 // its first non-space byte.
 const peekSize = 512
@@ -107,20 +113,23 @@ const peekSize = 512
 // it. A body that is JSON (by Content-Type, or because its first non-space
 // byte is '{', which no event stream starts with) is read whole and
 // returned as an *Error when it is an error envelope, else as an error
-// wrapping ErrNotEventStream; resp.Body is then closed.
-func newStream(resp *http.Response, cancel context.CancelFunc, key *secret) (*Stream, error) {
+// wrapping ErrNotEventStream; resp.Body is then closed. An HTML body (by
+// Content-Type, or a first byte '<') and a body that does not decompress
+// are the server's garbage: errors wrapping ErrBadResponse.
+func newStream(resp *http.Response, cancel context.CancelFunc, key *secret, attempts int) (*Stream, error) {
 	ct := resp.Header.Get("Content-Type")
 	mt, _, _ := mime.ParseMediaType(ct)
 	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
 		defer resp.Body.Close()
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		if err != nil {
-			return nil, fmt.Errorf("kimi: read %d JSON response to a stream request: %w", resp.StatusCode, err)
+			return nil, readError(fmt.Sprintf("read %d JSON response to a stream request", resp.StatusCode), err)
 		}
-		return nil, jsonStreamResponse(resp, body, ct, key.v)
+		return nil, jsonStreamResponse(resp, body, ct, key.v, attempts)
 	}
-	s := &Stream{resp: resp, cancel: cancel, key: key}
-	if s.peek() {
+	s := &Stream{resp: resp, cancel: cancel, key: key, attempts: attempts}
+	first := s.peek()
+	if first == '{' || first == '<' || mt == "text/html" {
 		defer resp.Body.Close()
 		body := bytes.Clone(s.body.buf) // not s.peekBuf: the *Error outlives s
 		err := s.body.err
@@ -130,19 +139,31 @@ func newStream(resp *http.Response, cancel context.CancelFunc, key *secret) (*St
 			body = append(body, rest...)
 		}
 		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf("kimi: read %d JSON response to a stream request: %w", resp.StatusCode, err)
+			return nil, readError(fmt.Sprintf("read %d response to a stream request", resp.StatusCode), err)
 		}
-		return nil, jsonStreamResponse(resp, body, ct, key.v)
+		if first == '{' {
+			return nil, jsonStreamResponse(resp, body, ct, key.v, attempts)
+		}
+		// A captive portal or a gateway's error page: no event stream.
+		return nil, fmt.Errorf("%w: status %d with an HTML body (Content-Type %s, request %s) to a stream request: %s",
+			ErrBadResponse, resp.StatusCode, ct, requestID(resp.Header), snippetMessage(resp.StatusCode, redactKey(body, key.v)))
+	}
+	if len(s.body.buf) == 0 && corruptEncoding(s.body.err) {
+		resp.Body.Close()
+		return nil, readError(fmt.Sprintf("read %d response to a stream request", resp.StatusCode), s.body.err)
 	}
 	s.dec = sse.NewDecoder(&s.body)
+	s.dec.SetMaxSize(streamMaxSize)
 	return s, nil
 }
 
 // jsonStreamResponse is the error for a 2xx JSON body received in answer
 // to a stream request.
-func jsonStreamResponse(resp *http.Response, body []byte, ct, key string) error {
+func jsonStreamResponse(resp *http.Response, body []byte, ct, key string, attempts int) error {
 	if decodeErrorBody(&Error{}, body) {
-		return parseError(resp, body, key)
+		e := parseError(resp, body, key)
+		e.Attempts = attempts
+		return e
 	}
 	if ct == "" {
 		ct = "none"
@@ -153,8 +174,8 @@ func jsonStreamResponse(resp *http.Response, body []byte, ct, key string) error 
 
 // peek reads the start of the body into s.body, up to its first non-space
 // byte (or peekSize bytes, the end of the body, or a read error, which is
-// kept for the decoder to report), and reports whether that byte is '{'.
-func (s *Stream) peek() bool {
+// kept for the decoder to report), and returns that byte (0 if none came).
+func (s *Stream) peek() byte {
 	s.body.r = s.resp.Body
 	n := 0
 	for n < len(s.peekBuf) {
@@ -163,7 +184,7 @@ func (s *Stream) peek() bool {
 		for _, c := range s.peekBuf[n : n+m] {
 			if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
 				s.body.buf = s.peekBuf[:n+m]
-				return c == '{'
+				return c
 			}
 		}
 		n += m
@@ -172,7 +193,7 @@ func (s *Stream) peek() bool {
 		}
 	}
 	s.body.buf = s.peekBuf[:n]
-	return false
+	return 0
 }
 
 // prefixReader reads buf, then r. A read error met while filling buf is
@@ -236,8 +257,8 @@ func (s *Stream) Next() bool {
 	}
 	err := s.dec.Err()
 	switch {
-	case errors.Is(err, sse.ErrTooLarge):
-		s.fail(fmt.Errorf("%w: stream: %w", ErrBadResponse, err))
+	case errors.Is(err, sse.ErrTooLarge), corruptEncoding(err):
+		s.fail(fmt.Errorf("%w: stream after %d events: %w", ErrBadResponse, s.events, err))
 	case err != nil:
 		s.fail(interrupted(fmt.Errorf("%w: after %d events: %w", ErrStreamIncomplete, s.events, err)))
 	default:
@@ -282,13 +303,9 @@ func (s *Stream) All() iter.Seq2[*ChatCompletionChunk, error] {
 // Header returns the HTTP response header.
 func (s *Stream) Header() http.Header { return s.resp.Header }
 
-// RequestID returns the Msh-Request-Id response header.
-func (s *Stream) RequestID() string {
-	if id := s.resp.Header.Get("Msh-Request-Id"); id != "" {
-		return id
-	}
-	return s.resp.Header.Get("X-Request-Id")
-}
+// RequestID returns the Msh-Request-Id response header (else
+// X-Request-Id).
+func (s *Stream) RequestID() string { return requestID(s.resp.Header) }
 
 // CacheInfo reports context cache use from the response headers (see
 // ChatCompletion.CacheInfo); the usage fallback counts the chunks read so
@@ -347,6 +364,7 @@ func (s *Stream) eventError(data []byte) error {
 		Header:     s.resp.Header,
 		RequestID:  s.RequestID(),
 		Body:       data,
+		Attempts:   s.attempts,
 	}
 	if decodeErrorBody(e, data) {
 		if e.Type == "" {
@@ -357,6 +375,11 @@ func (s *Stream) eventError(data []byte) error {
 			if json.Unmarshal(data, &flat) == nil {
 				e.Type = flat.Type
 			}
+		}
+		if e.Type == "" && strings.HasSuffix(e.Code, "_error") {
+			// {"error":"invalid_authentication_error",...}: the string is
+			// Kimi's type, which decides the kinds (a 200 says nothing).
+			e.Type = e.Code
 		}
 		return e
 	}

@@ -532,18 +532,18 @@ func TestRetryDisabled(t *testing.T) {
 }
 
 func TestRetryWaits(t *testing.T) {
-	t.Run("hint honoured and capped", func(t *testing.T) {
+	t.Run("hint honoured in full", func(t *testing.T) {
 		s := NewLoopback(t,
 			reply(429, kimiErr("rate_limit_reached_error", "max RPM: 3, please try again after 2 seconds")),
 			reply(503, "", "Retry-After", "1"),
 			ok200)
-		c, w := newTestClient(t, s.URL+"/v1", func(c *Config) { c.Retry = &RetryPolicy{MaxRetries: 5, MaxDelay: 1500 * time.Millisecond} })
+		c, w := newTestClient(t, s.URL+"/v1", func(c *Config) { c.Retry = &RetryPolicy{MaxRetries: 5, MaxDelay: 2 * time.Second} })
 		if _, err := c.Models.List(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		got := w.all()
-		if len(got) != 2 || got[0] != 1500*time.Millisecond || got[1] != time.Second {
-			t.Errorf("waits = %v, want [1.5s 1s]", got)
+		if len(got) != 2 || got[0] != 2*time.Second || got[1] != time.Second {
+			t.Errorf("waits = %v, want [2s 1s]", got)
 		}
 	})
 	t.Run("429 without hint waits at least RateLimitDelay", func(t *testing.T) {
@@ -587,8 +587,7 @@ func TestRetryWaits(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		c.sleep = func(ctx context.Context, d time.Duration) error { cancel(); return sleepCtx(ctx, time.Hour) }
 		_, err := c.Models.List(ctx)
-		var e *Error
-		if !errors.As(err, &e) || e.StatusCode != 503 || s.Hits.Load() != 1 {
+		if !errors.Is(err, context.Canceled) || errors.Is(err, ErrServerUnavailable) || s.Hits.Load() != 1 {
 			t.Fatalf("err = %v, hits = %d", err, s.Hits.Load())
 		}
 	})
