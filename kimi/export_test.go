@@ -1,6 +1,7 @@
 package kimi
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -34,5 +35,16 @@ type RoundTripFunc = roundTripFunc
 func RecordWaits(c *Client) func() []time.Duration {
 	w := &waits{}
 	c.sleep = w.sleep
+	return w.all
+}
+
+// RecordWaitsThen is RecordWaits that also calls f with each wait before
+// it ends, so that a test can cancel the call's context during a wait.
+func RecordWaitsThen(c *Client, f func(time.Duration)) func() []time.Duration {
+	w := &waits{}
+	c.sleep = func(ctx context.Context, d time.Duration) error {
+		f(d)
+		return w.sleep(ctx, d)
+	}
 	return w.all
 }
