@@ -158,8 +158,10 @@ func (q *DocumentQA) extract(ctx context.Context, name string, f *File) error {
 		return files.Content(ctx, f.ID)
 	}()
 	if err != nil {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		files.Delete(dctx, f.ID) // best effort: the file is of no use
+		// Best effort, and bounded: the file is of no use, and a caller
+		// who cancelled should not wait long for the clean-up.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		files.Delete(dctx, f.ID)
 		cancel()
 		return fmt.Errorf("kimi: document %q (file %s): %w", name, f.ID, err)
 	}

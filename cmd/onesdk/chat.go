@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,7 +54,9 @@ The question is the arguments, joined by spaces; with "-" or when standard
 input is piped and no argument is given, it is read from standard input.
 With no argument on a terminal, or with --interactive, chat starts a
 multi-turn session that keeps the history: /history shows it, /reset clears
-it (the --system prompt stays), /exit or end of input leaves.
+it (the --system prompt stays), /exit or end of input leaves. Ctrl-C
+stops the answer being written and returns to the prompt; the
+interrupted turn is not kept in the history.
 
 The reasoning of thinking models (kimi-k2-thinking, kimi-k2.5) goes to
 standard error, dimmed on a terminal; --hide-reasoning drops it. An answer
@@ -83,10 +87,13 @@ moonshot-v1-8k, -32k and -128k whose context window holds the documents
 plus the answer budget (--max-tokens, default 1024), unless --model names
 one; it is noted on standard error. The answer comes whole, not streamed.
 The uploaded files are deleted afterwards unless --keep-files is given
-(Kimi keeps at most 1,000 files per account). A missing file is a usage
-error (exit code 2); documents too long for every model, or a file Kimi
-cannot extract, a bad request (exit code 6). --file takes one question:
-it does not combine with a session, --cache, --temperature or --thinking.
+(Kimi keeps at most 1,000 files per account), also after Ctrl-C, for at
+most 5 seconds; a Ctrl-C meanwhile stops that, and the ids of the files
+that may remain are printed, for 'onesdk files delete'. A missing file
+is a usage error (exit code 2); documents too long for every model, or a
+file Kimi cannot extract, a bad request (exit code 6). --file takes one
+question: it does not combine with a session, --cache, --temperature or
+--thinking.
 
 The default model is ` + defaultModel + `.`,
 		Example: `  onesdk chat "What is the capital of France?"
@@ -272,7 +279,7 @@ func (o *chatOptions) input(cmd *cobra.Command, args []string) (question string,
 		return strings.TrimSpace(question), true, nil
 	}
 	if fromStdin {
-		b, err := io.ReadAll(stdin)
+		b, err := readAll(cmd.Context(), stdin)
 		if err != nil {
 			return "", false, fmt.Errorf("read the question from standard input: %w", err)
 		}
@@ -283,6 +290,27 @@ func (o *chatOptions) input(cmd *cobra.Command, args []string) (question string,
 		return "", false, usageErrorf("empty question")
 	}
 	return question, false, nil
+}
+
+// readAll is io.ReadAll that gives up when ctx ends: a read from a pipe
+// or a terminal cannot be interrupted, and Ctrl-C must not wait for the
+// writer to finish. The read is then left running: the command is ending.
+func readAll(ctx context.Context, r io.Reader) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(r)
+		ch <- result{b, err}
+	}()
+	select {
+	case res := <-ch:
+		return res.b, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // printer returns the reply printer for the command's terminals.
@@ -341,7 +369,7 @@ func (a *app) reply(ctx context.Context, sdk *onesdk.SDK, req onesdk.Request, no
 
 // askDocuments answers chat --file: the question about the documents,
 // through the facade's DocumentQA (upload, extraction, model choice).
-func (a *app) askDocuments(cmd *cobra.Command, o *chatOptions, req onesdk.Request, question string, interactive bool) error {
+func (a *app) askDocuments(cmd *cobra.Command, o *chatOptions, req onesdk.Request, question string, interactive bool) (err error) {
 	f := cmd.Flags()
 	switch {
 	case interactive:
@@ -375,12 +403,8 @@ func (a *app) askDocuments(cmd *cobra.Command, o *chatOptions, req onesdk.Reques
 	stderr := cmd.ErrOrStderr()
 	if !o.keepFiles {
 		defer func() {
-			// The files served their purpose; keep the account under its
-			// file limit. Failing to delete is worth a note, not an error.
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(cmd.Context()), 30*time.Second)
-			defer cancel()
-			if err := qa.Cleanup(ctx); err != nil {
-				fmt.Fprintln(stderr, a.redact("onesdk: warning: could not delete the uploaded files: "+oneLine(err.Error())))
+			if cerr := a.deleteUploads(cmd.Context(), stderr, qa); err == nil {
+				err = cerr
 			}
 		}()
 	}
@@ -421,4 +445,64 @@ func (a *app) askDocuments(cmd *cobra.Command, o *chatOptions, req onesdk.Reques
 	}
 	noteCut(stderr, resp)
 	return err
+}
+
+// uploadCleanupTimeout bounds the deletion of chat --file's uploads. It
+// also runs after Ctrl-C, when the user waits for the prompt, so it is
+// short; a variable so that tests need not wait that long.
+var uploadCleanupTimeout = 5 * time.Second
+
+// deleteUploads deletes the files chat --file uploaded, which served their
+// purpose, to keep the account under its file limit; it runs after an
+// interrupt too. A signal while it runs (typically the second Ctrl-C)
+// stops it at once and ends the command as interrupted. Whenever files may
+// remain, their ids are printed so that the user can delete them. Failing
+// to delete is worth a note, not an error.
+func (a *app) deleteUploads(ctx context.Context, stderr io.Writer, qa *onesdk.DocumentQA) error {
+	if len(uploadsLeft(qa)) == 0 {
+		return nil
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), uploadCleanupTimeout)
+	defer cancel()
+	var interrupted atomic.Bool
+	defer a.interrupts.push(func(os.Signal) bool {
+		interrupted.Store(true)
+		cancel()
+		a.interrupts.stop() // the command ends; one more signal ends the process
+		return true
+	})()
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "onesdk: deleting the uploaded files (Ctrl-C again to leave them)")
+	}
+	err := qa.Cleanup(dctx)
+	left := uploadsLeft(qa)
+	var note string
+	switch {
+	case interrupted.Load():
+		note = "onesdk: stopped deleting the uploaded files"
+		err = context.Canceled
+	case err != nil:
+		note = "onesdk: warning: could not delete the uploaded files: " + oneLine(err.Error())
+		err = nil
+	}
+	if note != "" {
+		// The offline emulator, and its files, end with the command.
+		if len(left) > 0 && !a.offline {
+			note += fmt.Sprintf("; these may remain: %s (delete them with 'onesdk files delete %s')",
+				strings.Join(left, ", "), strings.Join(left, " "))
+		}
+		fmt.Fprintln(stderr, a.redact(note))
+	}
+	return err
+}
+
+// uploadsLeft lists the ids of the uploaded files not deleted yet.
+func uploadsLeft(qa *onesdk.DocumentQA) []string {
+	var ids []string
+	for _, d := range qa.Documents() {
+		if d.FileID != "" {
+			ids = append(ids, d.FileID)
+		}
+	}
+	return ids
 }

@@ -34,6 +34,12 @@
 // (finish_reason "length") is followed by a note on standard error, except
 // with --json, whose document carries the finish reason.
 //
+// In a chat session Ctrl-C stops the answer being written and returns to
+// the prompt, dropping that turn from the history; at the prompt it says
+// how to leave (/exit or Ctrl-D). Elsewhere the first SIGINT or SIGTERM
+// stops the command (exit code 130), and a second one ends the process
+// at once.
+//
 // Context caches (cache, tag, chat --cache) are Kimi's, for the
 // moonshot-v1 models. chat --cache TAG puts a cache message (tag=TAG,
 // reset_ttl=3600) first, uses moonshot-v1-128k unless --model names
@@ -48,7 +54,9 @@
 // unless --yes is given). chat --file uploads each file, waits until Kimi
 // has extracted its text, puts the texts ahead of the question and picks
 // the smallest model whose context window holds them (unless --model is
-// given), naming it on standard error. tokens asks Kimi's free token
+// given), naming it on standard error. It deletes the uploads afterwards,
+// also after Ctrl-C, for at most 5 seconds; a second Ctrl-C stops that and
+// prints the ids of the files that may remain. tokens asks Kimi's free token
 // estimation endpoint unless --offline-estimate is given, which counts
 // locally with package tokencount and sends nothing. files, tokens
 // (without --offline-estimate) and balance need provider kimi.
@@ -72,6 +80,7 @@
 //	     unknown model, cache id, tag or file id, the 1,000-file limit, a
 //	     file whose text could not be extracted, documents too long for
 //	     every candidate model)
-//	130  interrupted (SIGINT or SIGTERM); serve, which runs until then,
-//	     exits 0
+//	130  interrupted (SIGINT or SIGTERM; a second one ends a command that
+//	     does not stop at once); serve, which runs until then, exits 0, and
+//	     in a chat session Ctrl-C stops the answer only
 package main

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -12,10 +13,16 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run is main without the process: the first SIGINT/SIGTERM cancels the
-// context, which ends a running call or stops `onesdk serve`.
+// run is main without the process: it hands SIGINT and SIGTERM to the
+// invocation (see interrupts) and lets a second one, when the first did
+// not stop the command, end the process at once.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return execute(ctx, args, stdin, stdout, stderr)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	exit := func() {
+		fmt.Fprintln(stderr, "onesdk: interrupted again: exiting now")
+		os.Exit(exitInterrupted)
+	}
+	return executeSignals(context.Background(), sigs, exit, args, stdin, stdout, stderr)
 }

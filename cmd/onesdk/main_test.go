@@ -174,8 +174,9 @@ func (e *testEnv) acedata(t *testing.T, args ...string) result {
 type recorder struct {
 	URL string // base URL to give the CLI, ending /v1
 
-	mu   sync.Mutex
-	reqs []kimi.ChatRequest
+	mu      sync.Mutex
+	reqs    []kimi.ChatRequest
+	changed chan struct{} // closed when the next request is recorded
 }
 
 func newRecorder(t *testing.T, srv *kimitest.Server) *recorder {
@@ -192,7 +193,7 @@ func newRecorder(t *testing.T, srv *kimitest.Server) *recorder {
 		// proxy need not log it.
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
-	rec := &recorder{}
+	rec := &recorder{changed: make(chan struct{})}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/chat/completions") {
 			body, err := io.ReadAll(r.Body)
@@ -206,6 +207,8 @@ func newRecorder(t *testing.T, srv *kimitest.Server) *recorder {
 			}
 			rec.mu.Lock()
 			rec.reqs = append(rec.reqs, req)
+			close(rec.changed)
+			rec.changed = make(chan struct{})
 			rec.mu.Unlock()
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
@@ -214,6 +217,26 @@ func newRecorder(t *testing.T, srv *kimitest.Server) *recorder {
 	t.Cleanup(ts.Close)
 	rec.URL = ts.URL + "/v1"
 	return rec
+}
+
+// waitRequests waits until n chat requests have arrived, as sent to the
+// emulator; it fails the test if that takes longer than any run should.
+func (r *recorder) waitRequests(t *testing.T, n int) {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		r.mu.Lock()
+		got, changed := len(r.reqs), r.changed
+		r.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("waited in vain for %d chat requests, got %d", n, got)
+		}
+	}
 }
 
 func (r *recorder) requests() []kimi.ChatRequest {

@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -18,7 +20,8 @@ const replHelp = `commands:
   /history  show the conversation so far
   /reset    forget the conversation (the system prompt stays)
   /exit     leave (so does end of input, Ctrl-D)
-  /help     this list`
+  /help     this list
+Ctrl-C stops the answer being written; the session goes on.`
 
 // repl runs the interactive session: one line is one user turn. It reads
 // from cmd.InOrStdin and writes to cmd.OutOrStdout so tests can drive it.
@@ -41,6 +44,20 @@ func (a *app) repl(cmd *cobra.Command, sdk *onesdk.SDK, o *chatOptions, base one
 	stop, cancel := context.WithCancel(ctx)
 	defer cancel()
 	lines, readErr := readLines(cmd.InOrStdin(), stop.Done())
+	// Ctrl-C belongs to the session, as in a shell: it stops the answer
+	// being written or, at the prompt, says how to leave. SIGTERM still
+	// ends the session.
+	intr := make(chan struct{}, 1)
+	defer a.interrupts.push(func(sig os.Signal) bool {
+		if sig != os.Interrupt {
+			return false
+		}
+		select {
+		case intr <- struct{}{}:
+		default: // one pending Ctrl-C is enough
+		}
+		return true
+	})()
 	if !a.jsonOut {
 		fmt.Fprintf(out, "onesdk chat with %s; /help lists commands, /exit or Ctrl-D leaves\n", base.Model)
 	}
@@ -55,6 +72,12 @@ func (a *app) repl(cmd *cobra.Command, sdk *onesdk.SDK, o *chatOptions, base one
 			var ok bool
 			select {
 			case line, ok = <-lines:
+			case <-intr:
+				if !a.jsonOut {
+					fmt.Fprintln(out) // off the "^C" the terminal echoed
+				}
+				fmt.Fprintln(stderr, leaveHint)
+				continue
 			case <-ctx.Done():
 				return ctx.Err()
 			}
@@ -100,13 +123,19 @@ func (a *app) repl(cmd *cobra.Command, sdk *onesdk.SDK, o *chatOptions, base one
 		if a.jsonOut {
 			p = &replyPrinter{out: io.Discard} // the reply goes into the JSON line only
 		}
-		msg, resp, err := a.reply(ctx, sdk, req, o.noStream, p)
+		msg, resp, err := a.answer(ctx, intr, sdk, req, o.noStream, p)
 		if err != nil {
 			// The turn did not happen: drop the question so that the
-			// history stays a valid conversation.
+			// history stays a valid conversation. An interrupted answer
+			// goes too, as a shell drops the line Ctrl-C cut: half an
+			// answer would mislead the next turns.
 			history = history[:len(history)-1]
 			if ctx.Err() != nil || fatalInSession(err) {
 				return err
+			}
+			if errors.Is(err, errAnswerInterrupted) {
+				fmt.Fprintln(stderr, "[answer interrupted]")
+				continue
 			}
 			fmt.Fprintln(stderr, a.redact(a.describe(err)))
 			continue
@@ -121,6 +150,34 @@ func (a *app) repl(cmd *cobra.Command, sdk *onesdk.SDK, o *chatOptions, base one
 			o.noteCache(stderr, resp)
 		}
 	}
+}
+
+// leaveHint is the session's answer to Ctrl-C at the prompt.
+const leaveHint = "(use /exit or Ctrl-D to leave)"
+
+// errAnswerInterrupted is the error of an answer Ctrl-C stopped.
+var errAnswerInterrupted = errors.New("answer interrupted")
+
+// answer is reply in a session: a Ctrl-C (a value on intr) stops this
+// answer only, which then fails with errAnswerInterrupted.
+func (a *app) answer(ctx context.Context, intr <-chan struct{}, sdk *onesdk.SDK, req onesdk.Request, noStream bool, p *replyPrinter) (onesdk.Message, *onesdk.Response, error) {
+	turn, stop := context.WithCancelCause(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-intr:
+			stop(errAnswerInterrupted)
+		case <-turn.Done():
+		}
+	}()
+	msg, resp, err := a.reply(turn, sdk, req, noStream, p)
+	stop(nil)
+	<-watched
+	if err != nil && ctx.Err() == nil && context.Cause(turn) == errAnswerInterrupted {
+		err = errAnswerInterrupted
+	}
+	return msg, resp, err
 }
 
 // fatalInSession reports errors that the next turn would hit again: a

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,8 +47,9 @@ Exit codes:
        model, cache id, tag or file id, the 1,000-file limit reached, a
        file Kimi could not extract), also documents too long for every
        candidate model (chat --file)
-  130  interrupted (SIGINT or SIGTERM); 'onesdk serve', which runs until
-       then, exits 0`
+  130  interrupted (SIGINT or SIGTERM; a second one ends a command that
+       does not stop at once); 'onesdk serve', which runs until then,
+       exits 0, and in a chat session Ctrl-C stops the answer only`
 
 // app holds the global flags and what one invocation started, so that
 // several invocations can run side by side in one process (tests).
@@ -72,6 +74,8 @@ type app struct {
 	command    string
 	offlineKey string
 	closers    []func()
+	// interrupts owns SIGINT and SIGTERM for this invocation.
+	interrupts *interrupts
 }
 
 func newRootCmd(a *app) *cobra.Command {
@@ -109,9 +113,25 @@ func newRootCmd(a *app) *cobra.Command {
 }
 
 // execute runs one invocation and turns its error into a message on stderr
-// and an exit code.
+// and an exit code. Cancelling ctx interrupts it as a signal would.
 func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{}
+	return executeSignals(ctx, nil, nil, args, stdin, stdout, stderr)
+}
+
+// executeSignals is execute with the signals of sigs (SIGINT, SIGTERM)
+// handed to the invocation; exit, if not nil, ends the process when a
+// second signal arrives after the first cancelled the invocation.
+func executeSignals(ctx context.Context, sigs <-chan os.Signal, exit func(), args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a := &app{interrupts: &interrupts{cancel: cancel, exit: exit}}
+	if sigs != nil {
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() { a.interrupts.listen(sigs, done) })
+		defer wg.Wait()
+		defer close(done)
+	}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)
