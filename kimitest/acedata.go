@@ -46,9 +46,9 @@ func (e *Emulator) handleAceChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Ace validates the model against its own list before passing on.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		aw.fail(http.StatusBadRequest, "bad_request", "The request body could not be read: "+err.Error())
+	body, aerr := readBody(w, r)
+	if aerr != nil {
+		aw.fail(http.StatusBadRequest, "bad_request", "The request body could not be read: "+aerr.Message)
 		return
 	}
 	var probe struct {

@@ -8,11 +8,12 @@ import (
 // Billing of chat completions (https://platform.moonshot.ai/docs/pricing/chat)
 // and GET /v1/users/me/balance (https://platform.moonshot.ai/docs/api/balance).
 //
-// Each chat completion records one ChargeChat: the prompt tokens not
+// Each chat completion charges one ChargeChat: the prompt tokens not
 // served from a cache at the model's input price, the cached ones at its
 // cache-hit price, and the completion tokens actually generated (every
 // choice) at its output price; each $web_search call the reply makes
-// records a ChargeWebSearch of $0.005. Dry runs, refused and failed
+// charges a ChargeWebSearch of $0.005. The ledger sums them per model and
+// price row (ledger.go). Dry runs, refused and failed
 // requests cost nothing; token estimation is free. Context-cache fees are
 // in ledger.go.
 //

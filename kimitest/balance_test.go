@@ -106,10 +106,11 @@ func TestBalanceChatCharges(t *testing.T) {
 
 	// Streaming calls are billed the same way.
 	chunks, _ := streamChat(t, pay, map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("stream it"))})
+	// The ledger sums charges per kind, model and price row: the stream
+	// joins the first call's row.
 	l := srv.Emulator.Ledger(key)
-	last := l[len(l)-1]
-	if last.Kind != ChargeChat || last.Model != "moonshot-v1-8k" || last.BilledAs != "moonshot-v1-8k" {
-		t.Fatalf("stream charge %+v", last)
+	if first := l[0]; first.Kind != ChargeChat || first.Model != "moonshot-v1-8k" || first.BilledAs != "moonshot-v1-8k" || first.Count != 2 {
+		t.Fatalf("moonshot-v1-8k row after the stream %+v", first)
 	}
 	want -= cost(*assemble(t, chunks)[0].usage, 0.20, 0, 2.00)
 	check("stream")
@@ -117,12 +118,21 @@ func TestBalanceChatCharges(t *testing.T) {
 	// The ledger explains every step.
 	var sum float64
 	rows := map[string]bool{}
+	count := 0
 	for _, ch := range srv.Emulator.Ledger(key) {
-		if ch.Kind != ChargeChat || ch.Currency != "USD" || ch.Amount <= 0 || ch.Tokens <= 0 || ch.CompletionTokens <= 0 {
+		if ch.Kind != ChargeChat || ch.Currency != "USD" || ch.Amount <= 0 || ch.Tokens <= 0 || ch.CompletionTokens <= 0 || ch.Count < 1 {
 			t.Fatalf("charge %+v", ch)
 		}
+		if rows[ch.Model+"/"+ch.BilledAs] {
+			t.Fatalf("two rows for %s billed as %s", ch.Model, ch.BilledAs)
+		}
 		sum += ch.Amount
+		count += ch.Count
+		rows[ch.Model+"/"+ch.BilledAs] = true
 		rows[ch.BilledAs] = true
+	}
+	if count != 9 {
+		t.Errorf("%d chat charges in the ledger, want 9", count)
 	}
 	for _, r := range []string{"moonshot-v1-8k", "moonshot-v1-128k", "moonshot-v1-32k", "kimi-latest-8k", "kimi-latest-32k", "kimi-k2", "kimi-thinking-preview"} {
 		if !rows[r] {

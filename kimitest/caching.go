@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -296,9 +295,9 @@ type cacheCreateRequest struct {
 
 // readJSONBody decodes the request body into v.
 func readJSONBody(w http.ResponseWriter, r *http.Request, v any) *apiError {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		return errInvalid("cannot read request body: %v", err)
+	body, aerr := readBody(w, r)
+	if aerr != nil {
+		return aerr
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return errInvalid("%s", jsonErrDetail(err))
@@ -743,6 +742,7 @@ func (e *Emulator) handleDeleteCache(w http.ResponseWriter, r *http.Request, a *
 	_, aerr := lookup(&s.mu, s.caches, id, errCacheNotFound, func(c *ctxCache) struct{} {
 		c.closeCycle(e.clock.Now(), a.ledger)
 		delete(s.caches, id)
+		a.ledger.forget(id)
 		return struct{}{}
 	})
 	writeResult(w, map[string]any{"deleted": true, "id": id, "object": cacheObjectType + ".deleted"}, aerr)

@@ -23,13 +23,9 @@ const maxBodyBytes = 100 << 20
 // estimate-token-count) and looks its model up: the first two steps of
 // chat validation (see handleChat).
 func (e *Emulator) readChatRequest(w http.ResponseWriter, r *http.Request) (*chatRequest, ModelSpec, *apiError) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, ModelSpec{}, errInvalid("total message size exceeds limit %d", maxBodyBytes)
-		}
-		return nil, ModelSpec{}, errInvalid("cannot read request body: %v", err)
+	body, aerr := readBody(w, r)
+	if aerr != nil {
+		return nil, ModelSpec{}, aerr
 	}
 	req, aerr := parseChatRequest(body)
 	if aerr != nil {
@@ -40,6 +36,41 @@ func (e *Emulator) readChatRequest(w http.ResponseWriter, r *http.Request) (*cha
 		return nil, ModelSpec{}, errModelNotFound(req.Model)
 	}
 	return req, model, nil
+}
+
+// readBody reads a JSON request body whole, up to maxBodyBytes. Read
+// errors are the client's (a body cut short, stalled or too large) and
+// are worded by the emulator, not by the reader.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	var buf bytes.Buffer
+	body := http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	// A large body is read into a buffer sized from Content-Length, not
+	// through ever-doubling ones; but only once its first MB has arrived,
+	// so that a mere header cannot make the emulator allocate 100 MB.
+	const eager = 1 << 20
+	n := r.ContentLength
+	_, err := io.CopyN(&buf, body, eager)
+	if err == nil {
+		if n > eager && n <= maxBodyBytes {
+			buf.Grow(int(n-eager) + 1)
+		}
+		_, err = buf.ReadFrom(body)
+	} else if err == io.EOF {
+		err = nil
+	}
+	if err == nil {
+		return buf.Bytes(), nil
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, errInvalid("total message size exceeds limit %d", maxBodyBytes)
+	case errors.Is(err, errBodyTimeout):
+		return nil, errInvalid("cannot read request body: %v", errBodyTimeout)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, errInvalid("cannot read request body: it ended before its announced length")
+	}
+	return nil, errInvalid("cannot read request body")
 }
 
 // handleChat serves POST /v1/chat/completions in this order: parse,
@@ -72,12 +103,12 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 	}
 
 	window := model.ContextLength
-	prompt := countPrompt(req.Messages, req.Tools) + webSearchTokens(req.Messages)
+	prompt := satAdd(countPrompt(req.Messages, req.Tools), webSearchTokens(req.Messages))
 	if prompt > window {
 		writeError(w, errBadRequest("Input token length too long"))
 		return
 	}
-	if p.explicitMax && prompt+p.maxTokens > window {
+	if p.explicitMax && satAdd(prompt, p.maxTokens) > window {
 		writeError(w, errBadRequest("Your request exceeded model token limit : %d", window))
 		return
 	}
@@ -87,7 +118,7 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 	}
 	// The gateway charges prompt + max_tokens (default 1024) at admission,
 	// whatever is generated; cached tokens included.
-	release, aerr := e.limiter.admit(a.Key, a.OrgID, a.Limits, prompt+p.maxTokens)
+	release, aerr := e.limiter.admit(a.Key, a.OrgID, a.Limits, satAdd(prompt, p.maxTokens))
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -95,7 +126,7 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 	defer release()
 	// The request size that picks the billing tier (moonshot-v1-auto,
 	// kimi-latest; balance.go) counts the default budget unshrunk.
-	billSize := prompt + p.maxTokens
+	billSize := satAdd(prompt, p.maxTokens)
 	if !p.explicitMax {
 		// The default budget never makes a request fail: it shrinks to
 		// what the window leaves.

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -127,6 +129,7 @@ func parseChatRequest(body []byte) (*chatRequest, *apiError) {
 	_ = json.Unmarshal(body, &raw)
 	req.rawTools = raw.Tools
 	var compact bytes.Buffer
+	compact.Grow(len(raw.Messages)) // compacting never grows it
 	if json.Compact(&compact, raw.Messages) == nil {
 		req.rawMessages = compact.Bytes()
 	}
@@ -154,12 +157,58 @@ func parseChatRequest(body []byte) (*chatRequest, *apiError) {
 	return &req, nil
 }
 
+// jsonErrDetail words a decode error in JSON's terms (the field's path
+// and JSON type names), never in Go's (struct and type names).
 func jsonErrDetail(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Sprintf("field %s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+		field := te.Field
+		if field == "" {
+			field = "request body"
+		}
+		got := te.Value
+		if num, ok := strings.CutPrefix(got, "number "); ok && wholeNumberRE.MatchString(num) {
+			// A whole number the integer field cannot hold.
+			return fmt.Sprintf("%s: number %s is out of range for %s", field, num, jsonTypeName(te.Type))
+		}
+		return fmt.Sprintf("%s: expected %s, got %s", field, jsonTypeName(te.Type), got)
 	}
-	return strings.TrimPrefix(err.Error(), "json: ")
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("malformed JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "malformed JSON: unexpected end of input"
+	}
+	return "malformed JSON"
+}
+
+var wholeNumberRE = regexp.MustCompile(`^-?[0-9]+$`)
+
+// jsonTypeName is the JSON name of the type a Go value decodes from.
+func jsonTypeName(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a value"
 }
 
 // decodeContent accepts a string, null/absent, or an array of parts.
@@ -372,6 +421,12 @@ func checkParams(req *chatRequest, m ModelSpec) (params, *apiError) {
 	if mt != nil {
 		if *mt < 1 {
 			return p, errInvalid("%s must be at least 1, got %d", name, *mt)
+		}
+		// A budget over the whole window can never fit; refusing it here
+		// also keeps prompt+budget far from overflowing, so that it cannot
+		// wrap around under the window or the TPM/TPD limits.
+		if *mt > m.ContextLength {
+			return p, errBadRequest("Your request exceeded model token limit : %d (%s %d alone is over it)", m.ContextLength, name, *mt)
 		}
 		p.maxTokens, p.explicitMax = *mt, true
 	}

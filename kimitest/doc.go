@@ -69,9 +69,9 @@
 // Chat requests use a cache through a first {"role":"cache","content":
 // "cache_id=…;reset_ttl=N;dry_run=1"} (or "tag=…") message, or through the
 // X-Msh-Context-Cache headers; hits report usage.cached_tokens and the
-// Msh-Context-Cache-* response headers. Emulator.Ledger lists the
-// creation, storage and per-call fees charged to an account, and
-// Emulator.SetCacheError simulates a failed cache.
+// Msh-Context-Cache-* response headers. Emulator.Ledger sums the
+// creation, storage and per-call fees charged to an account, per cache,
+// and Emulator.SetCacheError simulates a failed cache.
 //
 // # Files
 //
@@ -111,6 +111,19 @@
 // DefaultBalance) and Account.Voucher minus the charges, vouchers spent
 // first; once the available balance is ≤ 0, chat and cache creation are
 // refused with 429 exceeded_current_quota_error. See balance.go.
+//
+// # Hostile input
+//
+// The emulator is meant to face buggy and malicious clients too (users'
+// CI, `onesdk serve`): a client mistake is a 4xx in Kimi's envelope,
+// worded without Go's type names; a panic in a handler is logged and
+// answered with a 500 server_error in the envelope. Request bodies have a
+// 30 s read deadline, client-sent token figures are range-checked before
+// any arithmetic, and every extractor is bounded in time (10 s, and the
+// request's context), output, depth and entry count. The bounds are
+// listed in limits.go. Requests the http.Server refuses before any
+// handler runs (a malformed request line, headers over 64 KiB) still get
+// Go's plain-text 400 and 431.
 //
 // For standalone use (a CLI "serve" command or an offline mode), Start
 // listens on a given address until Close.

@@ -66,6 +66,7 @@ type config struct {
 	cacheReady  time.Duration // WithCacheReadyDelay
 	fileLimits  FileLimits    // WithFileLimits
 	cacheStrict bool          // WithStrictCacheRevival (caching.go)
+	bodyTimeout time.Duration // body read deadline; bodyReadTimeout except in tests
 }
 
 // WithAccount adds an account; repeatable, each call is its own account.
@@ -144,7 +145,7 @@ type Emulator struct {
 
 // New returns an Emulator configured by opts.
 func New(opts ...Option) *Emulator {
-	cfg := config{timeScale: 1, cacheReady: defaultCacheReadyDelay}
+	cfg := config{timeScale: 1, cacheReady: defaultCacheReadyDelay, bodyTimeout: bodyReadTimeout}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -182,7 +183,7 @@ func New(opts ...Option) *Emulator {
 		e.accounts[a.Key] = e.newAccount(a)
 	}
 	e.mux = e.buildMux()
-	e.handler = newFaults(cfg.faults).wrap(http.HandlerFunc(e.serve))
+	e.handler = guard(cfg.logger, cfg.bodyTimeout, newFaults(cfg.faults).wrap(http.HandlerFunc(e.serve)))
 	return e
 }
 

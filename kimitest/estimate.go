@@ -53,6 +53,6 @@ func (e *Emulator) handleEstimateTokens(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	defer release()
-	n := countPrompt(req.Messages, req.Tools) + webSearchTokens(req.Messages)
+	n := satAdd(countPrompt(req.Messages, req.Tools), webSearchTokens(req.Messages))
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]int{"total_tokens": n}})
 }

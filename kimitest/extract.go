@@ -3,6 +3,7 @@ package kimitest
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -146,11 +147,6 @@ var unsupportedExts = map[string]bool{
 	".wav": true, ".avi": true,
 }
 
-type extractReader interface {
-	io.Reader
-	io.ReaderAt
-}
-
 // extracted is the text of a file: text, or, when same is set, the
 // file's own bytes from offset skip on (plain UTF-8 text is not copied).
 type extracted struct {
@@ -160,7 +156,12 @@ type extracted struct {
 }
 
 // extract returns the file_type and text of a file, or why it failed.
-func extract(filename string, r extractReader, size int64) (fileType string, x extracted, err error) {
+// It gives up when ctx ends or after extractTimeout, and refuses text
+// over maxExtractText.
+func extract(ctx context.Context, filename string, file io.ReaderAt, size int64) (fileType string, x extracted, err error) {
+	ctx, cancel := extractCtx(ctx)
+	defer cancel()
+	r := ctxReaderAt{ctx, file}
 	ext := strings.ToLower(path.Ext(filename))
 	fileType = fileTypes[ext]
 	if fileType == "" {
@@ -168,7 +169,7 @@ func extract(filename string, r extractReader, size int64) (fileType string, x e
 	}
 	switch {
 	case ext == ".pdf":
-		x.text, err = extractPDF(r, size)
+		x.text, err = extractPDF(ctx, r, size)
 	case ext == ".docx":
 		x.text, err = extractDOCX(r, size)
 	case ext == ".xlsx":
@@ -180,9 +181,10 @@ func extract(filename string, r extractReader, size int64) (fileType string, x e
 	case ext == ".html" || ext == ".htm" || ext == ".xhtml":
 		var raw extracted
 		if raw, err = readText(r, size, ext); err == nil && raw.same {
-			var b []byte
-			b, err = io.ReadAll(io.NewSectionReader(r, raw.skip, size-raw.skip))
-			raw.text = string(b)
+			var b strings.Builder
+			b.Grow(int(size - raw.skip))
+			_, err = io.Copy(&b, io.NewSectionReader(r, raw.skip, size-raw.skip))
+			raw.text = b.String()
 		}
 		if err == nil {
 			x.text = htmlText(raw.text)
@@ -198,6 +200,14 @@ func extract(filename string, r extractReader, size int64) (fileType string, x e
 		err = fmt.Errorf("unsupported file type %s", ext)
 	default:
 		x, err = readText(r, size, ext)
+	}
+	if cerr := ctxErr(ctx); cerr != nil {
+		// Whatever the extractor made of its reads failing, the reason
+		// is the deadline or the client.
+		err = cerr
+	}
+	if err == nil && len(x.text) > maxExtractText {
+		err = errExtractTooLong
 	}
 	if err != nil {
 		return fileType, extracted{}, err
@@ -217,19 +227,11 @@ func readText(r io.ReaderAt, size int64, ext string) (extracted, error) {
 	case bytes.HasPrefix(h, []byte{0xEF, 0xBB, 0xBF}):
 		skip = 3
 	case len(h) >= 2 && size%2 == 0 && (h[0] == 0xFF && h[1] == 0xFE || h[0] == 0xFE && h[1] == 0xFF):
-		b, err := io.ReadAll(io.NewSectionReader(r, 0, size))
+		text, err := decodeUTF16(io.NewSectionReader(r, 2, size-2), h[0] == 0xFF, size-2)
 		if err != nil {
 			return extracted{}, err
 		}
-		u := make([]uint16, 0, len(b)/2-1)
-		for i := 2; i+1 < len(b); i += 2 {
-			if b[0] == 0xFF {
-				u = append(u, uint16(b[i])|uint16(b[i+1])<<8)
-			} else {
-				u = append(u, uint16(b[i])<<8|uint16(b[i+1]))
-			}
-		}
-		return extracted{text: string(utf16.Decode(u))}, nil
+		return extracted{text: text}, nil
 	}
 	ok, err := isText(io.NewSectionReader(r, skip, size-skip))
 	if err != nil {
@@ -242,6 +244,54 @@ func readText(r io.ReaderAt, size int64, ext string) (extracted, error) {
 		return extracted{}, fmt.Errorf("unsupported file type %s: not a text file", ext)
 	}
 	return extracted{same: true, skip: skip}, nil
+}
+
+// decodeUTF16 decodes UTF-16 text of n bytes in chunks, straight into
+// UTF-8: memory is the output (at most 1.5 times n) plus one chunk,
+// rather than the whole input three times over.
+func decodeUTF16(r io.Reader, little bool, n int64) (string, error) {
+	var out strings.Builder
+	out.Grow(int(min(n*3/2, maxExtractText+1)))
+	buf := make([]byte, 64<<10)
+	var high rune // a pending high surrogate, or 0
+	var tmp [utf8.UTFMax]byte
+	for {
+		k, err := io.ReadFull(r, buf)
+		for i := 0; i+1 < k; i += 2 {
+			u := rune(buf[i])<<8 | rune(buf[i+1])
+			if little {
+				u = rune(buf[i]) | rune(buf[i+1])<<8
+			}
+			switch {
+			case high != 0 && utf16.IsSurrogate(u) && u >= 0xDC00:
+				u, high = utf16.DecodeRune(high, u), 0
+			case high != 0:
+				out.WriteRune(utf8.RuneError)
+				high = 0
+			}
+			if u >= 0xD800 && u < 0xDC00 {
+				high = u
+				continue
+			}
+			if utf16.IsSurrogate(u) {
+				u = utf8.RuneError
+			}
+			out.Write(tmp[:utf8.EncodeRune(tmp[:], u)])
+		}
+		if out.Len() > maxExtractText {
+			return "", errExtractTooLong
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	if high != 0 {
+		out.WriteRune(utf8.RuneError)
+	}
+	return out.String(), nil
 }
 
 // isText reports whether r is valid UTF-8 without NUL bytes, reading it
@@ -290,9 +340,13 @@ var errType0 = errors.New("cannot extract text from this PDF's fonts (Type0/Iden
 
 // extractPDF returns the text of every page. The library panics on some
 // malformed files; that is a failed extraction, not a crash.
-func extractPDF(r io.ReaderAt, size int64) (text string, err error) {
+func extractPDF(ctx context.Context, r io.ReaderAt, size int64) (text string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			if a, ok := p.(abortExtraction); ok {
+				err = a.err
+				return
+			}
 			err = fmt.Errorf("invalid pdf: %v", p)
 		}
 	}()
@@ -300,28 +354,34 @@ func extractPDF(r io.ReaderAt, size int64) (text string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("invalid pdf: %v", err)
 	}
+	pages, err := pdfPages(ctx, doc)
+	if err != nil {
+		return "", fmt.Errorf("invalid pdf: %v", err)
+	}
 	var b strings.Builder
 	fonts := map[string]*pdfFont{}
 	undecodable := false
-	for i := 1; i <= doc.NumPage(); i++ {
-		p := doc.Page(i)
-		if p.V.IsNull() {
-			continue
-		}
-		for _, name := range p.Fonts() {
+	contentBudget := int64(maxExtractXML)
+	for i, p := range pages {
+		fontDict := pdfInherited(p, "Resources").Key("Font")
+		for _, name := range fontDict.Keys() {
 			if _, ok := fonts[name]; !ok {
-				fonts[name] = newPDFFont(p.Font(name))
+				fonts[name] = newPDFFont(pdf.Font{V: fontDict.Key(name)})
 			}
 		}
-		t, skipped, err := pageText(p, fonts)
+		t, skipped, err := pageText(ctx, p, fonts, b.Len(), &contentBudget)
 		if err != nil {
-			return "", fmt.Errorf("invalid pdf: page %d: %v", i, err)
+			if a, ok := err.(abortError); ok {
+				return "", a.err
+			}
+			return "", fmt.Errorf("invalid pdf: page %d: %v", i+1, err)
 		}
 		undecodable = undecodable || skipped
 		if b.Len() > 0 {
 			b.WriteByte('\n')
 		}
 		b.WriteString(t)
+		checkBudget(ctx, b.Len())
 	}
 	text = tidyLines(b.String())
 	if text == "" {
@@ -381,14 +441,27 @@ func (f *pdfFont) decode(raw string) (text string, ok bool) {
 // pageText is the library's Page.GetPlainText (a line per text object)
 // with pdfFont decoding; skipped reports text shown in a font that cannot
 // be decoded, which is left out.
-func pageText(p pdf.Page, fonts map[string]*pdfFont) (text string, skipped bool, err error) {
+// before is the length of the text of the pages before, for the
+// output cap; contentBudget is what is left of the decompressed size
+// allowed to all content streams.
+func pageText(ctx context.Context, p pdf.Page, fonts map[string]*pdfFont, before int, contentBudget *int64) (text string, skipped bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if a, ok := r.(abortExtraction); ok {
+				text, err = "", abortError(a)
+				return
+			}
 			text, err = "", fmt.Errorf("%v", r)
 		}
 	}()
 	if p.V.Key("Contents").Kind() == pdf.Null {
 		return "", false, nil
+	}
+	if err := measurePDFContent(p.V.Key("Contents"), contentBudget); err != nil {
+		if err == errPDFContentTooLarge {
+			return "", false, abortError{err}
+		}
+		return "", false, fmt.Errorf("malformed PDF: %v", err)
 	}
 	var b strings.Builder
 	var font *pdfFont
@@ -404,6 +477,7 @@ func pageText(p pdf.Page, fonts map[string]*pdfFont) (text string, skipped bool,
 		b.WriteString(t)
 	}
 	pdf.Interpret(p.V.Key("Contents"), func(stk *pdf.Stack, op string) {
+		checkBudget(ctx, before+b.Len())
 		args := make([]pdf.Value, stk.Len())
 		for i := len(args) - 1; i >= 0; i-- {
 			args[i] = stk.Pop()
@@ -581,9 +655,9 @@ const (
 
 // extractDOCX returns the paragraphs of word/document.xml, one per line.
 func extractDOCX(r io.ReaderAt, size int64) (string, error) {
-	zr, err := zip.NewReader(r, size)
+	zr, err := openZip("docx", r, size)
 	if err != nil {
-		return "", fmt.Errorf("invalid docx: %v", err)
+		return "", err
 	}
 	var doc *zip.File
 	for _, f := range zr.File {
@@ -717,23 +791,94 @@ var htmlSkip = map[string]bool{"script": true, "style": true, "noscript": true, 
 // processing instructions, CDATA, quoted attribute values containing '>',
 // raw-text elements (script, style) and entities (html.UnescapeString).
 func htmlText(src string) string {
-	// First pass: split into text segments and block boundaries.
-	pre := 0 // depth of <pre>
-	var segs []htmlSeg
+	// One pass: text segments and block boundaries are rendered as they
+	// are found, straight into the output, so that memory stays the size
+	// of the text whatever the markup (a file of nothing but tags or
+	// lone '<' would otherwise cost a segment per byte).
+	var out strings.Builder
+	var line strings.Builder
+	linePre := false // the current line is preformatted: keep its indentation
+	endLine := func() {
+		l := strings.TrimSpace(line.String())
+		if linePre {
+			l = strings.TrimRight(line.String(), " \t\r")
+		}
+		line.Reset()
+		linePre = false
+		if strings.TrimSpace(l) != "" {
+			if out.Len() > 0 {
+				out.WriteByte('\n')
+			}
+			out.WriteString(l)
+		}
+	}
+	// Render: blocks are line breaks; inline text is collapsed.
+	emit := func(s htmlSeg) {
+		if s.block {
+			endLine()
+			return
+		}
+		t := html.UnescapeString(s.text)
+		if s.pre {
+			linePre = true
+			for k, p := range strings.Split(t, "\n") {
+				if k > 0 {
+					// Keep the pre's lines, indentation included.
+					endLine()
+					linePre = true
+				}
+				line.WriteString(p)
+			}
+			return
+		}
+		collapsed := strings.Join(strings.Fields(t), " ")
+		if collapsed == "" {
+			if t != "" && line.Len() > 0 {
+				line.WriteByte(' ')
+			}
+			return
+		}
+		if startsSpace(t) && line.Len() > 0 {
+			line.WriteByte(' ')
+		}
+		line.WriteString(collapsed)
+		if endsSpace(t) {
+			line.WriteByte(' ')
+		}
+	}
+	// Text is gathered into runs of the source (a lone '<' is text too)
+	// and emitted when markup interrupts it.
+	pre := 0       // depth of <pre>
+	runStart := -1 // start of the pending text run in src, or -1
+	runEnd := 0    // its end
+	flush := func() {
+		if runStart >= 0 {
+			emit(htmlSeg{text: src[runStart:runEnd], pre: pre > 0})
+			runStart = -1
+		}
+	}
+	addText := func(from, to int) {
+		if runStart < 0 || runEnd != from {
+			flush()
+			runStart = from
+		}
+		runEnd = to
+	}
 	i := 0
 	for i < len(src) {
 		lt := strings.IndexByte(src[i:], '<')
 		if lt < 0 {
-			segs = append(segs, htmlSeg{text: src[i:], pre: pre > 0})
+			addText(i, len(src))
 			break
 		}
 		if lt > 0 {
-			segs = append(segs, htmlSeg{text: src[i : i+lt], pre: pre > 0})
+			addText(i, i+lt)
 		}
 		i += lt
 		rest := src[i:]
 		switch {
 		case strings.HasPrefix(rest, "<!--"):
+			flush()
 			end := strings.Index(rest[4:], "-->")
 			if end < 0 {
 				i = len(src)
@@ -742,14 +887,16 @@ func htmlText(src string) string {
 			}
 			continue
 		case strings.HasPrefix(rest, "<![CDATA["):
+			flush()
 			end := strings.Index(rest, "]]>")
 			if end < 0 {
 				end = len(rest)
 			}
-			segs = append(segs, htmlSeg{text: html.EscapeString(rest[9:end]), pre: pre > 0})
+			emit(htmlSeg{text: html.EscapeString(rest[9:end]), pre: pre > 0})
 			i += min(end+3, len(rest))
 			continue
 		case strings.HasPrefix(rest, "<!"), strings.HasPrefix(rest, "<?"):
+			flush()
 			end := strings.IndexByte(rest, '>')
 			if end < 0 {
 				i = len(src)
@@ -760,11 +907,12 @@ func htmlText(src string) string {
 		}
 		name, closing, n := parseTag(rest)
 		if n == 0 {
-			// A lone '<' is text.
-			segs = append(segs, htmlSeg{text: "&lt;", pre: pre > 0})
+			// A lone '<' is text (which unescaping leaves alone).
+			addText(i, i+1)
 			i++
 			continue
 		}
+		flush()
 		i += n
 		if htmlSkip[name] && !closing {
 			// Raw text up to the matching close tag.
@@ -789,60 +937,12 @@ func htmlText(src string) string {
 			}
 		}
 		if htmlBlocks[name] {
-			segs = append(segs, htmlSeg{block: true})
+			emit(htmlSeg{block: true})
 		}
 	}
-	// Render: blocks are line breaks; inline text is collapsed.
-	var lines []string
-	var line strings.Builder
-	linePre := false // the current line is preformatted: keep its indentation
-	endLine := func() {
-		l := strings.TrimSpace(line.String())
-		if linePre {
-			l = strings.TrimRight(line.String(), " \t\r")
-		}
-		line.Reset()
-		linePre = false
-		if strings.TrimSpace(l) != "" {
-			lines = append(lines, l)
-		}
-	}
-	for _, s := range segs {
-		if s.block {
-			endLine()
-			continue
-		}
-		t := html.UnescapeString(s.text)
-		if s.pre {
-			linePre = true
-			parts := strings.Split(t, "\n")
-			for k, p := range parts {
-				if k > 0 {
-					// Keep the pre's lines, indentation included.
-					endLine()
-					linePre = true
-				}
-				line.WriteString(p)
-			}
-			continue
-		}
-		collapsed := strings.Join(strings.Fields(t), " ")
-		if collapsed == "" {
-			if t != "" && line.Len() > 0 {
-				line.WriteByte(' ')
-			}
-			continue
-		}
-		if startsSpace(t) && line.Len() > 0 {
-			line.WriteByte(' ')
-		}
-		line.WriteString(collapsed)
-		if endsSpace(t) {
-			line.WriteByte(' ')
-		}
-	}
+	flush()
 	endLine()
-	return strings.Join(lines, "\n")
+	return out.String()
 }
 
 type htmlSeg struct {

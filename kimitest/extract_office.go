@@ -30,14 +30,26 @@ type zipPackage struct {
 	kind   string // "xlsx", "pptx", "epub": for error texts
 	files  map[string]*zip.File
 	budget int64
+	// textLeft is what is left of maxExtractText: a cell can repeat a
+	// long shared string, or sit thousands of columns to the right, so
+	// the text can be far larger than the decompressed parts.
+	textLeft int
+}
+
+// spend takes n bytes of output from the text budget.
+func (p *zipPackage) spend(n int) error {
+	if p.textLeft -= n; p.textLeft < 0 {
+		return errExtractTooLong
+	}
+	return nil
 }
 
 func openZipPackage(kind string, r io.ReaderAt, size int64) (*zipPackage, error) {
-	zr, err := zip.NewReader(r, size)
+	zr, err := openZip(kind, r, size)
 	if err != nil {
-		return nil, fmt.Errorf("invalid %s: %v", kind, err)
+		return nil, err
 	}
-	p := &zipPackage{kind: kind, files: map[string]*zip.File{}, budget: maxExtractXML}
+	p := &zipPackage{kind: kind, files: map[string]*zip.File{}, budget: maxExtractXML, textLeft: maxExtractText}
 	for _, f := range zr.File {
 		if _, dup := p.files[f.Name]; !dup {
 			p.files[f.Name] = f
@@ -395,8 +407,15 @@ func (p *zipPackage) xlsxRows(part string, shared []string) ([]string, error) {
 						val = "FALSE"
 					}
 				}
-				for len(cells) < col {
-					cells = append(cells, "")
+				// One byte per cell for its tab.
+				if err := p.spend(len(val) + max(col-len(cells), 1)); err != nil {
+					return err
+				}
+				if n := len(cells); col > n {
+					// Grow at once: a cell far to the right (column
+					// XFD) would otherwise cost an append per column.
+					cells = slices.Grow(cells, col-n)[:col]
+					clear(cells[n:])
 				}
 				cells[col-1] = cellSpace.Replace(val)
 			case "row":

@@ -117,7 +117,7 @@ func TestExtractType0PDF(t *testing.T) {
 
 // makeDOCX builds a minimal .docx whose word/document.xml is body (the
 // inside of <w:body>).
-func makeDOCX(t *testing.T, body string) []byte {
+func makeDOCX(t testing.TB, body string) []byte {
 	t.Helper()
 	return makeZip(t,
 		"[Content_Types].xml", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -130,7 +130,7 @@ func makeDOCX(t *testing.T, body string) []byte {
 
 // makeZip builds a zip archive with the files in the given order (name,
 // content pairs).
-func makeZip(t *testing.T, files ...string) []byte {
+func makeZip(t testing.TB, files ...string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)

@@ -242,8 +242,13 @@ func parseFault(v string) (Fault, error) {
 				ft.Header.Set("Retry-After", strconv.Itoa(n))
 			}
 		case "delay":
-			ft.Delay, err = time.ParseDuration(val)
-			if err == nil && ft.Delay < 0 {
+			var e error
+			ft.Delay, e = time.ParseDuration(val)
+			switch {
+			case e != nil:
+				// time's own message names the Go package.
+				err = fmt.Errorf("delay wants a duration such as 200ms or 1.5s, got %q", val)
+			case ft.Delay < 0:
 				err = fmt.Errorf("negative delay %q", val)
 			}
 		case "reset":

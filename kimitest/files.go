@@ -3,10 +3,12 @@ package kimitest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -356,6 +358,37 @@ func errServer(format string, args ...any) *apiError {
 	return &apiError{Status: http.StatusInternalServerError, Type: "server_error", Message: fmt.Sprintf(format, args...)}
 }
 
+// readErrReader records the error of its reader, telling a broken
+// request body from a failure to store it.
+type readErrReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErrReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
+
+// errBadBody is the 400 of a multipart body that cannot be read: cut
+// short, stalled, over the size cap or not well formed. The message is
+// the emulator's, not the reader's (which names Go packages).
+func errBadBody(err error) *apiError {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.Is(err, errBodyTimeout):
+		return errInvalid("malformed multipart body: %v", errBodyTimeout)
+	case errors.As(err, &mbe):
+		return errInvalid("total message size exceeds limit %d", mbe.Limit)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return errInvalid("malformed multipart body: the body ended before the closing boundary")
+	}
+	return errInvalid("malformed multipart body: it is not valid multipart/form-data")
+}
+
 // refuseUpload answers an upload error and closes the connection, so that
 // the unread rest of a large body is not drained.
 func refuseUpload(w http.ResponseWriter, aerr *apiError) {
@@ -390,7 +423,12 @@ func (e *Emulator) handleUploadFile(w http.ResponseWriter, r *http.Request, a *a
 		}
 		if err != nil {
 			discard()
-			refuseUpload(w, errInvalid("malformed multipart body: %v", err))
+			refuseUpload(w, errBadBody(err))
+			return
+		}
+		if len(part.FileName()) > maxFilenameBytes {
+			discard()
+			refuseUpload(w, errInvalid("filename is too long: at most %d bytes are allowed, got %d", maxFilenameBytes, len(part.FileName())))
 			return
 		}
 		switch part.FormName() {
@@ -422,9 +460,17 @@ func (e *Emulator) handleUploadFile(w http.ResponseWriter, r *http.Request, a *a
 			}
 			room := max(lim.MaxTotalBytes-used, 0)
 			limit := min(lim.MaxFileBytes, room)
-			b, over, err := e.spool(part, limit)
+			src := &readErrReader{r: part}
+			b, over, err := e.spool(src, limit)
+			if src.err != nil {
+				// The client's body broke off or stalled: its mistake,
+				// not a storage failure, and not worth a retry as is.
+				refuseUpload(w, errBadBody(src.err))
+				return
+			}
 			if err != nil {
-				refuseUpload(w, errServer("failed to store file: %v", err))
+				refuseUpload(w, errServer("failed to store file"))
+				e.cfg.logger.Error("kimitest: storing an upload", slog.String("error", err.Error()))
 				return
 			}
 			if over {
@@ -461,7 +507,7 @@ func (e *Emulator) handleUploadFile(w http.ResponseWriter, r *http.Request, a *a
 	}
 	f := &storedFile{id: newFileID(), created: e.clock.Now(), filename: filename, purpose: purpose, data: data}
 	if purpose == "file-extract" {
-		if aerr := e.extractInto(f); aerr != nil {
+		if aerr := e.extractInto(r.Context(), f); aerr != nil {
 			discard()
 			writeError(w, aerr)
 			return
@@ -494,7 +540,7 @@ func (e *Emulator) handleUploadFile(w http.ResponseWriter, r *http.Request, a *a
 func readFormField(p *multipart.Part) (string, *apiError) {
 	b, err := io.ReadAll(io.LimitReader(p, maxFormField+1))
 	if err != nil {
-		return "", errInvalid("malformed multipart body: %v", err)
+		return "", errBadBody(err)
 	}
 	if len(b) > maxFormField {
 		return "", errInvalid("form field %q is too large", p.FormName())
@@ -502,16 +548,21 @@ func readFormField(p *multipart.Part) (string, *apiError) {
 	return string(b), nil
 }
 
-// extractInto runs file-extract on f. A file that cannot be extracted is
-// still stored, with its error; only a storage failure is an error here.
-func (e *Emulator) extractInto(f *storedFile) *apiError {
+// extractInto runs file-extract on f. A file that cannot be extracted
+// (extraction timing out included) is still stored, with its error; only
+// a storage failure or the client going away is an error here.
+func (e *Emulator) extractInto(ctx context.Context, f *storedFile) *apiError {
 	rd, err := f.data.open()
 	if err != nil {
 		return errServer("failed to read file: %v", err)
 	}
 	defer rd.Close()
-	fileType, x, xerr := extract(f.filename, rd, f.data.size)
+	fileType, x, xerr := extract(ctx, f.filename, rd, f.data.size)
 	f.fileType = fileType
+	if ctx.Err() != nil {
+		// The client is gone: nobody will learn the file's id.
+		return errInvalid("the request was cancelled during extraction")
+	}
 	if xerr != nil {
 		f.extractErr = xerr.Error()
 		return nil

@@ -132,7 +132,7 @@ func generateChoice(in genInput, index, budget int) choiceResult {
 		content = content[:cut]
 	}
 	res := choiceResult{Index: index}
-	res.Reasoning, res.Content, res.ToolCalls, res.FinishReason = truncate(reasoning, content, calls, budget)
+	truncate(&res, reasoning, content, calls, budget)
 	if res.FinishReason == "" {
 		switch {
 		case finish != "":
@@ -143,39 +143,46 @@ func generateChoice(in genInput, index, budget int) choiceResult {
 			res.FinishReason = "stop"
 		}
 	}
-	res.ReasoningTokens = CountTokens(res.Reasoning)
-	res.CompletionTokens = res.ReasoningTokens + len(tokenize(res.Content))
-	for _, tc := range res.ToolCalls {
-		res.CompletionTokens += CountTokens(tc.Name) + CountTokens(tc.Arguments)
-	}
 	return res
 }
 
 // truncate spends budget tokens on reasoning, then content, then tool
-// calls (reasoning counts against max_tokens). finish is "length"
-// when something was cut, else "".
-func truncate(reasoning, content string, calls []toolCallOut, budget int) (string, string, []toolCallOut, string) {
-	rp := tokenize(reasoning)
-	if len(rp) > budget {
-		return strings.Join(rp[:budget], ""), "", nil, "length"
+// calls (reasoning counts against max_tokens), and sets res's texts,
+// tool calls and token counts to what fits. FinishReason is "length"
+// when something was cut, else left "". The texts are counted as they
+// are cut, not again afterwards.
+func truncate(res *choiceResult, reasoning, content string, calls []toolCallOut, budget int) {
+	var cut bool
+	res.Reasoning, res.ReasoningTokens, cut = cutTokens(reasoning, budget)
+	res.CompletionTokens = res.ReasoningTokens
+	if cut {
+		res.FinishReason = "length"
+		return
 	}
-	budget -= len(rp)
-	cp := tokenize(content)
-	if len(cp) > budget {
-		return reasoning, strings.Join(cp[:budget], ""), nil, "length"
+	budget -= res.ReasoningTokens
+	var n int
+	res.Content, n, cut = cutTokens(content, budget)
+	res.CompletionTokens += n
+	if cut {
+		res.FinishReason = "length"
+		return
 	}
-	budget -= len(cp)
+	budget -= n
+	res.ToolCalls = calls
 	for i, tc := range calls {
 		cost := CountTokens(tc.Name) + CountTokens(tc.Arguments)
 		if cost > budget {
 			ap := tokenize(tc.Arguments)
 			keep := max(0, min(len(ap), budget-CountTokens(tc.Name)))
-			cut := append(slices.Clone(calls[:i]), toolCallOut{ID: tc.ID, Name: tc.Name, Arguments: strings.Join(ap[:keep], "")})
-			return reasoning, content, cut, "length"
+			res.ToolCalls = append(slices.Clone(calls[:i]), toolCallOut{ID: tc.ID, Name: tc.Name, Arguments: strings.Join(ap[:keep], "")})
+			res.FinishReason = "length"
+			break
 		}
 		budget -= cost
 	}
-	return reasoning, content, calls, ""
+	for _, tc := range res.ToolCalls {
+		res.CompletionTokens += CountTokens(tc.Name) + CountTokens(tc.Arguments)
+	}
 }
 
 func firstStop(s string, stops []string) int {
@@ -666,8 +673,11 @@ func webSearchTokens(msgs []message) int {
 				TotalTokens int `json:"total_tokens"`
 			} `json:"usage"`
 		}
+		// The figure is the client's: capped before it is added, and the
+		// sum saturates, so that no value can wrap the prompt count
+		// around below the context window.
 		if json.Unmarshal([]byte(m.text()), &v) == nil && v.Usage.TotalTokens > 0 {
-			n += v.Usage.TotalTokens
+			n = satAdd(n, min(v.Usage.TotalTokens, maxTokenFigure))
 		}
 	}
 	return n

@@ -2,6 +2,7 @@ package kimitest
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -10,8 +11,10 @@ import (
 // tokens and $web_search calls (balance.go) and the explicit-caching fees
 // published with the 2025 context-caching docs. Prices are USD; the ledger
 // converts each charge to the account's currency (CNY: × CNYPerUSD) as it
-// records it. The balance endpoint (balance.go) is the account's starting
-// balance minus the charges.
+// records it, and sums charges into rows (see Charge) rather than keeping
+// each one, so that an account's ledger does not grow with its requests.
+// The balance endpoint (balance.go) is the account's starting balance
+// minus the charges.
 
 // ChargeKind names what a Charge is for.
 type ChargeKind string
@@ -37,14 +40,18 @@ const (
 // "CNY". It is an assumption, not a published rate.
 const CNYPerUSD = 7.2
 
-// Charge is one ledger entry.
+// Charge is one ledger row: the sum of an account's charges of one kind
+// for one model and price row (chat, web search) or one cache (cache
+// fees). The ledger keeps these sums, not every charge, so that its size
+// does not grow with the number of requests.
 type Charge struct {
 	Kind     ChargeKind
-	Time     time.Time // emulated time of the charge
+	Time     time.Time // emulated time of the row's latest charge
+	Count    int       // charges summed in the row
 	Amount   float64   // in Currency
 	Currency string    // the account's currency: "USD" or "CNY"
 	CacheID  string    // the cache concerned, for cache charges
-	Tokens   int       // tokens the charge is based on (0 for a call fee); chat: prompt tokens
+	Tokens   int       // tokens the charges are based on (0 for call fees); chat: prompt tokens
 	Minutes  int       // storage charges: billed minutes
 
 	// Chat and web-search charges.
@@ -74,17 +81,26 @@ var cachePrices = priceTable{
 	storageRounding: time.Minute,
 }
 
-// ledger is an account's list of charges.
+// ledger is an account's charges, summed per row (see Charge).
 type ledger struct {
 	currency string
 	rate     float64 // account currency per USD
 	mu       sync.Mutex
-	charges  []Charge
-	total    float64 // sum of the recorded amounts
+	rows     []Charge       // in the order of each row's first charge
+	index    map[rowKey]int // rows by key
+	total    float64        // sum of the recorded amounts
 }
 
+// rowKey names the row a charge is summed into.
+type rowKey struct {
+	kind                     ChargeKind
+	model, billedAs, cacheID string
+}
+
+func keyOf(c *Charge) rowKey { return rowKey{c.Kind, c.Model, c.BilledAs, c.CacheID} }
+
 func newLedger(currency string) *ledger {
-	l := &ledger{currency: currency, rate: 1}
+	l := &ledger{currency: currency, rate: 1, index: map[rowKey]int{}}
 	if currency == "CNY" {
 		l.rate = CNYPerUSD
 	}
@@ -102,9 +118,54 @@ func (l *ledger) convert(c Charge) Charge {
 func (l *ledger) add(c Charge) {
 	c = l.convert(c)
 	l.mu.Lock()
-	l.charges = append(l.charges, c)
+	if i, ok := l.index[keyOf(&c)]; ok {
+		l.rows[i].sum(&c)
+	} else {
+		c.Count = 1
+		l.index[keyOf(&c)] = len(l.rows)
+		l.rows = append(l.rows, c)
+	}
 	l.total += c.Amount
 	l.mu.Unlock()
+}
+
+// sum adds charge c, of the same row, to r.
+func (r *Charge) sum(c *Charge) {
+	if c.Time.After(r.Time) {
+		r.Time = c.Time
+	}
+	r.Count += max(c.Count, 1)
+	r.Amount += c.Amount
+	r.Tokens += c.Tokens
+	r.Minutes += c.Minutes
+	r.CachedTokens += c.CachedTokens
+	r.CompletionTokens += c.CompletionTokens
+}
+
+// forget folds the rows of a deleted cache into its kinds' rows with no
+// CacheID, so that rows are bounded by the live caches, not by every cache
+// ever created. Amounts and order are kept.
+func (l *ledger) forget(cacheID string) {
+	if cacheID == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rows := l.rows[:0]
+	clear(l.index)
+	for _, r := range l.rows {
+		if r.CacheID == cacheID {
+			r.CacheID = ""
+		}
+		if i, ok := l.index[keyOf(&r)]; ok {
+			rows[i].sum(&r)
+			continue
+		}
+		l.index[keyOf(&r)] = len(rows)
+		rows = append(rows, r)
+	}
+	clear(l.rows[len(rows):])
+	l.rows = rows
 }
 
 func (l *ledger) spent() float64 {
@@ -116,7 +177,7 @@ func (l *ledger) spent() float64 {
 func (l *ledger) snapshot() []Charge {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]Charge(nil), l.charges...)
+	return append([]Charge(nil), l.rows...)
 }
 
 func creationCharge(at time.Time, id string, tokens int) Charge {
@@ -139,11 +200,12 @@ func storageCharge(at time.Time, id string, tokens int, span time.Duration) (Cha
 		Currency: cachePrices.currency, CacheID: id, Tokens: tokens, Minutes: minutes}, true
 }
 
-// Ledger returns the charges of the account with the given key, oldest
-// first, followed by the storage accrued so far by each cache's current
-// ready period (computed at call time; it becomes a recorded charge when
-// the period ends by an update, a re-enabling reset_ttl or a deletion).
-// It returns nil for an unknown key.
+// Ledger returns the charges of the account with the given key, one row
+// per kind and model, price row or cache (see Charge), in the order of
+// each row's first charge. The storage accrued so far by each cache's
+// current ready period is included (computed at call time; it becomes a
+// recorded charge when the period ends by an update, a re-enabling
+// reset_ttl or a deletion). It returns nil for an unknown key.
 func (e *Emulator) Ledger(key string) []Charge {
 	a := e.accounts[key]
 	if a == nil {
@@ -155,7 +217,15 @@ func (e *Emulator) Ledger(key string) []Charge {
 	out := a.ledger.snapshot()
 	a.caches.mu.Unlock()
 	for _, c := range open {
-		out = append(out, a.ledger.convert(c))
+		c = a.ledger.convert(c)
+		c.Count = 1
+		// Few caches are open at a time: a linear search will do.
+		i := slices.IndexFunc(out, func(r Charge) bool { return keyOf(&r) == keyOf(&c) })
+		if i < 0 {
+			out = append(out, c)
+		} else {
+			out[i].sum(&c)
+		}
 	}
 	return out
 }

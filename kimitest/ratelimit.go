@@ -52,17 +52,22 @@ var tiers = map[string]Limits{
 const (
 	minuteWindow = time.Minute
 	dayWindow    = 24 * time.Hour
+	// Admissions are summed per bucket of emulated time, so that an
+	// account's state is bounded by window/bucket (60 and 1,440 buckets),
+	// not by its request rate.
+	minuteBucket = time.Second
+	dayBucket    = time.Minute
 )
 
 // limiter enforces Limits per account over the emulated clock.
 //
 // Windows are sliding, not fixed: Kimi does not document which it uses, a
 // sliding window never lets a client exceed a limit across a window
-// boundary (a fixed window allows 2x bursts there), and it gives an exact
-// "try again after" value. The minute window keeps one entry per admitted
-// request; the day window aggregates entries per emulated minute to bound
-// memory, and a day bucket expires 24h after its last entry, so TPD frees
-// up at most a minute late, never early.
+// boundary (a fixed window allows 2x bursts there), and it gives a
+// "try again after" value. Each window sums admissions per bucket (a
+// second of the minute, a minute of the day); a bucket expires one window
+// after its latest admission, so capacity frees up at most a bucket late,
+// never early. An account without limits is not tracked at all.
 type limiter struct {
 	clock *clock
 	// retryAfterHeader adds a Retry-After header to 429s. Whether real Kimi
@@ -76,18 +81,28 @@ type limiter struct {
 
 type accountUsage struct {
 	inflight int
-	minute   []charge // admissions within the last minute, oldest first
-	minTok   int      // sum of minute[].tokens
-	day      []charge // per-minute aggregates within the last day, oldest first
-	dayTok   int      // sum of day[].tokens
+	minute   window
+	day      window
 }
 
-// charge is one admission (minute log) or one emulated minute's admissions
-// (day log, at = time of the latest admission in that minute).
-type charge struct {
-	at     time.Time
+// window is the admissions of the last span of emulated time, summed per
+// bucket, oldest bucket first.
+type window struct {
+	span, bucket time.Duration
+	log          []bucket
+	reqs, tokens int // sums over log
+}
+
+// bucket is the admissions of one bucket of emulated time.
+type bucket struct {
+	slot   int64     // the bucket's index: emulated Unix time / bucket size
+	last   time.Time // the latest admission in the bucket
+	reqs   int
 	tokens int
 }
+
+// noRelease is the release of a request that holds no limiter state.
+func noRelease() {}
 
 func newLimiter(c *clock) *limiter {
 	if c == nil {
@@ -99,12 +114,16 @@ func newLimiter(c *clock) *limiter {
 // admit charges one request against RPM, one in-flight slot against
 // Concurrency and tokens (prompt_tokens + max_tokens) against TPM and TPD.
 // Dimensions are checked in the order concurrency, RPM, TPM, TPD and the
-// first that trips is reported. A refused request consumes nothing.
+// first that trips is reported. A refused request consumes nothing. With
+// no limits at all, nothing is recorded.
 //
 // On success it returns release, to be called once the response has
 // finished (further calls are no-ops). On refusal it returns a 429
 // rate_limit_reached_error with the message texts of the 2026 error docs.
 func (l *limiter) admit(account, orgID string, lim Limits, tokens int) (release func(), err *apiError) {
+	if lim == (Limits{}) {
+		return noRelease, nil
+	}
 	if tokens < 0 {
 		tokens = 0
 	}
@@ -113,44 +132,41 @@ func (l *limiter) admit(account, orgID string, lim Limits, tokens int) (release 
 	defer l.mu.Unlock()
 	a := l.accounts[account]
 	if a == nil {
-		a = &accountUsage{}
+		a = &accountUsage{
+			minute: window{span: minuteWindow, bucket: minuteBucket},
+			day:    window{span: dayWindow, bucket: dayBucket},
+		}
 		l.accounts[account] = a
 	}
 	a.prune(now)
 
-	who := "Your account " + orgID + "<" + akID(account) + "> request reached organization "
+	who := func() string {
+		return "Your account " + orgID + "<" + akID(account) + "> request reached organization "
+	}
 	if lim.Concurrency > 0 && a.inflight >= lim.Concurrency {
 		// When a slot frees is unknowable (it depends on other responses),
 		// so say 0 seconds, as live Kimi has been seen to do.
-		return nil, l.refuse(who+fmt.Sprintf("max concurrency: %d, please try again after 0 seconds", lim.Concurrency), 0)
+		return nil, l.refuse(who()+fmt.Sprintf("max concurrency: %d, please try again after 0 seconds", lim.Concurrency), 0)
 	}
-	if lim.RPM > 0 && len(a.minute) >= lim.RPM {
+	if lim.RPM > 0 && a.minute.reqs >= lim.RPM {
 		// Enough of the oldest admissions must age out to leave one slot.
-		wait := a.minute[len(a.minute)-lim.RPM].at.Add(minuteWindow).Sub(now)
-		s := l.realSeconds(wait)
-		return nil, l.refuse(who+fmt.Sprintf("max RPM: %d, please try again after %d seconds", lim.RPM, s), s)
+		s := l.realSeconds(a.minute.wait(func(b bucket, reqs, _ int) bool { return reqs-b.reqs < lim.RPM }, now))
+		return nil, l.refuse(who()+fmt.Sprintf("max RPM: %d, please try again after %d seconds", lim.RPM, s), s)
 	}
-	if lim.TPM > 0 && a.minTok+tokens > lim.TPM {
+	if lim.TPM > 0 && a.minute.tokens+tokens > lim.TPM {
 		// "current" includes this request, as in live reports where it
 		// exceeds the limit (e.g. "current: 64001, limit: 64000").
-		msg := who + fmt.Sprintf("TPM rate limit, current:%d, limit:%d", a.minTok+tokens, lim.TPM)
-		return nil, l.refuse(msg, l.tokenWait(a.minute, a.minTok, tokens, lim.TPM, minuteWindow, now))
+		msg := who() + fmt.Sprintf("TPM rate limit, current:%d, limit:%d", a.minute.tokens+tokens, lim.TPM)
+		return nil, l.refuse(msg, l.tokenWait(&a.minute, tokens, lim.TPM, now))
 	}
-	if lim.TPD > 0 && a.dayTok+tokens > lim.TPD {
-		msg := who + fmt.Sprintf("TPD rate limit, current:%d, limit:%d", a.dayTok+tokens, lim.TPD)
-		return nil, l.refuse(msg, l.tokenWait(a.day, a.dayTok, tokens, lim.TPD, dayWindow, now))
+	if lim.TPD > 0 && a.day.tokens+tokens > lim.TPD {
+		msg := who() + fmt.Sprintf("TPD rate limit, current:%d, limit:%d", a.day.tokens+tokens, lim.TPD)
+		return nil, l.refuse(msg, l.tokenWait(&a.day, tokens, lim.TPD, now))
 	}
 
 	a.inflight++
-	a.minute = append(a.minute, charge{now, tokens})
-	a.minTok += tokens
-	if n := len(a.day); n > 0 && a.day[n-1].at.Truncate(time.Minute).Equal(now.Truncate(time.Minute)) {
-		a.day[n-1].at = now
-		a.day[n-1].tokens += tokens
-	} else {
-		a.day = append(a.day, charge{now, tokens})
-	}
-	a.dayTok += tokens
+	a.minute.add(now, tokens)
+	a.day.add(now, tokens)
 
 	var once sync.Once
 	return func() {
@@ -173,39 +189,67 @@ func (l *limiter) usage(account string) (inflight, rpm, tpm, tpd int) {
 		return 0, 0, 0, 0
 	}
 	a.prune(now)
-	return a.inflight, len(a.minute), a.minTok, a.dayTok
+	return a.inflight, a.minute.reqs, a.minute.tokens, a.day.tokens
 }
 
-// prune drops charges that have left their window.
+// prune drops buckets that have left their window.
 func (a *accountUsage) prune(now time.Time) {
-	i := 0
-	for i < len(a.minute) && !a.minute[i].at.Add(minuteWindow).After(now) {
-		a.minTok -= a.minute[i].tokens
-		i++
-	}
-	a.minute = a.minute[i:]
-	i = 0
-	for i < len(a.day) && !a.day[i].at.Add(dayWindow).After(now) {
-		a.dayTok -= a.day[i].tokens
-		i++
-	}
-	a.day = a.day[i:]
+	a.minute.prune(now)
+	a.day.prune(now)
 }
 
-// tokenWait returns the real seconds until enough charges leave the window
+// add records one admission of tokens at now.
+func (w *window) add(now time.Time, tokens int) {
+	slot := now.UnixNano() / int64(w.bucket)
+	if n := len(w.log); n > 0 && w.log[n-1].slot == slot {
+		b := &w.log[n-1]
+		b.last = now
+		b.reqs++
+		b.tokens += tokens
+	} else {
+		w.log = append(w.log, bucket{slot: slot, last: now, reqs: 1, tokens: tokens})
+	}
+	w.reqs++
+	w.tokens += tokens
+}
+
+func (w *window) prune(now time.Time) {
+	i := 0
+	for i < len(w.log) && !w.log[i].last.Add(w.span).After(now) {
+		w.reqs -= w.log[i].reqs
+		w.tokens -= w.log[i].tokens
+		i++
+	}
+	if i == len(w.log) {
+		w.log = w.log[:0] // reuse the array
+	} else {
+		w.log = w.log[i:]
+	}
+}
+
+// wait returns the emulated time until the oldest buckets up to the first
+// for which enough(b, reqs, tokens) holds have left the window; reqs and
+// tokens are the sums still in the window before b leaves it.
+func (w *window) wait(enough func(b bucket, reqs, tokens int) bool, now time.Time) time.Duration {
+	reqs, tokens := w.reqs, w.tokens
+	for _, b := range w.log {
+		if enough(b, reqs, tokens) {
+			return b.last.Add(w.span).Sub(now)
+		}
+		reqs -= b.reqs
+		tokens -= b.tokens
+	}
+	return w.span // unreachable while enough holds for an empty window
+}
+
+// tokenWait returns the real seconds until enough buckets leave the window
 // for tokens to fit under limit, or -1 if they never can (tokens alone
 // exceed the limit).
-func (l *limiter) tokenWait(log []charge, used, tokens, limit int, window time.Duration, now time.Time) int {
+func (l *limiter) tokenWait(w *window, tokens, limit int, now time.Time) int {
 	if tokens > limit {
 		return -1
 	}
-	for _, c := range log {
-		used -= c.tokens
-		if used+tokens <= limit {
-			return l.realSeconds(c.at.Add(window).Sub(now))
-		}
-	}
-	return l.realSeconds(window) // unreachable while used is the sum of log
+	return l.realSeconds(w.wait(func(b bucket, _, used int) bool { return used-b.tokens+tokens <= limit }, now))
 }
 
 // realSeconds converts an emulated wait into whole real seconds, rounded up

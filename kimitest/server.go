@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"time"
 )
 
 // Server is an Emulator listening on a loopback (or given) address.
@@ -37,7 +36,9 @@ type TB interface {
 func NewServer(t TB, opts ...Option) *Server {
 	t.Helper()
 	e := New(opts...)
-	hts := httptest.NewServer(e)
+	hts := httptest.NewUnstartedServer(e)
+	configureServer(hts.Config)
+	hts.Start()
 	s := &Server{URL: hts.URL + "/v1", Key: e.firstKey, Emulator: e, hts: hts}
 	t.Cleanup(s.Close)
 	return s
@@ -69,7 +70,8 @@ func Start(addr string, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	e := New(opts...)
-	hs := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: e}
+	configureServer(hs)
 	s := &Server{URL: "http://" + ln.Addr().String() + "/v1", Key: e.firstKey, Emulator: e, hs: hs, serveErr: make(chan error, 1)}
 	go func() {
 		err := hs.Serve(ln)
@@ -79,6 +81,18 @@ func Start(addr string, opts ...Option) (*Server, error) {
 		s.serveErr <- err
 	}()
 	return s, nil
+}
+
+// configureServer sets the connection limits of limits.go on hs. The
+// body deadline is set per request (guard), not as ReadTimeout, which
+// would also cut long streams. Requests the http.Server refuses before
+// any handler runs (a malformed request line, headers over
+// maxHeaderBytes: 400 and 431) get Go's own plain-text answer, which
+// cannot be replaced from a handler.
+func configureServer(hs *http.Server) {
+	hs.ReadHeaderTimeout = headerReadTimeout
+	hs.IdleTimeout = idleTimeout
+	hs.MaxHeaderBytes = maxHeaderBytes
 }
 
 // Close stops the server, cutting open streams (their request contexts

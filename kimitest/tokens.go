@@ -32,23 +32,43 @@ import (
 // the emulated server's count.
 func CountTokens(text string) int {
 	n := 0
-	forEachPiece(text, func(string) { n++ })
+	pieceEnds(text, func(int) bool { n++; return true })
 	return n
 }
 
 // tokenize splits text into its token pieces.
 func tokenize(text string) []string {
 	var out []string
-	forEachPiece(text, func(p string) { out = append(out, p) })
+	start := 0
+	pieceEnds(text, func(end int) bool {
+		out = append(out, text[start:end])
+		start = end
+		return true
+	})
 	// Trailing white space belongs to the last piece.
 	if len(out) > 0 {
-		total := 0
-		for _, p := range out {
-			total += len(p)
-		}
-		out[len(out)-1] += text[total:]
+		out[len(out)-1] += text[start:]
 	}
 	return out
+}
+
+// cutTokens returns the first n token pieces of text and cut = true when
+// text has more than n pieces; else text itself and its count.
+func cutTokens(text string, n int) (prefix string, count int, cut bool) {
+	end := 0
+	pieceEnds(text, func(e int) bool {
+		if count == n {
+			cut = true
+			return false
+		}
+		count++
+		end = e
+		return true
+	})
+	if cut {
+		return text[:end], n, true
+	}
+	return text, count, false
 }
 
 type runeClass int
@@ -61,7 +81,23 @@ const (
 	classOther
 )
 
+// asciiClass is classify's answer for each ASCII rune, the common case,
+// without the Unicode table look-ups.
+var asciiClass = func() (t [utf8.RuneSelf]runeClass) {
+	for r := range rune(utf8.RuneSelf) {
+		t[r] = classifyUnicode(r)
+	}
+	return t
+}()
+
 func classify(r rune) runeClass {
+	if r >= 0 && r < utf8.RuneSelf {
+		return asciiClass[r]
+	}
+	return classifyUnicode(r)
+}
+
+func classifyUnicode(r rune) runeClass {
 	switch {
 	case unicode.IsSpace(r):
 		return classSpace
@@ -75,13 +111,22 @@ func classify(r rune) runeClass {
 	return classOther
 }
 
-// forEachPiece calls fn with each token piece of text, leading white space
-// included; white space after the last piece is not reported.
-func forEachPiece(text string, fn func(string)) {
-	start := 0 // start of the pending piece, including its leading spaces
+// decodeRune is utf8.DecodeRuneInString(text[i:]) with an ASCII fast path.
+func decodeRune(text string, i int) (rune, int) {
+	if c := text[i]; c < utf8.RuneSelf {
+		return rune(c), 1
+	}
+	return utf8.DecodeRuneInString(text[i:])
+}
+
+// pieceEnds calls yield with the end offset of each token piece of text,
+// in order, until yield returns false. A piece starts where the previous
+// one ended (the first at 0), so its leading white space is included;
+// white space after the last piece is not in any piece.
+func pieceEnds(text string, yield func(end int) bool) {
 	i := 0
 	for i < len(text) {
-		r, size := utf8.DecodeRuneInString(text[i:])
+		r, size := decodeRune(text, i)
 		c := classify(r)
 		if c == classSpace {
 			i += size
@@ -90,42 +135,50 @@ func forEachPiece(text string, fn func(string)) {
 		// Find the run of the same class.
 		j, runes := i, 0
 		for j < len(text) {
-			r2, s2 := utf8.DecodeRuneInString(text[j:])
+			r2, s2 := decodeRune(text, j)
 			if classify(r2) != c || (c == classOther && runes == 1) {
 				break
 			}
 			j += s2
 			runes++
 		}
-		var sizes []int
+		// Split the run into pieces of the sizes (in runes) the rules
+		// give; pos advances over each piece.
+		pos := i
+		advance := func(n int) bool {
+			for range n {
+				_, rs := decodeRune(text, pos)
+				pos += rs
+			}
+			return yield(pos)
+		}
 		switch c {
 		case classLetter:
 			n := (runes + 3) / 4
-			for k := 0; k < n; k++ {
+			for k := range n {
 				// Distribute runes evenly over n pieces.
-				sizes = append(sizes, runes*(k+1)/n-runes*k/n)
+				if !advance(runes*(k+1)/n - runes*k/n) {
+					return
+				}
 			}
 		case classDigit:
 			for left := runes; left > 0; left -= 3 {
-				sizes = append(sizes, min(3, left))
+				if !advance(min(3, left)) {
+					return
+				}
 			}
 		case classCJK:
 			for left, k := runes, 0; left > 0; k++ {
 				s := 2 - k%2
-				sizes = append(sizes, min(s, left))
+				if !advance(min(s, left)) {
+					return
+				}
 				left -= s
 			}
 		default:
-			sizes = []int{1}
-		}
-		pos := i
-		for _, s := range sizes {
-			for range s {
-				_, rs := utf8.DecodeRuneInString(text[pos:])
-				pos += rs
+			if !advance(1) {
+				return
 			}
-			fn(text[start:pos])
-			start = pos
 		}
 		i = j
 	}
