@@ -1,17 +1,30 @@
 # The README's commands. `make test` is what CI runs.
 GO ?= go
-.PHONY: test vet lint bench fmt
+.PHONY: test vet lint fuzz bench fmt
 
 test: vet lint
 	$(GO) test -race -count=1 ./...
 	cd conformance && $(GO) test -race -count=1 ./...
 	cd bench && $(GO) test -race -count=1 -run . ./...
+	$(MAKE) fuzz
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	cd conformance && $(GO) vet ./...
 	cd bench && $(GO) vet ./...
+
+# A short run of every fuzz target, on top of its committed corpus (which
+# plain `go test` already replays). FUZZTIME=1m make fuzz digs deeper.
+FUZZTIME ?= 4s
+FUZZPKGS = ./kimi ./kimitest ./internal/sse
+fuzz:
+	@for pkg in $(FUZZPKGS); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/fuzz-$$t.log 2>&1 || { cat /tmp/fuzz-$$t.log; exit 1; }; \
+		done; \
+	done
 
 # staticcheck is a tool of the bench module (so that the library's own
 # module needs nothing for it); it is built there and run here.
