@@ -470,7 +470,7 @@ func (e *Emulator) handleCreateCache(w http.ResponseWriter, r *http.Request, a *
 		return
 	}
 	// Cache creation tokens count toward TPM/TPD.
-	release, aerr := e.limiter.admit(a.Key, a.OrgID, a.Limits, c.tokens)
+	release, aerr := e.admit(a, c.tokens)
 	if aerr != nil {
 		writeError(w, aerr)
 		return

@@ -52,7 +52,9 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 	_, err := io.CopyN(&buf, body, eager)
 	if err == nil {
 		if n > eager && n <= maxBodyBytes {
-			buf.Grow(int(n-eager) + 1)
+			// ReadFrom wants MinRead bytes free before the read that
+			// sees EOF; with less it would double the buffer at the end.
+			buf.Grow(int(n-eager) + bytes.MinRead)
 		}
 		_, err = buf.ReadFrom(body)
 	} else if err == io.EOF {
@@ -118,7 +120,7 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 	}
 	// The gateway charges prompt + max_tokens (default 1024) at admission,
 	// whatever is generated; cached tokens included.
-	release, aerr := e.limiter.admit(a.Key, a.OrgID, a.Limits, satAdd(prompt, p.maxTokens))
+	release, aerr := e.admit(a, satAdd(prompt, p.maxTokens))
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -179,7 +181,7 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 // one is the emulator's invention): no generation, no tokens charged, the
 // cache left unchanged.
 func (e *Emulator) cacheDryRun(w http.ResponseWriter, r *http.Request, req *chatRequest, a *account, use *cacheUse) {
-	release, aerr := e.limiter.admit(a.Key, a.OrgID, a.Limits, 0)
+	release, aerr := e.admit(a, 0)
 	if aerr != nil {
 		writeError(w, aerr)
 		return

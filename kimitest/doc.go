@@ -44,8 +44,9 @@
 //
 // Rules script replies (content, reasoning, tool calls, finish reason) or
 // errors for matching requests; everything else is generated. Accounts
-// (WithAccount, WithKey) carry their own keys, organization, limits and
-// balance; WithLimits sets rate limits, such as a published tier from
+// (WithAccount, WithKey) are organizations, each with its own keys (Key
+// and Keys), limits, balance, files, caches and tags: keys of one Account
+// share all of them, as on Kimi; WithLimits sets rate limits, such as a published tier from
 // Tiers; WithTimeScale speeds up emulated time so that per-minute and
 // per-day windows and cache TTLs can be exercised quickly; WithFaults and
 // the X-Kimitest-Fault request header inject failures; WithStreamDelay

@@ -8,17 +8,23 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 )
 
-// Account is one emulated user/organization. Rate limits and balance are
-// per account, not per key, as on Kimi, and each Account is its own
-// organization.
+// Account is one emulated organization. As on Kimi, rate limits, balance
+// and resources belong to the organization, not the key: every key of an
+// Account (Key and Keys) counts against the same limits, draws on the same
+// balance and sees the same files, caches and tags. Accounts are isolated
+// from one another.
 type Account struct {
-	Key    string // API key, "sk-…"
+	Key string // API key, "sk-…"; the Emulator methods that take a key accept any of the Account's keys
+	// Keys are further API keys of the same organization. Each is quoted
+	// in error messages by its own access-key id.
+	Keys   []string
 	OrgID  string // organization id quoted in 429 messages; default derived from Key ("org-…")
 	UserID string // Msh-Uid header: 20 lowercase alphanumerics; default derived from Key
 	Tier   string // Msh-Gid header; default "enterprise-tier-5"
@@ -69,7 +75,8 @@ type config struct {
 	bodyTimeout time.Duration // body read deadline; bodyReadTimeout except in tests
 }
 
-// WithAccount adds an account; repeatable, each call is its own account.
+// WithAccount adds an account (an organization with one or more keys);
+// repeatable, each call is its own organization.
 func WithAccount(a Account) Option { return func(c *config) { c.accounts = append(c.accounts, a) } }
 
 // WithKey adds an account with key and default settings for the rest.
@@ -115,14 +122,27 @@ func WithCacheReadyDelay(d time.Duration) Option {
 // 100 MB.
 func WithFileLimits(l FileLimits) Option { return func(c *config) { c.fileLimits = l } }
 
-// account is the runtime state of an Account.
-type account struct {
+// org is the runtime state of an Account, shared by all its keys.
+type org struct {
 	Account
-	akID   string // access-key id quoted in error messages (never the secret)
 	cache  *prefixCache
 	caches *cacheStore // explicit context caches and tags (caching.go)
 	ledger *ledger     // billing charges (ledger.go)
 	files  *fileStore  // uploaded files (files.go)
+}
+
+// account is an org as reached through one of its keys: the state is the
+// org's, only the access-key id quoted in errors is the key's own.
+type account struct {
+	*org
+	akID string // access-key id quoted in error messages (never the secret)
+}
+
+// admit charges a request of tokens against the org's limits (one usage
+// record per org, under its primary Key) and names the calling key in a
+// refusal.
+func (e *Emulator) admit(a *account, tokens int) (release func(), err *apiError) {
+	return e.limiter.admitAs(a.Account.Key, a.OrgID, a.akID, a.Limits, tokens)
 }
 
 // Emulator is a local Kimi API. It is an http.Handler serving paths under
@@ -180,14 +200,17 @@ func New(opts ...Option) *Emulator {
 		if i == 0 {
 			e.firstKey = a.Key
 		}
-		e.accounts[a.Key] = e.newAccount(a)
+		o := e.newOrg(a)
+		for _, k := range append([]string{a.Key}, a.Keys...) {
+			e.accounts[k] = &account{org: o, akID: akID(k)}
+		}
 	}
 	e.mux = e.buildMux()
 	e.handler = guard(cfg.logger, cfg.bodyTimeout, newFaults(cfg.faults).wrap(http.HandlerFunc(e.serve)))
 	return e
 }
 
-func (e *Emulator) newAccount(a Account) *account {
+func (e *Emulator) newOrg(a Account) *org {
 	sum := sha256.Sum256([]byte(a.Key))
 	const alnum = "0123456789abcdefghijklmnopqrstuvwxyz"
 	id := make([]byte, 20)
@@ -219,7 +242,8 @@ func (e *Emulator) newAccount(a Account) *account {
 		a.Balance = DefaultBalance
 	}
 	a.Voucher = max(a.Voucher, 0)
-	return &account{Account: a, akID: akID(a.Key), cache: newPrefixCache(), caches: newCacheStore(),
+	a.Keys = slices.Clone(a.Keys) // the caller's slice stays the caller's
+	return &org{Account: a, cache: newPrefixCache(), caches: newCacheStore(),
 		ledger: newLedger(a.Currency), files: newFileStore()}
 }
 

@@ -47,7 +47,7 @@ func (e *Emulator) handleEstimateTokens(w http.ResponseWriter, r *http.Request, 
 		writeError(w, aerr)
 		return
 	}
-	release, aerr := e.limiter.admit(a.Key, a.OrgID, a.Limits, 0)
+	release, aerr := e.admit(a, 0)
 	if aerr != nil {
 		writeError(w, aerr)
 		return

@@ -121,6 +121,12 @@ func newLimiter(c *clock) *limiter {
 // finished (further calls are no-ops). On refusal it returns a 429
 // rate_limit_reached_error with the message texts of the 2026 error docs.
 func (l *limiter) admit(account, orgID string, lim Limits, tokens int) (release func(), err *apiError) {
+	return l.admitAs(account, orgID, akID(account), lim, tokens)
+}
+
+// admitAs is admit for a request made with another key of account's
+// organization: usage is counted under account, the refusal names ak.
+func (l *limiter) admitAs(account, orgID, ak string, lim Limits, tokens int) (release func(), err *apiError) {
 	if lim == (Limits{}) {
 		return noRelease, nil
 	}
@@ -141,7 +147,7 @@ func (l *limiter) admit(account, orgID string, lim Limits, tokens int) (release 
 	a.prune(now)
 
 	who := func() string {
-		return "Your account " + orgID + "<" + akID(account) + "> request reached organization "
+		return "Your account " + orgID + "<" + ak + "> request reached organization "
 	}
 	if lim.Concurrency > 0 && a.inflight >= lim.Concurrency {
 		// When a slot frees is unknowable (it depends on other responses),

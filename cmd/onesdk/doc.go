@@ -19,6 +19,7 @@
 //	onesdk tokens --offline-estimate "text"                      # local estimate, no request
 //	onesdk balance                                               # available, voucher, cash
 //	onesdk serve --addr 127.0.0.1:8080 --key sk-test     # local emulator
+//	onesdk serve --org sk-a,sk-b --key sk-c              # sk-a and sk-b share an organization
 //	onesdk --offline chat "hi"                           # in-process emulator, no key, no network
 //	onesdk version
 //

@@ -14,6 +14,7 @@ import (
 type serveOptions struct {
 	addr      string
 	keys      []string
+	orgs      []string // each a comma-separated list of one organization's keys
 	tier      string
 	timeScale float64
 }
@@ -25,14 +26,18 @@ func newServeCmd(a *app) *cobra.Command {
 		Short: "Run the Kimi API emulator until interrupted",
 		Long: `Run the Kimi API emulator (package kimitest) on --addr until SIGINT or
 SIGTERM. It prints its base URL, the keys it accepts and how to point a
-client at it. Each --key is an account of its own; without --key the
-emulator accepts sk-kimitest. These are test keys, so they are printed.
+client at it. Each --key is an account (organization) of its own; each
+--org KEY,KEY,... is one organization with several keys, which share its
+rate limits, balance, files, caches and tags, as keys of one organization
+do on Kimi. Without --key or --org the emulator accepts sk-kimitest. These
+are test keys, so they are printed.
 
 --tier applies a Moonshot tier's rate limits (concurrency, RPM, TPM, TPD) to
-every account; --time-scale speeds the emulator's clock up (e.g. 60 makes a
+every organization; --time-scale speeds the emulator's clock up (e.g. 60 makes a
 rate-limit minute last a second).`,
 		Example: `  onesdk serve --addr 127.0.0.1:8080 --key sk-test
   onesdk serve --key sk-a --key sk-b --tier free
+  onesdk serve --org sk-a1,sk-a2 --org sk-b1,sk-b2 --key sk-c --tier free
   eval "$(onesdk serve --addr 127.0.0.1:8080 | grep ^export)"  # in another shell`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.serve(cmd, o) },
@@ -40,6 +45,7 @@ rate-limit minute last a second).`,
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 	f.StringArrayVar(&o.keys, "key", nil, "API key to accept, one account per key (repeatable)")
+	f.StringArrayVar(&o.orgs, "org", nil, "comma-separated API keys of one organization, sharing limits, balance and resources (repeatable)")
 	f.StringVar(&o.tier, "tier", "", "rate limits of a Moonshot tier: "+strings.Join(tierNames(), ", ")+" (default: no limits)")
 	f.Float64Var(&o.timeScale, "time-scale", 1, "emulator clock speed factor")
 	_ = cmd.RegisterFlagCompletionFunc("tier", cobra.FixedCompletions(tierNames(), cobra.ShellCompDirectiveNoFileComp))
@@ -48,13 +54,45 @@ rate-limit minute last a second).`,
 
 func tierNames() []string { return slices.Sorted(maps.Keys(kimitest.Tiers())) }
 
-func (a *app) serve(cmd *cobra.Command, o *serveOptions) error {
-	var opts []kimitest.Option
+// serveOrgs turns --key and --org into organizations, each a list of
+// keys: the --key ones first, one key each, then the --org ones. A key
+// given twice is refused, since it could only belong to one of them.
+func serveOrgs(o *serveOptions) ([][]string, error) {
+	var orgs [][]string
 	for _, k := range o.keys {
 		if strings.TrimSpace(k) == "" {
-			return usageErrorf("--key must not be empty")
+			return nil, usageErrorf("--key must not be empty")
 		}
-		opts = append(opts, kimitest.WithKey(k))
+		orgs = append(orgs, []string{k})
+	}
+	for _, v := range o.orgs {
+		var keys []string
+		for k := range strings.SplitSeq(v, ",") {
+			if k = strings.TrimSpace(k); k == "" {
+				return nil, usageErrorf("--org %q: keys must not be empty", v)
+			}
+			keys = append(keys, k)
+		}
+		orgs = append(orgs, keys)
+	}
+	seen := map[string]bool{}
+	for _, k := range slices.Concat(orgs...) {
+		if seen[k] {
+			return nil, usageErrorf("key %q given twice (in --key or --org)", k)
+		}
+		seen[k] = true
+	}
+	return orgs, nil
+}
+
+func (a *app) serve(cmd *cobra.Command, o *serveOptions) error {
+	orgs, err := serveOrgs(o)
+	if err != nil {
+		return err
+	}
+	var opts []kimitest.Option
+	for _, keys := range orgs {
+		opts = append(opts, kimitest.WithAccount(kimitest.Account{Key: keys[0], Keys: keys[1:]}))
 	}
 	if o.tier != "" {
 		lim, ok := kimitest.Tiers()[strings.ToLower(o.tier)]
@@ -75,18 +113,32 @@ func (a *app) serve(cmd *cobra.Command, o *serveOptions) error {
 	}
 	defer srv.Close()
 
-	keys := o.keys
-	if len(keys) == 0 {
-		keys = []string{srv.Key}
+	if len(orgs) == 0 {
+		orgs = [][]string{{srv.Key}}
 	}
+	keys := slices.Concat(orgs...)
 	out := cmd.OutOrStdout()
 	if a.jsonOut {
-		if err := writeJSON(out, map[string]any{"base_url": srv.URL, "keys": keys}); err != nil {
+		if err := writeJSON(out, map[string]any{"base_url": srv.URL, "keys": keys, "organizations": orgs}); err != nil {
 			return err
 		}
 	} else {
 		fmt.Fprintf(out, "Kimi API emulator listening on %s\n", srv.URL)
-		fmt.Fprintf(out, "accepted keys (test keys, one account each): %s\n\n", strings.Join(keys, ", "))
+		var single []string
+		for _, org := range orgs {
+			if len(org) == 1 {
+				single = append(single, org[0])
+			}
+		}
+		if len(single) > 0 {
+			fmt.Fprintf(out, "accepted keys (test keys, one account each): %s\n", strings.Join(single, ", "))
+		}
+		for _, org := range orgs {
+			if len(org) > 1 {
+				fmt.Fprintf(out, "organization (test keys sharing limits, balance and resources): %s\n", strings.Join(org, ", "))
+			}
+		}
+		fmt.Fprintln(out)
 		fmt.Fprintf(out, "export MOONSHOT_BASE_URL=%s MOONSHOT_API_KEY=%s\n\n", srv.URL, keys[0])
 		fmt.Fprintf(out, "curl %s/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n"+
 			"  -d '{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'\n\n", srv.URL, keys[0], defaultModel)

@@ -101,3 +101,56 @@ func TestServeJSONAndTier(t *testing.T) {
 	// The fourth request of the minute is refused.
 	cli(t, "", args...).wantExit(t, exitRateLimit)
 }
+
+// Each --org is one organization: its keys share the tier's limits, while
+// a --key account keeps its own.
+func TestServeOrg(t *testing.T) {
+	out, _ := startServe(t, "--addr", "127.0.0.1:0", "--tier", "free", "--key", "sk-solo", "--org", "sk-a1, sk-a2")
+	url := baseURLRE.FindString(out)
+	for _, want := range []string{
+		"accepted keys (test keys, one account each): sk-solo\n",
+		"organization (test keys sharing limits, balance and resources): sk-a1, sk-a2\n",
+		"MOONSHOT_API_KEY=sk-solo",
+	} {
+		if url == "" || !strings.Contains(out, want) {
+			t.Fatalf("serve output lacks %q:\n%s", want, out)
+		}
+	}
+	chatAs := func(key string) result {
+		return cli(t, "", "--base-url", url, "--api-key", key, "--retries", "0", "chat", "hi")
+	}
+	// The free tier allows 3 requests a minute, to the organization.
+	for i, key := range []string{"sk-a1", "sk-a1", "sk-a2"} {
+		if r := chatAs(key); r.code != 0 {
+			t.Fatalf("request %d (%s): exit %d: %s", i+1, key, r.code, r.stderr)
+		}
+	}
+	chatAs("sk-a1").wantExit(t, exitRateLimit)
+	chatAs("sk-a2").wantExit(t, exitRateLimit)
+	chatAs("sk-solo").mustOK(t)
+}
+
+func TestServeOrgFlagErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--org", "sk-a,"}, `--org "sk-a,": keys must not be empty`},
+		{[]string{"--org", "sk-a,sk-b", "--key", "sk-b"}, `key "sk-b" given twice`},
+		{[]string{"--org", "sk-a,sk-a"}, `key "sk-a" given twice`},
+	} {
+		cli(t, "", append([]string{"serve", "--addr", "127.0.0.1:0"}, c.args...)...).wantUsage(t, c.says)
+	}
+}
+
+func TestServeOrgJSON(t *testing.T) {
+	out, _ := startServe(t, "--json", "--addr", "127.0.0.1:0", "--key", "sk-solo", "--org", "sk-a1,sk-a2")
+	var info struct {
+		Keys []string   `json:"keys"`
+		Orgs [][]string `json:"organizations"`
+	}
+	if err := json.Unmarshal([]byte(out), &info); err != nil ||
+		strings.Join(info.Keys, " ") != "sk-solo sk-a1 sk-a2" || len(info.Orgs) != 2 || strings.Join(info.Orgs[1], " ") != "sk-a1 sk-a2" {
+		t.Fatalf("serve --json printed %q (%v)", out, err)
+	}
+}
