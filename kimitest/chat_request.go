@@ -58,22 +58,22 @@ type responseFormat struct {
 }
 
 type message struct {
-	Role             string          `json:"role"`
-	Content          json.RawMessage `json:"content"`
-	Name             string          `json:"name,omitempty"`
-	Partial          bool            `json:"partial,omitempty"`
-	ToolCalls        []toolCall      `json:"tool_calls,omitempty"`
-	ToolCallID       string          `json:"tool_call_id,omitempty"`
-	ReasoningContent *string         `json:"reasoning_content,omitempty"`
-	parts            []contentPart   // decoded Content; a string is one text part
-	contentNull      bool            // content absent or null
+	Role             string        `json:"role"`
+	Content          bodySpan      `json:"content"`
+	Name             string        `json:"name,omitempty"`
+	Partial          bool          `json:"partial,omitempty"`
+	ToolCalls        []toolCall    `json:"tool_calls,omitempty"`
+	ToolCallID       string        `json:"tool_call_id,omitempty"`
+	ReasoningContent *string       `json:"reasoning_content,omitempty"`
+	parts            []contentPart // decoded Content; a string is one text part
+	contentNull      bool          // content absent or null
 }
 
 type contentPart struct {
-	Type     string          `json:"type"`
-	Text     string          `json:"text,omitempty"`
-	ImageURL json.RawMessage `json:"image_url,omitempty"`
-	VideoURL json.RawMessage `json:"video_url,omitempty"`
+	Type     string   `json:"type"`
+	Text     string   `json:"text,omitempty"`
+	ImageURL bodySpan `json:"image_url,omitempty"`
+	VideoURL bodySpan `json:"video_url,omitempty"`
 }
 
 type toolCall struct {
@@ -106,6 +106,9 @@ type toolChoice struct {
 
 // text returns the concatenated text parts of m.
 func (m message) text() string {
+	if len(m.parts) == 1 && m.parts[0].Type == "text" {
+		return m.parts[0].Text // no copy of what may be most of the body
+	}
 	var b strings.Builder
 	for _, p := range m.parts {
 		if p.Type == "text" {
@@ -116,23 +119,24 @@ func (m message) text() string {
 }
 
 // parseChatRequest decodes the body and the polymorphic fields. Any
-// failure is Kimi's "Invalid request: {details}".
+// failure is Kimi's "Invalid request: {details}". The request refers to
+// body (see bodySpan), which must not change while it is in use.
 func parseChatRequest(body []byte) (*chatRequest, *apiError) {
 	var req chatRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, errInvalid("%s", jsonErrDetail(err))
 	}
+	// A second pass for the raw messages and tools: it matches keys as
+	// the first does, and with bodySpan it copies nothing.
 	var raw struct {
-		Messages json.RawMessage `json:"messages"`
-		Tools    json.RawMessage `json:"tools"`
+		Messages bodySpan `json:"messages"`
+		Tools    bodySpan `json:"tools"`
 	}
 	_ = json.Unmarshal(body, &raw)
-	req.rawTools = raw.Tools
-	var compact bytes.Buffer
-	compact.Grow(len(raw.Messages)) // compacting never grows it
-	if json.Compact(&compact, raw.Messages) == nil {
-		req.rawMessages = compact.Bytes()
+	if raw.Tools != nil {
+		req.rawTools = json.RawMessage(raw.Tools)
 	}
+	req.rawMessages = compactSpan(raw.Messages)
 	if req.Model == "" {
 		return nil, errInvalid("model is required")
 	}
@@ -155,6 +159,67 @@ func parseChatRequest(body []byte) (*chatRequest, *apiError) {
 	}
 	req.choice = tc
 	return &req, nil
+}
+
+// bodySpan is a raw JSON value like json.RawMessage, but it refers to
+// the bytes being decoded instead of copying them: a message's content
+// or the messages array can be most of a 100 MB body. It is only for
+// json.Unmarshal of a buffer that outlives the value and is not changed
+// (a request body); a json.Decoder reuses its buffer.
+type bodySpan []byte
+
+// UnmarshalJSON keeps data itself; see bodySpan.
+func (s *bodySpan) UnmarshalJSON(data []byte) error {
+	*s = data
+	return nil
+}
+
+// MarshalJSON writes the value as it was sent, as json.RawMessage does.
+func (s bodySpan) MarshalJSON() ([]byte, error) {
+	if s == nil {
+		return []byte("null"), nil
+	}
+	return s, nil
+}
+
+// compactSpan is raw without insignificant space: raw itself when it has
+// none (compact JSON, as clients send it), else a compacted copy; nil
+// when raw is not valid JSON.
+func compactSpan(raw bodySpan) json.RawMessage {
+	if raw == nil {
+		return nil
+	}
+	if isCompact(raw) {
+		return json.RawMessage(raw)
+	}
+	var compact bytes.Buffer
+	compact.Grow(len(raw)) // compacting never grows it
+	if json.Compact(&compact, raw) != nil {
+		return nil
+	}
+	return compact.Bytes()
+}
+
+// isCompact reports whether the JSON value raw has no space outside its
+// strings, that is whether json.Compact would leave it unchanged.
+func isCompact(raw []byte) bool {
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++ // the escaped byte cannot end the string
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			return false
+		}
+	}
+	return true
 }
 
 // jsonErrDetail words a decode error in JSON's terms (the field's path
@@ -249,7 +314,7 @@ func (m *message) decodeContent() error {
 }
 
 // partURL reads the object form {"url":…} or the 2026 string form.
-func partURL(raw json.RawMessage) (string, error) {
+func partURL(raw []byte) (string, error) {
 	var s string
 	if json.Unmarshal(raw, &s) == nil && s != "" {
 		return s, nil
