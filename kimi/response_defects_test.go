@@ -292,9 +292,6 @@ func TestCrossOriginRedirectWithBody(t *testing.T) {
 // TestServerGarbageIsBadResponse: bytes the server sent that cannot be
 // what was asked for are the server's fault, not the network's.
 func TestServerGarbageIsBadResponse(t *testing.T) {
-	streamReq := func() *ChatRequest {
-		return &ChatRequest{Model: "kimi-k2-turbo-preview", Messages: []Message{UserMessage("hi")}}
-	}
 	wantBad := func(t *testing.T, err error) {
 		t.Helper()
 		if !errors.Is(err, ErrBadResponse) || Kind(err) != ErrServerUnavailable || errors.Is(err, ErrConnection) {
@@ -336,14 +333,7 @@ func TestServerGarbageIsBadResponse(t *testing.T) {
 		streamMaxSize = 1 << 10
 		s := NewLoopback(t, reply(200, "data: "+strings.Repeat("x", 4<<10)+"\n\n", "Content-Type", "text/event-stream"))
 		c, _ := newTestClient(t, s.URL+"/v1")
-		st, err := c.Chat.Stream(context.Background(), streamReq())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		for st.Next() {
-		}
-		wantBad(t, st.Err())
+		wantBad(t, drainStream(t, c))
 	})
 	t.Run("in-stream auth error", func(t *testing.T) {
 		chunk := `{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hi"}}]}`
@@ -355,14 +345,7 @@ func TestServerGarbageIsBadResponse(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				s := NewLoopback(t, reply(503, ""), reply(200, body, "Content-Type", "text/event-stream"))
 				c, _ := newTestClient(t, s.URL+"/v1")
-				st, err := c.Chat.Stream(context.Background(), streamReq())
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer st.Close()
-				for st.Next() {
-				}
-				err = st.Err()
+				err := drainStream(t, c)
 				var e *Error
 				if !errors.As(err, &e) || Kind(err) != ErrAuthorization || errors.Is(err, ErrServerUnavailable) {
 					t.Fatalf("err = %v, kinds %v; want ErrAuthorization", err, Kinds(err))
@@ -373,4 +356,22 @@ func TestServerGarbageIsBadResponse(t *testing.T) {
 			})
 		}
 	})
+}
+
+func streamReq() *ChatRequest {
+	return &ChatRequest{Model: "kimi-k2-turbo-preview", Messages: []Message{UserMessage("hi")}}
+}
+
+// drainStream opens a stream of streamReq, reads it to its end and
+// returns what ended it.
+func drainStream(t *testing.T, c *Client) error {
+	t.Helper()
+	st, err := c.Chat.Stream(context.Background(), streamReq())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for st.Next() {
+	}
+	return st.Err()
 }

@@ -1,6 +1,7 @@
 package kimitest
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,19 +21,26 @@ func benchEmulator(tb testing.TB, opts ...Option) *Emulator {
 	return e
 }
 
-// serveSmallChat sends one small chat request straight to the handler, no
-// network, and fails unless it is answered with 200.
-func serveSmallChat(tb testing.TB, e *Emulator) {
-	// http.NewRequest, not httptest.NewRequest: the latter parses a
-	// request line, which is not the emulator's cost.
-	req, err := http.NewRequest(http.MethodPost, "http://kimitest/v1/chat/completions", strings.NewReader(smallChatBody))
+// newChatHTTPRequest is a chat completion request of the default account with
+// body, for calling the handler directly.
+func newChatHTTPRequest(tb testing.TB, body io.Reader) *http.Request {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://kimitest/v1/chat/completions", body)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+DefaultKey)
 	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+// serveSmallChat sends one small chat request straight to the handler, no
+// network, and fails unless it is answered with 200.
+func serveSmallChat(tb testing.TB, e *Emulator) {
+	// http.NewRequest, not httptest.NewRequest: the latter parses a
+	// request line, which is not the emulator's cost.
 	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, req)
+	e.ServeHTTP(rec, newChatHTTPRequest(tb, strings.NewReader(smallChatBody)))
 	if rec.Code != http.StatusOK {
 		tb.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}

@@ -88,12 +88,7 @@ func TestLargeChatBodyMemory(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			body := largeChatBody(size, tc.image)
 			e := benchEmulator(t)
-			req, err := http.NewRequest(http.MethodPost, "http://kimitest/v1/chat/completions", bytes.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Authorization", "Bearer "+DefaultKey)
-			req.Header.Set("Content-Type", "application/json")
+			req := newChatHTTPRequest(t, bytes.NewReader(body))
 			rec := httptest.NewRecorder()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)

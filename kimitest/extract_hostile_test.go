@@ -24,21 +24,28 @@ func extractWithin(t *testing.T, ctx context.Context, d time.Duration, name stri
 	if raceEnabled {
 		d *= 10
 	}
+	x, err := runExtract(ctx, name, data, d, func() { t.Fatalf("%s: extraction still running after %v", name, d) })
+	return x.text, err
+}
+
+// runExtract runs extract on data as name and calls hung (which must not
+// return normally: t.Fatal, panic) if it has not finished after d.
+func runExtract(ctx context.Context, name string, data []byte, d time.Duration, hung func()) (extracted, error) {
 	type result struct {
-		text string
-		err  error
+		x   extracted
+		err error
 	}
 	done := make(chan result, 1)
 	go func() {
 		_, x, err := extract(ctx, name, bytes.NewReader(data), int64(len(data)))
-		done <- result{x.text, err}
+		done <- result{x, err}
 	}()
 	select {
 	case r := <-done:
-		return r.text, r.err
+		return r.x, r.err
 	case <-time.After(d):
-		t.Fatalf("%s: extraction still running after %v", name, d)
-		return "", nil
+		hung()
+		return extracted{}, nil
 	}
 }
 

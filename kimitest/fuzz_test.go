@@ -24,24 +24,8 @@ import (
 func fuzzExtract(t *testing.T, name string, data []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	type result struct {
-		x   extracted
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		_, x, err := extract(ctx, name, bytes.NewReader(data), int64(len(data)))
-		done <- result{x, err}
-	}()
-	var x extracted
-	var err error
-	select {
-	case r := <-done:
-		x, err = r.x, r.err
-	case <-time.After(8 * time.Second):
-		// A hang: panic, so that the fuzzer keeps the input.
-		panic("extraction still running 3 s past its deadline")
-	}
+	// A hang panics, so that the fuzzer keeps the input.
+	x, err := runExtract(ctx, name, data, 8*time.Second, func() { panic("extraction still running 3 s past its deadline") })
 	if err == nil && !x.same && len(x.text) > maxExtractText {
 		t.Fatalf("text of %d bytes", len(x.text))
 	}
