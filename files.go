@@ -22,28 +22,14 @@ const PurposeFileExtract = kimi.PurposeFileExtract
 // is processed after the upload; WaitFileProcessed waits until its text
 // can be read with GetFileContent.
 func (s *SDK) UploadFile(ctx context.Context, path, purpose string) (*File, error) {
-	return gated(s, featPlatform, func() (*File, error) { return s.client.Files.UploadFile(ctx, path, orExtract(purpose)) })
+	return gated(s, featPlatform, func() (*File, error) { return s.client.Files.UploadFile(ctx, path, purpose) })
 }
 
 // Upload uploads req.Reader under req.Filename. An empty Purpose means
 // PurposeFileExtract; Size, when known, is sent ahead and feeds
 // req.Progress, which is called as bytes go out (a progress bar).
 func (s *SDK) Upload(ctx context.Context, req *FileUploadRequest) (*File, error) {
-	return gated(s, featPlatform, func() (*File, error) {
-		if req != nil && req.Purpose == "" {
-			r := *req
-			r.Purpose = PurposeFileExtract
-			req = &r
-		}
-		return s.client.Files.Upload(ctx, req)
-	})
-}
-
-func orExtract(purpose string) string {
-	if purpose == "" {
-		return PurposeFileExtract
-	}
-	return purpose
+	return gated(s, featPlatform, func() (*File, error) { return s.client.Files.Upload(ctx, req) })
 }
 
 // WaitFileProcessed polls the file until its processing is over and

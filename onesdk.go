@@ -74,9 +74,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 
+	"github.com/onesdk-go/onesdk/catalog"
 	"github.com/onesdk-go/onesdk/kimi"
 )
 
@@ -228,13 +228,14 @@ func (s *SDK) ListModels(ctx context.Context) ([]Model, error) {
 // and by kimitest.
 func (s *SDK) GetModel(ctx context.Context, id string) (*Model, error) {
 	if !s.p.has(featModels) {
-		models := s.p.catalogue()
-		if i := slices.IndexFunc(models, func(m Model) bool { return m.ID == id }); i >= 0 {
-			return &models[i], nil
+		// The catalogue's lookup: any case, a "vendor/" prefix ignored.
+		if m, ok := catalog.Lookup(id); ok && m.OfferedBy(s.p.name) && m.Status != catalog.StatusRetired {
+			model := s.p.model(m)
+			return &model, nil
 		}
-		ids := make([]string, len(models))
-		for i, m := range models {
-			ids[i] = m.ID
+		var ids []string
+		for _, m := range s.p.catalogue() {
+			ids = append(ids, m.ID)
 		}
 		return nil, kimi.WithKind(fmt.Errorf("onesdk: model %q is not offered by %s; known: %s",
 			id, s.p.name, strings.Join(ids, ", ")), ErrNotFound, ErrBadRequest)

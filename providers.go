@@ -80,10 +80,17 @@ func (p *provider) has(f feature) bool { return slices.Contains(p.features, f) }
 func (p *provider) catalogue() []Model {
 	var out []Model
 	for _, m := range catalog.ForProvider(p.name) {
-		out = append(out, Model{ID: m.ID, Object: "model", Created: m.Created, OwnedBy: p.name,
-			ContextLength: m.ContextWindow, SupportsImageIn: m.ImageInput, SupportsVideoIn: m.VideoInput})
+		out = append(out, p.model(m))
 	}
 	return out
+}
+
+// model is a catalogue entry as the provider's model list shows it.
+func (p *provider) model(m catalog.Model) Model {
+	r, _ := m.Rules()
+	return Model{ID: m.ID, Object: "model", Created: m.Created, OwnedBy: p.name,
+		ContextLength: m.ContextWindow, SupportsImageIn: m.ImageInput, SupportsVideoIn: m.VideoInput,
+		SupportsReasoning: r.Thinking != catalog.ThinkingNone}
 }
 
 // gated runs call when the provider has feature f, and otherwise returns

@@ -297,7 +297,11 @@ func decodeErrorBody(e *Error, body []byte) bool {
 		return false
 	}
 	if e.Message == "" {
+		// "OK" would read as if nothing failed.
 		e.Message = http.StatusText(e.StatusCode)
+		if e.StatusCode/100 == 2 {
+			e.Message = "error in a " + strconv.Itoa(e.StatusCode) + " response"
+		}
 	}
 	return true
 }

@@ -331,7 +331,7 @@ func (u *upload) measure(sizeField string) error {
 			return nil
 		}
 		if _, err := rs.Seek(start, io.SeekStart); err != nil {
-			return fmt.Errorf("kimi: upload: seek back after measuring the Reader: %w", err)
+			return WithKind(fmt.Errorf("kimi: upload: seek back after measuring the Reader: %w", err), ErrBadRequest)
 		}
 		u.seeker, u.start = rs, start
 		if u.size < 0 {

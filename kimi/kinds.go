@@ -69,6 +69,16 @@ func sentinel(msg string, kinds ...error) error { return &kindError{msg: msg, ki
 // kinded is implemented by every error type of this package.
 type kinded interface{ errorKinds() []error }
 
+// isKind is the Is of an error of this package. Only a kind can match,
+// so any other target (errors.Is walks every error of a chain with every
+// target) costs no look at the error's kinds.
+func isKind(k kinded, target error) bool {
+	if _, ok := target.(*kindError); !ok {
+		return false
+	}
+	return hasKind(k.errorKinds(), target)
+}
+
 func hasKind(kinds []error, target error) bool {
 	return target == ErrInvoke || slices.Contains(kinds, target)
 }
@@ -175,24 +185,24 @@ func (e *Error) Kinds() []error {
 func (e *Error) errorKinds() []error { return e.Kinds() }
 
 // Is reports whether target is one of the error's kinds (or ErrInvoke).
-func (e *Error) Is(target error) bool { return hasKind(e.Kinds(), target) }
+func (e *Error) Is(target error) bool { return isKind(e, target) }
 
 func (e *ValidationError) errorKinds() []error { return []error{ErrBadRequest} }
 
 // Is reports whether target is ErrBadRequest or ErrInvoke.
-func (e *ValidationError) Is(target error) bool { return hasKind(e.errorKinds(), target) }
+func (e *ValidationError) Is(target error) bool { return isKind(e, target) }
 
 // A cache the server refused to build: asking again does not help.
 func (e *CacheError) errorKinds() []error { return []error{ErrBadRequest} }
 
 // Is reports whether target is ErrBadRequest or ErrInvoke.
-func (e *CacheError) Is(target error) bool { return hasKind(e.errorKinds(), target) }
+func (e *CacheError) Is(target error) bool { return isKind(e, target) }
 
 // A file Kimi could not extract: sending it again does not help.
 func (e *FileError) errorKinds() []error { return []error{ErrBadRequest} }
 
 // Is reports whether target is ErrBadRequest or ErrInvoke.
-func (e *FileError) Is(target error) bool { return hasKind(e.errorKinds(), target) }
+func (e *FileError) Is(target error) bool { return isKind(e, target) }
 
 func (e *transportError) errorKinds() []error {
 	if ks := externalKinds(e.err); ks != nil && ks[0] != ErrBadRequest {
@@ -207,7 +217,7 @@ func (e *transportError) errorKinds() []error {
 
 // Is reports whether target is one of the error's kinds (ErrConnection,
 // ErrTimeout) or ErrInvoke.
-func (e *transportError) Is(target error) bool { return hasKind(e.errorKinds(), target) }
+func (e *transportError) Is(target error) bool { return isKind(e, target) }
 
 // kindsError gives err fixed kinds; it unwraps to err.
 type kindsError struct {

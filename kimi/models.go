@@ -2,7 +2,6 @@ package kimi
 
 import (
 	"context"
-	"net/url"
 )
 
 // List returns the models the account may use (GET /models). Both the
@@ -18,8 +17,5 @@ func (s *ModelService) List(ctx context.Context, opts ...RequestOption) (*ModelL
 // so treat it as unofficial: List is the supported way to look a model up.
 // An unknown id is a 404 *Error.
 func (s *ModelService) Get(ctx context.Context, id string, opts ...RequestOption) (*Model, error) {
-	if id == "" {
-		return nil, invalid("model id", id, "must not be empty")
-	}
-	return get[Model](ctx, s.c, "models/"+url.PathEscape(id), opts)
+	return getID[Model](ctx, s.c, "model id", id, "models/%s", opts)
 }

@@ -17,12 +17,7 @@ type callOptions struct {
 // WithHeader adds a header to the call. The client's own headers
 // (Authorization, User-Agent, Content-Type) cannot be overridden.
 func WithHeader(key, value string) RequestOption {
-	return func(o *callOptions) {
-		if o.header == nil {
-			o.header = http.Header{}
-		}
-		o.header.Add(key, value)
-	}
+	return WithHeaders(http.Header{key: {value}})
 }
 
 // WithHeaders adds every header of h to the call, for example

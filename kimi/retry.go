@@ -266,7 +266,7 @@ func rewind(req *http.Request) (*http.Request, error) {
 	if req.Body != nil && req.Body != http.NoBody {
 		body, err := req.GetBody()
 		if err != nil {
-			return nil, fmt.Errorf("kimi: replay request body: %w", err)
+			return nil, WithKind(fmt.Errorf("kimi: replay request body: %w", err), ErrBadRequest)
 		}
 		r.Body = body
 	}

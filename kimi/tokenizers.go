@@ -51,7 +51,7 @@ func (s *TokenizerService) Estimate(ctx context.Context, model string, messages 
 		return 0, e
 	}
 	if out.Data == nil || out.Data.TotalTokens == nil {
-		return 0, fmt.Errorf("%w: %s response has no data.total_tokens (request %s)", ErrBadResponse, req.URL.Path, resp.Header.Get("Msh-Request-Id"))
+		return 0, fmt.Errorf("%w: %s response has no data.total_tokens (request %s)", ErrBadResponse, req.URL.Path, requestID(resp.Header))
 	}
 	n, err := out.Data.TotalTokens.Int64()
 	if err != nil || n < 0 {

@@ -61,7 +61,7 @@ func (s *UserService) Balance(ctx context.Context, opts ...RequestOption) (*Bala
 	}
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s response (request %s): %s", ErrBadResponse, req.URL.Path,
-			resp.Header.Get("Msh-Request-Id"), fmt.Sprintf(format, args...))
+			requestID(resp.Header), fmt.Sprintf(format, args...))
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return nil, bad("%v", err)

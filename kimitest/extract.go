@@ -91,10 +91,6 @@ import (
 // A failure leaves the file with status "error" and the reason in
 // status_details; its content answers 500 "Failed to extract file: …".
 
-// maxExtractXML bounds the decompressed word/document.xml, and the
-// decompressed parts read from one XLSX, PPTX or EPUB file (zip bombs).
-const maxExtractXML = 256 << 20
-
 // fileTypes maps extensions to the file_type of the content document.
 var fileTypes = map[string]string{
 	".pdf":      "application/pdf",

@@ -17,6 +17,12 @@ func DOCX(paragraphs ...string) []byte {
 		xml.EscapeText(&body, []byte(p)) // a strings.Builder does not fail
 		body.WriteString("</w:t></w:r></w:p>")
 	}
+	return docxWithBody(body.String())
+}
+
+// docxWithBody returns a minimal .docx whose word/document.xml holds body
+// (the inside of <w:body>).
+func docxWithBody(body string) []byte {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, f := range [][2]string{
@@ -30,7 +36,7 @@ func DOCX(paragraphs ...string) []byte {
 			`<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>`},
 		{"word/document.xml", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` +
 			`<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>` +
-			body.String() + `</w:body></w:document>`},
+			body + `</w:body></w:document>`},
 	} {
 		// Writing to memory cannot fail.
 		w, _ := zw.Create(f[0])

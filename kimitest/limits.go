@@ -18,9 +18,9 @@ import (
 //     the headers, and the headers within headerReadTimeout and
 //     maxHeaderBytes (http.Server settings in Start; NewServer sets the
 //     same on its httptest server);
-//   - token figures: every count a client sends (max_tokens, a
-//     $web_search result's total_tokens) is checked against
-//     maxTokenFigure before any arithmetic, and the sums use satAdd, so
+//   - token figures: max_tokens is checked against the model's context
+//     window, a $web_search result's total_tokens against
+//     maxTokenFigure, before any arithmetic, and the sums use satAdd, so
 //     no sum can wrap around and slip under a limit;
 //   - uploads: filenames up to maxFilenameBytes;
 //   - extraction (extract.go, extract_office.go), per file: at most
@@ -30,6 +30,11 @@ import (
 //     inherited attributes looked up through at most maxPDFDepth
 //     parents; zip packages at most maxZipEntries entries and
 //     maxExtractXML decompressed bytes in all.
+//
+// maxExtractXML bounds the decompressed word/document.xml, and the
+// decompressed parts read from one XLSX, PPTX or EPUB file (zip bombs).
+const maxExtractXML = 256 << 20
+
 const (
 	bodyReadTimeout   = 30 * time.Second
 	headerReadTimeout = 10 * time.Second

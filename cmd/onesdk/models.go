@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onesdk-go/onesdk"
-	"github.com/onesdk-go/onesdk/catalog"
+	"github.com/onesdk-go/onesdk/kimi"
 )
 
 func newModelsCmd(a *app) *cobra.Command {
@@ -64,8 +64,7 @@ func (a *app) printModel(w io.Writer, m *onesdk.Model) error {
 func contextLength(m onesdk.Model) string {
 	n := m.ContextLength
 	if n == 0 {
-		c, _ := catalog.Lookup(m.ID)
-		n = c.ContextWindow
+		n = kimi.ContextWindow(m.ID)
 	}
 	if n == 0 {
 		return "-"
