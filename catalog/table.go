@@ -15,6 +15,12 @@ var (
 	aceOnly      = []string{ProviderAceData}
 )
 
+// DefaultMaxTokens is the answer budget (max_tokens) taken when a request
+// names none and its model's family documents no default of its own: the
+// 1024 Moonshot's chat reference gives, reserved by the emulator, the
+// offline estimator, document Q&A and the CLI alike.
+const DefaultMaxTokens = 1024
+
 // familyRules holds each family's rules once. The defaults and limits are
 // those of Moonshot's chat reference, https://platform.moonshot.cn/docs/api/chat;
 // automatic caching shows as cached_tokens in the usage and as the
@@ -24,7 +30,7 @@ var familyRules = map[Family]Rules{
 		Thinking: ThinkingNone, Temperature: 0, TopP: 1,
 		// The chat reference gives 1024 as max_tokens' default for the
 		// moonshot-v1 models.
-		DefaultMaxTokens: 1024,
+		DefaultMaxTokens: DefaultMaxTokens,
 		Tools:            true,
 		// The only family with explicit context caches
 		// (https://platform.moonshot.cn/docs/api/caching); no automatic

@@ -182,7 +182,7 @@ func (q *DocumentQA) system() string {
 
 func (q *DocumentQA) maxTokens() int {
 	if q.MaxTokens <= 0 {
-		return 1024
+		return catalog.DefaultMaxTokens
 	}
 	return q.MaxTokens
 }

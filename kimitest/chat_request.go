@@ -394,10 +394,6 @@ type params struct {
 // the docs call 0.001 "very close to 0" and give no exact threshold.
 const zeroTemperature = 0.001
 
-// defaultMaxTokens is the completion budget when the request names none
-// and the model's family documents no default of its own.
-const defaultMaxTokens = 1024
-
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // checkParams applies the per-family parameter rules of package catalog.
@@ -482,7 +478,7 @@ func checkParams(req *chatRequest, m ModelSpec) (params, *apiError) {
 	if req.MaxCompletionTokens != nil {
 		mt, name = req.MaxCompletionTokens, "max_completion_tokens"
 	}
-	p.maxTokens = cmp.Or(fr.DefaultMaxTokens, defaultMaxTokens)
+	p.maxTokens = cmp.Or(fr.DefaultMaxTokens, catalog.DefaultMaxTokens)
 	if mt != nil {
 		if *mt < 1 {
 			return p, errInvalid("%s must be at least 1, got %d", name, *mt)

@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/onesdk-go/onesdk/catalog"
 	"github.com/tiktoken-go/tokenizer/codec"
 )
 
@@ -86,7 +87,7 @@ const (
 // reference's max_tokens entry gives 1024 as the value used when it is
 // not set (https://platform.moonshot.cn/docs/api/chat). Thinking models
 // may use a larger default.
-const DefaultMaxTokens = 1024
+const DefaultMaxTokens = catalog.DefaultMaxTokens
 
 // Message is the part of a chat message that costs prompt tokens. Callers
 // adapt their own message type to it (Chat does it for kimi.Message);

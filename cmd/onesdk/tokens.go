@@ -86,7 +86,7 @@ With --json: {"tokens":N,"model":…,"method":"server"|"offline-estimate",
 	f.StringVar(&o.messages, "messages", "", `count this JSON array of messages ("-": standard input)`)
 	f.StringVarP(&o.model, "model", "m", defaultModel, "model to count for, also checked for fit")
 	f.BoolVar(&o.offline, "offline-estimate", false, "estimate locally, without any request")
-	f.IntVar(&o.maxTokens, "max-tokens", 1024, "answer budget reserved in each context window")
+	f.IntVar(&o.maxTokens, "max-tokens", tokencount.DefaultMaxTokens, "answer budget reserved in each context window")
 	_ = cmd.RegisterFlagCompletionFunc("model", a.completeModels)
 	return cmd
 }
