@@ -18,6 +18,7 @@ import (
 	openai "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/onesdk-go/onesdk/internal/measure"
 	"github.com/onesdk-go/onesdk/kimi"
 )
 
@@ -266,7 +267,7 @@ func benchStream(b *testing.B, run func(context.Context) (string, error)) {
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	cpu0, cpuOK := cpuTime()
+	cpu0, cpuOK := measure.CPU()
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := run(ctx); err != nil {
@@ -274,7 +275,7 @@ func benchStream(b *testing.B, run func(context.Context) (string, error)) {
 		}
 	}
 	b.StopTimer()
-	cpu1, _ := cpuTime()
+	cpu1, _ := measure.CPU()
 	runtime.ReadMemStats(&after)
 	chunks := float64(b.N) * StreamChunks
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/chunks, "ns/chunk")

@@ -8,13 +8,10 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
-	"runtime/metrics"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/onesdk-go/onesdk/internal/measure"
 	"github.com/onesdk-go/onesdk/kimi"
 )
 
@@ -62,50 +59,6 @@ func BenchmarkUpload100MB(b *testing.B) {
 	}
 }
 
-var heapSample = []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-
-var heapMu sync.Mutex
-
-// liveHeap is the bytes of live and not-yet-swept heap objects.
-func liveHeap() int64 {
-	heapMu.Lock()
-	defer heapMu.Unlock()
-	metrics.Read(heapSample)
-	return int64(heapSample[0].Value.Uint64())
-}
-
-// sampleHeap polls the heap until the returned stop is called, which
-// returns the largest excess over base seen.
-func sampleHeap(base int64) (stop func() int64) {
-	done := make(chan struct{})
-	var peak atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(200 * time.Microsecond)
-		defer t.Stop()
-		for {
-			if d := liveHeap() - base; d > peak.Load() {
-				peak.Store(d)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() int64 {
-		close(done)
-		wg.Wait()
-		if d := liveHeap() - base; d > peak.Load() {
-			peak.Store(d)
-		}
-		return peak.Load()
-	}
-}
-
 // BenchmarkUpload100MBBufferedControl is the same upload the way a naive
 // client does it (the multipart body built in a bytes.Buffer, then
 // posted), measured the same way: it shows what the sampler reports when
@@ -143,12 +96,12 @@ func reportPeakHeap(b *testing.B, upload func() error) {
 	var peak int64
 	for b.Loop() {
 		b.StopTimer()
-		runtime.GC()
-		stop := sampleHeap(liveHeap())
-		b.StartTimer()
-		err := upload()
-		b.StopTimer()
-		peak = max(peak, stop())
+		var err error
+		peak = max(peak, measure.PeakHeap(func() {
+			b.StartTimer()
+			err = upload()
+			b.StopTimer()
+		}))
 		if err != nil {
 			b.Fatal(err)
 		}

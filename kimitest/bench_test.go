@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/onesdk-go/onesdk/internal/measure"
 )
 
 // smallChatBody is the small non-stream chat request of the per-request
@@ -63,11 +65,11 @@ func BenchmarkChatNonStream(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			e := benchEmulator(b, bc.opts...)
 			b.ReportAllocs()
-			cpu0, ok := processCPU()
+			cpu0, ok := measure.CPU()
 			for b.Loop() {
 				serveSmallChat(b, e)
 			}
-			if cpu1, ok1 := processCPU(); ok && ok1 {
+			if cpu1, ok1 := measure.CPU(); ok && ok1 {
 				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 			}
 		})

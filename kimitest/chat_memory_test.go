@@ -5,12 +5,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"runtime/metrics"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/onesdk-go/onesdk/internal/measure"
 )
 
 // largeChatBody is a chat request of about size bytes, compact JSON as
@@ -28,39 +26,6 @@ func largeChatBody(size int, image bool) []byte {
 	b.WriteString(strings.Repeat(unit, (size-len(head)-len(tail))/len(unit)))
 	b.WriteString(tail)
 	return b.Bytes()
-}
-
-// peakHeapDuring samples the heap (live and not yet swept objects) while
-// fn runs and returns the largest excess over the heap before it.
-func peakHeapDuring(fn func()) int64 {
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() int64 {
-		metrics.Read(sample)
-		return int64(sample[0].Value.Uint64())
-	}
-	runtime.GC()
-	base := read()
-	var peak atomic.Int64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(200 * time.Microsecond)
-		defer t.Stop()
-		for {
-			if d := read() - base; d > peak.Load() {
-				peak.Store(d)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	fn()
-	close(done)
-	wg.Wait()
-	return peak.Load()
 }
 
 // A 50 MB chat body costs a small multiple of its size: it is read once
@@ -92,7 +57,7 @@ func TestLargeChatBodyMemory(t *testing.T) {
 			rec := httptest.NewRecorder()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			peak := peakHeapDuring(func() { e.ServeHTTP(rec, req) })
+			peak := measure.PeakHeap(func() { e.ServeHTTP(rec, req) })
 			runtime.ReadMemStats(&after)
 			alloc := after.TotalAlloc - before.TotalAlloc
 			if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.want) {

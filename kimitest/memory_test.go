@@ -3,16 +3,9 @@ package kimitest
 import (
 	"runtime"
 	"testing"
-)
 
-// retainedHeap is the live heap after a full collection.
-func retainedHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
+	"github.com/onesdk-go/onesdk/internal/measure"
+)
 
 // A chat request leaves no state behind that grows with the number of
 // requests: the ledger sums its charges and the rate limiter keeps
@@ -43,9 +36,9 @@ func TestRetainedMemoryBounded(t *testing.T) {
 				}
 			}
 			send(20_000)
-			after20k := retainedHeap()
+			after20k := measure.RetainedHeap()
 			send(180_000)
-			after200k := retainedHeap()
+			after200k := measure.RetainedHeap()
 			grew := int64(after200k) - int64(after20k)
 			t.Logf("retained heap: %d B after 20k requests, %d B after 200k (%+d B)", after20k, after200k, grew)
 			runtime.KeepAlive(e)

@@ -1,15 +1,15 @@
 //go:build unix
 
-package kimitest
+package measure
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time the process has used, all threads, so that
-// a benchmark's figure includes the garbage collector's work.
-func processCPU() (time.Duration, bool) {
+// CPU returns the CPU time, user and system, the process has used so far
+// in all its threads; false where it cannot be read.
+func CPU() (time.Duration, bool) {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0, false
