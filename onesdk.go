@@ -229,7 +229,7 @@ func (s *SDK) ListModels(ctx context.Context) ([]Model, error) {
 func (s *SDK) GetModel(ctx context.Context, id string) (*Model, error) {
 	if !s.p.has(featModels) {
 		// The catalogue's lookup: any case, a "vendor/" prefix ignored.
-		if m, ok := catalog.Lookup(id); ok && m.OfferedBy(s.p.name) && m.Status != catalog.StatusRetired {
+		if m, ok := catalog.Lookup(id); ok && m.OfferedBy(s.p.catalog) && m.Status != catalog.StatusRetired {
 			model := s.p.model(m)
 			return &model, nil
 		}

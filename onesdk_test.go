@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/onesdk-go/onesdk"
+	"github.com/onesdk-go/onesdk/catalog"
 	"github.com/onesdk-go/onesdk/kimi"
 	"github.com/onesdk-go/onesdk/kimitest"
 )
@@ -29,6 +30,28 @@ func TestNewUnknownProviderListsKnown(t *testing.T) {
 	}
 	if got := strings.Join(onesdk.Providers(), ","); got != "acedata,kimi" {
 		t.Errorf("Providers() = %s, want acedata,kimi", got)
+	}
+}
+
+// LookupProvider resolves names and aliases the way New does, and each
+// provider's catalogue name is one package catalog knows.
+func TestLookupProvider(t *testing.T) {
+	for _, tc := range []struct{ name, want, key, cat string }{
+		{"kimi", "kimi", "MOONSHOT_API_KEY", catalog.ProviderMoonshot},
+		{" Moonshot ", "kimi", "MOONSHOT_API_KEY", catalog.ProviderMoonshot},
+		{"ACE", "acedata", "ACEDATA_API_TOKEN", catalog.ProviderAceData},
+		{"acedatacloud", "acedata", "ACEDATA_API_TOKEN", catalog.ProviderAceData},
+	} {
+		p, ok := onesdk.LookupProvider(tc.name)
+		if !ok || p.Name != tc.want || p.KeyEnv != tc.key || p.Catalog != tc.cat {
+			t.Errorf("LookupProvider(%q) = %+v, %v", tc.name, p, ok)
+		}
+		if len(catalog.ForProvider(p.Catalog)) == 0 {
+			t.Errorf("provider %s: catalogue %q lists no model", p.Name, p.Catalog)
+		}
+	}
+	if p, ok := onesdk.LookupProvider("openai"); ok {
+		t.Errorf("LookupProvider(openai) = %+v, true", p)
 	}
 }
 

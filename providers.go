@@ -27,6 +27,7 @@ func (f feature) String() string {
 type provider struct {
 	name     string
 	aliases  []string
+	catalog  string // its name in package catalog
 	keyEnv   string
 	urlEnv   string
 	baseURL  func(region string) string
@@ -36,7 +37,7 @@ type provider struct {
 // providers is the table New reads; every fact about a provider is here.
 var providers = []*provider{
 	{
-		name: "kimi", aliases: []string{"moonshot"}, keyEnv: "MOONSHOT_API_KEY", urlEnv: "MOONSHOT_BASE_URL",
+		name: "kimi", aliases: []string{"moonshot"}, catalog: catalog.ProviderMoonshot, keyEnv: "MOONSHOT_API_KEY", urlEnv: "MOONSHOT_BASE_URL",
 		baseURL: func(region string) string {
 			if strings.EqualFold(region, "ai") {
 				return kimi.BaseURLAI
@@ -49,7 +50,7 @@ var providers = []*provider{
 		// Ace Data Cloud resells Kimi's chat completions at
 		// <host>/kimi/chat/completions, with no other endpoint: its model
 		// list comes from the catalogue.
-		name: "acedata", aliases: []string{"ace", "acedatacloud"}, keyEnv: "ACEDATA_API_TOKEN", urlEnv: "ACEDATA_BASE_URL",
+		name: "acedata", aliases: []string{"ace", "acedatacloud"}, catalog: catalog.ProviderAceData, keyEnv: "ACEDATA_API_TOKEN", urlEnv: "ACEDATA_BASE_URL",
 		baseURL: func(string) string { return "https://api.acedata.cloud/kimi" },
 	},
 }
@@ -62,6 +63,24 @@ func Providers() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// ProviderInfo is what New knows of a provider before it has a key.
+type ProviderInfo struct {
+	Name    string // the provider's name, as SDK.Provider reports it
+	KeyEnv  string // the environment variable New reads the key from
+	URLEnv  string // the environment variable New reads the base URL from
+	Catalog string // the provider's name in package catalog
+}
+
+// LookupProvider returns the provider New would use for name (its name
+// or an alias, in any case); ok is false for an unknown provider.
+func LookupProvider(name string) (info ProviderInfo, ok bool) {
+	p := findProvider(name)
+	if p == nil {
+		return ProviderInfo{}, false
+	}
+	return ProviderInfo{Name: p.name, KeyEnv: p.keyEnv, URLEnv: p.urlEnv, Catalog: p.catalog}, true
 }
 
 func findProvider(name string) *provider {
@@ -79,7 +98,7 @@ func (p *provider) has(f feature) bool { return slices.Contains(p.features, f) }
 // catalogue lists the catalogue's models that the provider offers.
 func (p *provider) catalogue() []Model {
 	var out []Model
-	for _, m := range catalog.ForProvider(p.name) {
+	for _, m := range catalog.ForProvider(p.catalog) {
 		out = append(out, p.model(m))
 	}
 	return out

@@ -238,24 +238,13 @@ func Lookup(id string) (Model, bool) {
 	return models[i].clone(), true
 }
 
-// canonicalProvider maps a provider name or one of the facade's aliases
-// ("kimi" for Moonshot; "ace", "acedatacloud" for Ace Data Cloud) to its
-// canonical name.
-func canonicalProvider(name string) string {
-	switch n := strings.ToLower(strings.TrimSpace(name)); n {
-	case "kimi":
-		return ProviderMoonshot
-	case "ace", "acedatacloud":
-		return ProviderAceData
-	default:
-		return n
-	}
-}
+// canonicalProvider lets a provider name be written in any case.
+func canonicalProvider(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
 // ForProvider returns the models a provider offers today, in table order:
 // retired models are left out. name is ProviderMoonshot or
-// ProviderAceData, or an alias the onesdk facade accepts ("kimi", "ace",
-// "acedatacloud"); case is ignored. An unknown provider has none.
+// ProviderAceData, in any case; the facade's aliases ("kimi", "ace") are
+// the facade's to resolve. An unknown provider has none.
 func ForProvider(name string) []Model {
 	p := canonicalProvider(name)
 	var out []Model

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/onesdk-go/onesdk"
 	"github.com/onesdk-go/onesdk/catalog"
 )
 
@@ -20,8 +21,12 @@ func (a *app) completeModels(_ *cobra.Command, _ []string, toComplete string) ([
 // modelCompletions lists the provider's models starting with prefix, each
 // with its context window as the description.
 func modelCompletions(provider, prefix string) []cobra.Completion {
+	p, ok := onesdk.LookupProvider(provider)
+	if !ok {
+		return nil
+	}
 	var out []cobra.Completion
-	for _, m := range catalog.ForProvider(provider) {
+	for _, m := range catalog.ForProvider(p.Catalog) {
 		if !strings.HasPrefix(m.ID, prefix) {
 			continue
 		}

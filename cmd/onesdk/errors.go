@@ -163,11 +163,11 @@ func trimPrefixes(s string) string {
 func (a *app) hint(err, kind error) string {
 	switch kind {
 	case onesdk.ErrAuthorization:
-		where := "check " + keyEnv(a.providerName)
+		where := "check " + a.providerInfo.KeyEnv
 		if a.apiKey != "" {
 			where = "check --api-key"
 		}
-		if a.providerName == "kimi" && a.baseURL == "" && !a.offline {
+		if a.providerInfo.Name == "kimi" && a.baseURL == "" && !a.offline {
 			where += " (keys of api.moonshot.cn and api.moonshot.ai differ: see --region)"
 		}
 		return where

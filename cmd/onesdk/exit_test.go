@@ -112,7 +112,8 @@ func TestDebugLogHasNoKey(t *testing.T) {
 // The line printed for an API error, from a hand-made one, and the
 // redaction of a key that a server would echo.
 func TestDescribe(t *testing.T) {
-	a := &app{providerName: "kimi", baseURL: "http://127.0.0.1/v1"}
+	kimiInfo, _ := onesdk.LookupProvider("kimi")
+	a := &app{providerInfo: kimiInfo, baseURL: "http://127.0.0.1/v1"}
 	err := &onesdk.APIError{StatusCode: 401, Type: "invalid_authentication_error", Message: "Invalid Authentication"}
 	want := "onesdk: authentication failed (401 invalid_authentication_error): Invalid Authentication — check MOONSHOT_API_KEY"
 	if got := a.describe(err); got != want {

@@ -68,8 +68,8 @@ type app struct {
 	// started is set once cobra has parsed flags and arguments: an error
 	// seen before that is a usage error.
 	started bool
-	// canonical provider name, set by the pre-run check.
-	providerName string
+	// the provider --provider names, set by the pre-run check.
+	providerInfo onesdk.ProviderInfo
 	// command is the command path being run ("onesdk tag get"), for hints.
 	command    string
 	offlineKey string
@@ -173,15 +173,13 @@ func (a *app) preRun(cmd *cobra.Command, _ []string) error {
 	if a.timeout < 0 {
 		return usageErrorf("--timeout must be positive")
 	}
-	// New checks the provider name before anything else, so a throwaway
-	// key tells an unknown provider (a usage error) from a missing key.
-	probe, err := onesdk.New(a.provider, onesdk.Config{APIKey: "probe", APIURL: "http://127.0.0.1/"})
-	if err != nil {
+	p, ok := onesdk.LookupProvider(a.provider)
+	if !ok {
 		return usageErrorf("unknown provider %q (known: %s)", a.provider, strings.Join(onesdk.Providers(), ", "))
 	}
-	a.providerName = probe.Provider()
+	a.providerInfo = p
 	if a.offline {
-		if a.providerName != "kimi" {
+		if p.Name != "kimi" {
 			return usageErrorf("--offline emulates Kimi only, not provider %q", a.provider)
 		}
 		if a.baseURL != "" {
@@ -220,8 +218,8 @@ func (a *app) newSDK(cmd *cobra.Command) (*onesdk.SDK, error) {
 		cfg.APIKey, cfg.APIURL = key, srv.URL
 		cfg.Currency = "USD" // the emulator's accounts bill in USD
 	}
-	if cfg.APIKey == "" && os.Getenv(keyEnv(a.providerName)) == "" {
-		return nil, noKeyError{env: keyEnv(a.providerName)}
+	if cfg.APIKey == "" && os.Getenv(a.providerInfo.KeyEnv) == "" {
+		return nil, noKeyError{env: a.providerInfo.KeyEnv}
 	}
 	cfg.Proxy = a.proxy
 	sdk, err := onesdk.New(a.provider, cfg)
@@ -255,12 +253,4 @@ func newOfflineKey() (string, error) {
 		return "", err
 	}
 	return "sk-offline-" + hex.EncodeToString(b), nil
-}
-
-// keyEnv names the environment variable the facade reads the key from.
-func keyEnv(provider string) string {
-	if provider == "acedata" {
-		return "ACEDATA_API_TOKEN"
-	}
-	return "MOONSHOT_API_KEY"
 }
