@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,19 +27,15 @@ var story = kimitest.Rule{Match: "story", Reply: "Once upon a time" + strings.Re
 // outputWatch is a writer that tests can wait on: the output of an
 // invocation running in another goroutine.
 type outputWatch struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{} // closed at the next write
+	watched
+	buf bytes.Buffer
 }
 
-func newOutputWatch() *outputWatch { return &outputWatch{changed: make(chan struct{})} }
+func newOutputWatch() *outputWatch { return &outputWatch{} }
 
-func (w *outputWatch) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	close(w.changed)
-	w.changed = make(chan struct{})
-	return w.buf.Write(p)
+func (w *outputWatch) Write(p []byte) (n int, err error) {
+	w.change(func() { n, err = w.buf.Write(p) })
+	return n, err
 }
 
 func (w *outputWatch) String() string {
@@ -52,20 +48,8 @@ func (w *outputWatch) String() string {
 // that takes longer than any run of the test should.
 func (w *outputWatch) waitFor(t *testing.T, s string, n int) {
 	t.Helper()
-	timeout := time.After(20 * time.Second)
-	for {
-		w.mu.Lock()
-		got, changed := strings.Count(w.buf.String(), s), w.changed
-		w.mu.Unlock()
-		if got >= n {
-			return
-		}
-		select {
-		case <-changed:
-		case <-timeout:
-			t.Fatalf("waited in vain for %q ×%d in:\n%s", s, n, w.String())
-		}
-	}
+	w.waitUntil(t, func() bool { return strings.Count(w.buf.String(), s) >= n },
+		func() string { return fmt.Sprintf("%q ×%d in:\n%s", s, n, w.buf.String()) })
 }
 
 // session is an invocation running in the background, with its standard

@@ -174,9 +174,51 @@ func (e *testEnv) acedata(t *testing.T, args ...string) result {
 type recorder struct {
 	URL string // base URL to give the CLI, ending /v1
 
+	watched
+	reqs []kimi.ChatRequest
+}
+
+// watched is state that another goroutine changes and a test waits on;
+// its zero value is ready.
+type watched struct {
 	mu      sync.Mutex
-	reqs    []kimi.ChatRequest
-	changed chan struct{} // closed when the next request is recorded
+	changed chan struct{} // closed at the next change
+}
+
+// change runs f under the lock and wakes the waiters.
+func (w *watched) change(f func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f()
+	if w.changed != nil {
+		close(w.changed)
+	}
+	w.changed = make(chan struct{})
+}
+
+// waitUntil waits until done, read under the lock, holds; it fails the
+// test with what() if that takes longer than any run of the test should.
+func (w *watched) waitUntil(t *testing.T, done func() bool, what func() string) {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		w.mu.Lock()
+		if w.changed == nil {
+			w.changed = make(chan struct{})
+		}
+		ok, changed := done(), w.changed
+		w.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			t.Fatalf("waited in vain for %s", what())
+		}
+	}
 }
 
 func newRecorder(t *testing.T, srv *kimitest.Server) *recorder {
@@ -193,7 +235,7 @@ func newRecorder(t *testing.T, srv *kimitest.Server) *recorder {
 		// proxy need not log it.
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
-	rec := &recorder{changed: make(chan struct{})}
+	rec := &recorder{}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/chat/completions") {
 			body, err := io.ReadAll(r.Body)
@@ -205,11 +247,7 @@ func newRecorder(t *testing.T, srv *kimitest.Server) *recorder {
 			if err := json.Unmarshal(body, &req); err != nil {
 				t.Errorf("CLI sent a body that is not a chat request: %v\n%s", err, body)
 			}
-			rec.mu.Lock()
-			rec.reqs = append(rec.reqs, req)
-			close(rec.changed)
-			rec.changed = make(chan struct{})
-			rec.mu.Unlock()
+			rec.change(func() { rec.reqs = append(rec.reqs, req) })
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		rp.ServeHTTP(w, r)
@@ -223,20 +261,8 @@ func newRecorder(t *testing.T, srv *kimitest.Server) *recorder {
 // emulator; it fails the test if that takes longer than any run should.
 func (r *recorder) waitRequests(t *testing.T, n int) {
 	t.Helper()
-	timeout := time.After(20 * time.Second)
-	for {
-		r.mu.Lock()
-		got, changed := len(r.reqs), r.changed
-		r.mu.Unlock()
-		if got >= n {
-			return
-		}
-		select {
-		case <-changed:
-		case <-timeout:
-			t.Fatalf("waited in vain for %d chat requests, got %d", n, got)
-		}
-	}
+	r.waitUntil(t, func() bool { return len(r.reqs) >= n },
+		func() string { return fmt.Sprintf("%d chat requests, got %d", n, len(r.reqs)) })
 }
 
 func (r *recorder) requests() []kimi.ChatRequest {

@@ -53,7 +53,7 @@ func newTokensCmd(a *app) *cobra.Command {
 		Short: "Count the tokens of a prompt and check which models it fits",
 		Long: `Count the prompt tokens of a text or a conversation, and say whether it
 fits the context window of ` + strings.Join(tokenCandidates, ", ") + `
-and of --model, with --max-tokens (default 1024, Kimi's default answer
+and of --model, with --max-tokens (default and 0: 1024, Kimi's default answer
 budget, which it reserves in the window; DocumentQA and chat --file do the
 same) kept free for the answer: FITS means prompt + max-tokens <= CONTEXT,
 and REMAINING is CONTEXT - prompt - max-tokens.
@@ -114,7 +114,9 @@ func (a *app) countTokens(cmd *cobra.Command, o *tokensOptions, args []string) e
 		return err
 	}
 
-	res := tokensResult{MaxTokens: o.maxTokens}
+	// The reservation is tokencount's: 0, like a request without
+	// max_tokens, reserves Kimi's default.
+	res := tokensResult{MaxTokens: tokencount.Charge(0, o.maxTokens)}
 	if o.offline {
 		res.Method = "offline-estimate"
 		res.Tokens = tokencount.Chat(msgs, nil)
@@ -151,8 +153,8 @@ func (res *tokensResult) fit(model string, window func(string) int) {
 	for _, id := range candidates {
 		mf := modelFit{Model: id, ContextLength: window(id)}
 		if mf.ContextLength > 0 {
-			mf.Remaining = mf.ContextLength - res.Tokens - res.MaxTokens
-			fits := mf.Remaining >= 0
+			mf.Remaining = mf.ContextLength - tokencount.Charge(res.Tokens, res.MaxTokens)
+			fits := tokencount.FitsContext(res.Tokens, res.MaxTokens, mf.ContextLength)
 			mf.Fits = &fits
 		}
 		res.Models = append(res.Models, mf)

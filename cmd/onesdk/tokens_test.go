@@ -148,6 +148,11 @@ func TestTokensReserveMaxTokens(t *testing.T) {
 	if fits, _ := fit8k(off); fits || *off.MaxTokens != 8192 {
 		t.Errorf("offline, --max-tokens 8192: 8k fits %t, max_tokens %d", fits, *off.MaxTokens)
 	}
+	// 0 is what a request without max_tokens is: Kimi's default reserved.
+	zero := parseTokens(t, cli(t, "", "--json", "tokens", "--offline-estimate", "--max-tokens", "0", "hi"))
+	if _, rem := fit8k(zero); *zero.MaxTokens != 1024 || rem != 8192-zero.Tokens-1024 {
+		t.Errorf("--max-tokens 0: max_tokens %d, remaining %d", *zero.MaxTokens, rem)
+	}
 	e.run(t, "tokens", "--max-tokens", "-1", "hi").wantUsage(t)
 }
 
