@@ -234,7 +234,7 @@ func newCacheGetCmd(a *app) *cobra.Command {
 		Use:   "get CACHE_ID",
 		Short: "Show one context cache",
 		Long:  `Show one context cache; --json prints the whole object, cached messages and tools included.`,
-	}, (*onesdk.SDK).GetCache, a.printCache)
+	}, cacheIDs, (*onesdk.SDK).GetCache, a.printCache)
 }
 
 type cacheUpdateOptions struct {
@@ -252,8 +252,9 @@ its metadata (--meta, repeatable). The cache goes back to "pending" while
 Kimi processes it again.`,
 		Example: `  onesdk cache update cache-abc123 --ttl 3600
   onesdk cache update cache-abc123 --meta project=docs --meta owner=ana`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return a.updateCache(cmd, o, args[0]) },
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeOne(cacheIDs),
+		RunE:              func(cmd *cobra.Command, args []string) error { return a.updateCache(cmd, o, args[0]) },
 	}
 	f := cmd.Flags()
 	f.IntVar(&o.ttl, "ttl", 0, "new lifetime in seconds from now, at most 3600")
@@ -293,7 +294,7 @@ func newCacheDeleteCmd(a *app) *cobra.Command {
 id is "not found", exit code 6); the ones deleted before it are listed.
 Tags that pointed to a deleted cache are left dangling. With --json the
 deleted ids are printed as [{"id":"cache-…","deleted":true},...].`,
-	}, (*onesdk.SDK).DeleteCache)
+	}, cacheIDs, (*onesdk.SDK).DeleteCache)
 }
 
 // printCache prints one cache: the object with --json, else its fields.

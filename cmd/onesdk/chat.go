@@ -121,6 +121,7 @@ The default model is ` + defaultModel + `.`,
 	f.BoolVar(&o.keepFiles, "keep-files", false, "with --file: keep the uploaded files instead of deleting them afterwards")
 	_ = cmd.RegisterFlagCompletionFunc("thinking", cobra.FixedCompletions([]string{"enabled", "disabled"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("model", a.completeModels)
+	_ = cmd.RegisterFlagCompletionFunc("cache", a.completeIDs(tagNames))
 	return cmd
 }
 

@@ -37,19 +37,23 @@ func byID[T any](get func(*onesdk.SDK, context.Context, string) (T, error), id s
 }
 
 // getCmd completes c as a command that fetches the object its one
-// argument names and prints it.
-func getCmd[T any](a *app, c *cobra.Command, get func(*onesdk.SDK, context.Context, string) (T, error), show func(io.Writer, T) error) *cobra.Command {
+// argument names and prints it; ids completes that argument.
+func getCmd[T any](a *app, c *cobra.Command, ids idLister, get func(*onesdk.SDK, context.Context, string) (T, error), show func(io.Writer, T) error) *cobra.Command {
 	c.Args = cobra.ExactArgs(1)
+	if ids != nil {
+		c.ValidArgsFunction = a.completeOne(ids)
+	}
 	c.RunE = func(cmd *cobra.Command, args []string) error { return call(a, cmd, byID(get, args[0]), show) }
 	return c
 }
 
 // deleteCmd completes c as a command that deletes the objects its
-// arguments name, one by one: each success is printed, and the first
+// arguments name (completed from ids), one by one: each success is printed, and the first
 // failure stops it. With --json the deleted ids are printed at the end as
 // [{"id":…,"deleted":true},...].
-func deleteCmd(a *app, c *cobra.Command, del func(*onesdk.SDK, context.Context, string) error) *cobra.Command {
+func deleteCmd(a *app, c *cobra.Command, ids idLister, del func(*onesdk.SDK, context.Context, string) error) *cobra.Command {
 	c.Args = cobra.MinimumNArgs(1)
+	c.ValidArgsFunction = a.completeIDs(ids)
 	c.RunE = func(cmd *cobra.Command, ids []string) error {
 		sdk, err := a.newSDK(cmd)
 		if err != nil {

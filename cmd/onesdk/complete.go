@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
+	"iter"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -63,4 +68,103 @@ func windowSize(tokens int) string {
 		return strconv.Itoa(tokens/1024) + "k"
 	}
 	return strconv.Itoa(tokens)
+}
+
+// idLister lists the objects an argument may name, for shell completion:
+// each id with a short description.
+type idLister func(*onesdk.SDK, context.Context) ([]cobra.Completion, error)
+
+// completionWait bounds the server call of a completion: a shell that
+// waits longer for a TAB than this is worse than one that offers nothing.
+const completionWait = 3 * time.Second
+
+// completeIDs completes arguments (or a flag) with the ids list gives. It
+// asks the server only when a key is configured (--api-key or the
+// provider's variable) and never with --offline, whose fresh emulator
+// holds nothing; a failure or a slow server completes nothing. Ids already
+// on the command line are not offered again.
+func (a *app) completeIDs(list idLister) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		const none = cobra.ShellCompDirectiveNoFileComp
+		// Completion does not run the pre-run check; its flags are parsed.
+		if a.offline || a.preRun(cmd, args) != nil {
+			return nil, none
+		}
+		if a.apiKey == "" && os.Getenv(a.providerInfo.KeyEnv) == "" {
+			return nil, none
+		}
+		sdk, err := a.newSDK(cmd)
+		if err != nil {
+			return nil, none
+		}
+		ctx, cancel := context.WithTimeout(cmd.Context(), completionWait)
+		defer cancel()
+		ids, err := list(sdk, ctx)
+		if err != nil {
+			return nil, none
+		}
+		var out []cobra.Completion
+		for _, c := range ids {
+			id, _, _ := strings.Cut(c, "\t")
+			if strings.HasPrefix(id, prefix) && !slices.Contains(args, id) {
+				out = append(out, c)
+			}
+		}
+		return out, none
+	}
+}
+
+// cacheIDs lists the account's caches: id, then status and name.
+func cacheIDs(sdk *onesdk.SDK, ctx context.Context) ([]cobra.Completion, error) {
+	return listed(sdk.AllCaches(ctx, &onesdk.CacheListOptions{Limit: 100}), func(c *onesdk.Cache) cobra.Completion {
+		return cobra.CompletionWithDesc(c.ID, strings.TrimSpace(c.Status+" "+oneLine(c.Name)))
+	})
+}
+
+// tagNames lists the account's tags: the tag, then the cache it names.
+func tagNames(sdk *onesdk.SDK, ctx context.Context) ([]cobra.Completion, error) {
+	return listed(sdk.AllTags(ctx, &onesdk.TagListOptions{Limit: 100}), func(t *onesdk.Tag) cobra.Completion {
+		return cobra.CompletionWithDesc(t.Tag, "→ "+t.CacheID)
+	})
+}
+
+// fileIDs lists the account's files: id, then name and status.
+func fileIDs(sdk *onesdk.SDK, ctx context.Context) ([]cobra.Completion, error) {
+	files, err := sdk.ListFiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cobra.Completion, 0, len(files))
+	for _, f := range files {
+		out = append(out, cobra.CompletionWithDesc(f.ID, strings.TrimSpace(oneLine(f.Filename)+" "+f.Status)))
+	}
+	return out, nil
+}
+
+// listedMax bounds what a completion gathers from a paged list: a shell
+// offers a screenful, not an account's history.
+const listedMax = 500
+
+func listed[T any](all iter.Seq2[*T, error], completion func(*T) cobra.Completion) ([]cobra.Completion, error) {
+	var out []cobra.Completion
+	for v, err := range all {
+		if err != nil {
+			return nil, err
+		}
+		if out = append(out, completion(v)); len(out) == listedMax {
+			break
+		}
+	}
+	return out, nil
+}
+
+// completeOne is completeIDs for a command that takes one argument.
+func (a *app) completeOne(list idLister) cobra.CompletionFunc {
+	ids := a.completeIDs(list)
+	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return ids(cmd, args, prefix)
+	}
 }

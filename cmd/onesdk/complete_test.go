@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/onesdk-go/onesdk/kimi"
 )
 
 // completions runs cobra's hidden __complete command and returns the
@@ -66,5 +68,43 @@ func TestModelsContextFromCatalogue(t *testing.T) {
 	}
 	if w := window("kimi-k2-instruct-0905"); w != "" && w != "-" {
 		t.Errorf("kimi-k2-instruct-0905 has no known window, shown as %q", w)
+	}
+}
+
+// With a key, the arguments that name an account's objects complete from
+// the server: cache ids, tags, file ids. Without one, nothing is asked.
+func TestObjectCompletion(t *testing.T) {
+	e := setup(t)
+	cache := decodeOne[kimi.Cache](t, []byte(e.run(t, "--json", "cache", "create", "--system", "Answer in French.", "--tag", "french").mustOK(t).stdout))
+	file := decodeOne[[]kimi.File](t, []byte(e.run(t, "--json", "files", "upload", writeFile(t, "notes.txt", "some notes")).mustOK(t).stdout))[0]
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"cache", "get", ""}, []string{cache.ID}},
+		{[]string{"cache", "update", "cache-"}, []string{cache.ID}},
+		{[]string{"cache", "get", "nomatch"}, nil},
+		{[]string{"cache", "get", cache.ID, ""}, nil}, // one argument only
+		{[]string{"cache", "delete", cache.ID, ""}, nil},
+		{[]string{"tag", "create", "new", ""}, []string{cache.ID}},
+		{[]string{"tag", "create", ""}, nil}, // a new name
+		{[]string{"tag", "get", "fr"}, []string{"french"}},
+		{[]string{"tag", "delete", ""}, []string{"french"}},
+		{[]string{"chat", "--cache", ""}, []string{"french"}},
+		{[]string{"files", "get", ""}, []string{file.ID}},
+		{[]string{"files", "content", ""}, []string{file.ID}},
+		{[]string{"files", "delete", ""}, []string{file.ID}},
+	} {
+		ids, dir := completions(t, e.args(tc.args...)...)
+		if !slices.Equal(ids, tc.want) || dir != ":4" {
+			t.Errorf("complete %q = %v %s, want %v :4", tc.args, ids, dir, tc.want)
+		}
+	}
+	// No key (TestMain clears the variables), or offline: nothing.
+	if ids, _ := completions(t, "--base-url", e.rec.URL, "cache", "get", ""); len(ids) != 0 {
+		t.Errorf("completed without a key: %v", ids)
+	}
+	if ids, _ := completions(t, "--offline", "cache", "get", ""); len(ids) != 0 {
+		t.Errorf("completed offline: %v", ids)
 	}
 }

@@ -273,7 +273,7 @@ func newFilesGetCmd(a *app) *cobra.Command {
 	return getCmd(a, &cobra.Command{
 		Use:   "get FILE_ID",
 		Short: "Show one file",
-	}, (*onesdk.SDK).GetFile, a.printFile)
+	}, fileIDs, (*onesdk.SDK).GetFile, a.printFile)
 }
 
 // printFile prints one file: the object with --json, else its fields.
@@ -301,7 +301,8 @@ response body as sent instead (for file-extract files a JSON document with
 content, file_type, filename, title and type), streamed in constant memory
 whatever its size. With --json the decoded document is printed. The decoded
 text is read into memory and refused above 256 MiB (use --raw).`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeOne(fileIDs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if raw {
 				return call(a, cmd, byID((*onesdk.SDK).GetFileContentReader, args[0]), copyBody)
@@ -346,7 +347,7 @@ func newFilesDeleteCmd(a *app) *cobra.Command {
 		Long: `Delete the given files in order, stopping at the first failure (an unknown
 id is "not found", exit code 6); the ones deleted before it are listed. With
 --json the deleted ids are printed as [{"id":"…","deleted":true},...].`,
-	}, (*onesdk.SDK).DeleteFile)
+	}, fileIDs, (*onesdk.SDK).DeleteFile)
 }
 
 type filesPruneOptions struct {

@@ -26,9 +26,10 @@ the API does not report is taken from the built-in model catalogue. With
 		},
 	}
 	cmd.AddCommand(getCmd(a, &cobra.Command{
-		Use:   "get MODEL",
-		Short: "Show one model",
-	}, (*onesdk.SDK).GetModel, a.printModel))
+		Use:               "get MODEL",
+		Short:             "Show one model",
+		ValidArgsFunction: a.completeModels, // from the catalogue, key or not
+	}, nil, (*onesdk.SDK).GetModel, a.printModel))
 	return cmd
 }
 

@@ -32,6 +32,12 @@ func newTagCreateCmd(a *app) *cobra.Command {
 		Use:   "create TAG CACHE_ID",
 		Short: "Point a tag at a cache",
 		Args:  cobra.ExactArgs(2),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) != 1 { // the tag is a new name; the cache exists
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return a.completeIDs(cacheIDs)(cmd, args, prefix)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return call(a, cmd, func(sdk *onesdk.SDK, ctx context.Context) (*onesdk.Tag, error) {
 				return sdk.CreateTag(ctx, args[0], args[1])
@@ -44,7 +50,7 @@ func newTagGetCmd(a *app) *cobra.Command {
 	return getCmd(a, &cobra.Command{
 		Use:   "get TAG",
 		Short: "Show a tag and the cache it points to",
-	}, (*onesdk.SDK).GetTag, a.printTag)
+	}, tagNames, (*onesdk.SDK).GetTag, a.printTag)
 }
 
 func newTagContentCmd(a *app) *cobra.Command {
@@ -52,7 +58,7 @@ func newTagContentCmd(a *app) *cobra.Command {
 		Use:   "content TAG",
 		Short: "Show the cache a tag points to",
 		Long:  `Show the cache a tag points to, as 'onesdk cache get' does.`,
-	}, (*onesdk.SDK).GetTagContent, a.printCache)
+	}, tagNames, (*onesdk.SDK).GetTagContent, a.printCache)
 }
 
 func newTagListCmd(a *app) *cobra.Command {
@@ -85,7 +91,7 @@ func newTagDeleteCmd(a *app) *cobra.Command {
 		Long: `Delete the given tags; their caches stay. Kimi reports success for a tag
 that does not exist. With --json the deleted tags are printed as
 [{"id":"TAG","deleted":true},...].`,
-	}, (*onesdk.SDK).DeleteTag)
+	}, tagNames, (*onesdk.SDK).DeleteTag)
 }
 
 // printTag prints one tag: the object with --json, else its fields.
