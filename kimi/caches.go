@@ -629,13 +629,9 @@ func listAll[O any, PO pageOptions[O], L interface{ items() []T }, T any](opts P
 	}
 }
 
-// Polling schedule of WaitReady: the first Get is immediate, then waits
-// grow from waitReadyFirst by half each time up to waitReadyMax, with
-// jitter. Kimi takes 40–60 s to process a cache.
-const (
-	waitReadyFirst = 200 * time.Millisecond
-	waitReadyMax   = 5 * time.Second
-)
+// waitReadySchedule spaces WaitReady's Gets; Kimi takes 40–60 s to
+// process a cache.
+var waitReadySchedule = schedule{first: 200 * time.Millisecond, limit: 5 * time.Second}
 
 // WaitReady polls Get until the cache is ready and returns it. A cache in
 // status error yields an error wrapping its *CacheError; an inactive
@@ -644,20 +640,7 @@ const (
 // real caches take about a minute. When ctx ends the wait, the cache as
 // last seen is returned with the error. opts apply to every Get.
 func (s *CacheService) WaitReady(ctx context.Context, id string, opts ...RequestOption) (*Cache, error) {
-	if err := validateID("cache id", id); err != nil {
-		return nil, err
-	}
-	var last *Cache
-	return poll(ctx, s.c, "cache "+id, waitReadyFirst, waitReadyMax, func() (*Cache, error) {
-		c, err := s.Get(ctx, id, opts...)
-		if err != nil {
-			// The deadline may fire during this read: the caller still
-			// gets the cache as last seen, with the error.
-			return last, err
-		}
-		last = c
-		return c, nil
-	}, func(c *Cache) (string, bool, error) {
+	return poll(ctx, s.c, "cache", id, opts, waitReadySchedule, s.Get, func(c *Cache) (string, bool, error) {
 		switch c.Status {
 		case CacheStatusReady:
 			return c.Status, true, nil

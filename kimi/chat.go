@@ -34,8 +34,9 @@ func (s *ChatService) request(ctx context.Context, req *ChatRequest, stream bool
 	if err := req.validate(!s.c.skipModelChecks); err != nil {
 		return nil, err
 	}
-	if len(opts) > 0 {
-		if err := validateCacheHeaders(applyOptions(opts).header, usesCacheMessage(req.Messages)); err != nil {
+	o := applyOptions(opts)
+	if len(o.header) > 0 {
+		if err := validateCacheHeaders(o.header, usesCacheMessage(req.Messages)); err != nil {
 			return nil, err
 		}
 	}
@@ -44,5 +45,5 @@ func (s *ChatService) request(ctx context.Context, req *ChatRequest, stream bool
 	if !stream {
 		body.StreamOptions = nil
 	}
-	return s.c.newRequest(ctx, http.MethodPost, "chat/completions", &body, opts)
+	return s.c.requestWith(ctx, http.MethodPost, "chat/completions", &body, o)
 }

@@ -511,6 +511,13 @@ type streamBody struct {
 // options' acceptByDefault, else application/json, or text/event-stream
 // when body is a ChatRequest with Stream set; an Accept header wins.
 func (c *Client) newRequest(ctx context.Context, method, path string, body any, opts []RequestOption) (*http.Request, error) {
+	return c.requestWith(ctx, method, path, body, applyOptions(opts))
+}
+
+// requestWith is newRequest with the options already applied, for a
+// caller that has looked at them first (Chat checks the cache headers):
+// an option is then run once per call.
+func (c *Client) requestWith(ctx context.Context, method, path string, body any, o callOptions) (*http.Request, error) {
 	if c.cfgErr != nil {
 		return nil, c.cfgErr
 	}
@@ -536,7 +543,6 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body any, 
 	if err != nil {
 		return nil, configError(fmt.Errorf("kimi: build request: %w", err))
 	}
-	o := applyOptions(opts)
 	for k, v := range o.header {
 		req.Header[http.CanonicalHeaderKey(k)] = v
 	}
@@ -618,28 +624,40 @@ func logURL(u *url.URL) string {
 	return u.Scheme + "://" + u.Host + u.EscapedPath()
 }
 
-// poll calls get until settled says the object has settled, and returns
-// it with settled's error. Between calls it sleeps, first about first,
-// then half longer each time up to limit, each wait drawn from [w/2, w]
-// so that many pollers spread out. A failed get ends the poll with what
-// get returned; a wait cut by ctx returns the object as last seen, with an
-// error naming what is awaited and its status.
-func poll[T any](ctx context.Context, c *Client, what string, first, limit time.Duration,
-	get func() (*T, error), settled func(*T) (status string, done bool, err error)) (*T, error) {
-	wait := first
+// A schedule spaces poll's calls: the first is immediate, then the waits
+// grow from first by half each time up to limit, each drawn from
+// [w/2, w] so that many pollers spread out.
+type schedule struct{ first, limit time.Duration }
+
+// poll waits for the object kind id (a cache, a file): it calls get (with
+// opts) on the schedule until settled says the object has settled, and
+// returns it with settled's error. An empty id is refused before any
+// call. A failed get (a deadline during the read, a 404 after a delete)
+// ends the poll with its error, a wait cut by ctx with an error naming
+// what is awaited and its status; either way the object as last seen
+// (nil if none) comes with the error.
+func poll[T any](ctx context.Context, c *Client, kind, id string, opts []RequestOption, sched schedule,
+	get func(context.Context, string, ...RequestOption) (*T, error),
+	settled func(*T) (status string, done bool, err error)) (*T, error) {
+	if err := validateID(kind+" id", id); err != nil {
+		return nil, err
+	}
+	var last *T
+	wait := sched.first
 	for {
-		v, err := get()
+		v, err := get(ctx, id, opts...)
 		if err != nil {
-			return v, err
+			return last, err
 		}
+		last = v
 		status, done, err := settled(v)
 		if done {
 			return v, err
 		}
 		if err := c.sleep(ctx, wait/2+rand.N(wait/2+1)); err != nil {
-			return v, fmt.Errorf("kimi: waiting for %s (status %s): %w", what, status, err)
+			return v, fmt.Errorf("kimi: waiting for %s %s (status %s): %w", kind, id, status, err)
 		}
-		wait = min(wait*3/2, limit)
+		wait = min(wait*3/2, sched.limit)
 	}
 }
 

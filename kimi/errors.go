@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -42,14 +43,17 @@ var ErrBadResponse = sentinel("kimi: malformed response", ErrServerUnavailable)
 // envelope instead of the object asked for (a gateway quirk; then
 // StatusCode is the body's "status" if it has a 4xx or 5xx one, else the
 // 2xx status, and the kinds come from the type), or an error inside a
-// stream. Three body shapes are decoded:
+// stream. Four body shapes are decoded, the same way wherever they come:
 //
 //   - Kimi's {"error":{"type","message","code"?,"param"?}}: Type, Message,
 //     Code and Param;
 //   - the gateway's {"code":5,"error":"url.not_found","message":...} that
-//     unknown routes return: Code is the "error" string, Type is empty;
+//     unknown routes return: Code is the "error" string, and so is Type
+//     when the string ends in "_error" (a Kimi type), else Type is empty;
 //   - Ace Data Cloud's {"error":{"code","message"},"trace_id"}: Code and
-//     Message, Type is empty, RequestID falls back to trace_id.
+//     Message, Type is empty, RequestID falls back to trace_id;
+//   - a flat {"type","message"} (error events in a stream): Type and
+//     Message.
 //
 // Any other body (an HTML gateway page, say) gives a Message made of the
 // status text and a short cleaned snippet. Body always holds the raw body
@@ -163,17 +167,42 @@ func requestID(h http.Header) string {
 	return h.Get("X-Request-Id")
 }
 
-// bodyError returns the *Error of a 2xx body that is an error envelope
-// rather than the object asked for (some gateways answer 200 so): a top
-// level "error" member that is an object, in a body that has neither an
-// "id" nor an "object" member (a failed cache is a cache object with an
-// "error" member), or the gateway's string "error" with a non-zero
-// "code". The status is the body's "status" (top level or in the error
-// object) when it is a 4xx or 5xx number, else the response's. It returns
-// nil for any other body.
-func bodyError(resp *http.Response, body []byte, key string) *Error {
-	if !bytes.Contains(body, []byte(`"error"`)) {
-		return nil // the common case, without parsing
+// responseError is the one judge of a response whose body has been read:
+// the *Error of a non-2xx status, or of a 2xx whose body is an error
+// envelope instead of the object asked for (some gateways answer 200
+// so), else nil. Every response of every call passes here (send), so a
+// 2xx envelope is classified, and retried, exactly as the same error
+// with its own status.
+func responseError(resp *http.Response, body []byte, key string) *Error {
+	if resp.StatusCode/100 != 2 {
+		return parseError(resp, body, key)
+	}
+	status, code, ok := envelope(body)
+	if !ok {
+		return nil
+	}
+	r := *resp
+	if status != 0 {
+		r.StatusCode = status
+	}
+	e := parseError(&r, body, key)
+	if e.Code == "" {
+		e.Code = code
+	}
+	return e
+}
+
+// envelope reports whether a 2xx body is an error envelope: a JSON object
+// without the "id" and "object" members of an API object (a failed cache
+// is a cache object with an "error" member) that has an "error" member
+// (an object, or the gateway's machine code as a string), a non-zero
+// "code", or a "status" that is false (the gateway's {"code","status"}
+// envelope) or a 4xx or 5xx number. status is that number (top level,
+// else in the error object), 0 if none; code is the top-level "code".
+func envelope(body []byte) (status int, code string, ok bool) {
+	if !bytes.Contains(body, []byte(`"error"`)) && !bytes.Contains(body, []byte(`"code"`)) &&
+		!bytes.Contains(body, []byte(`"status"`)) {
+		return 0, "", false // the common case, without parsing
 	}
 	var env struct {
 		Error  json.RawMessage `json:"error"`
@@ -183,30 +212,32 @@ func bodyError(resp *http.Response, body []byte, key string) *Error {
 		Object json.RawMessage `json:"object"`
 	}
 	if json.Unmarshal(body, &env) != nil || env.ID != nil || env.Object != nil {
-		return nil
+		return 0, "", false
 	}
 	errVal := bytes.TrimSpace(env.Error)
 	var inner struct {
 		Status json.RawMessage `json:"status"`
 	}
-	switch {
-	case len(errVal) > 0 && errVal[0] == '{':
+	if len(errVal) > 0 && errVal[0] == '{' {
 		json.Unmarshal(errVal, &inner)
-	case len(errVal) > 1 && errVal[0] == '"' && string(errVal) != `""`:
-		if c := scalarString(env.Code); c == "" || c == "0" {
-			return nil
-		}
-	default:
-		return nil
 	}
-	r := *resp
 	for _, raw := range []json.RawMessage{env.Status, inner.Status} {
 		if n, err := strconv.Atoi(string(bytes.TrimSpace(raw))); err == nil && n >= 400 && n <= 599 {
-			r.StatusCode = n
+			status = n
 			break
 		}
 	}
-	return parseError(&r, body, key)
+	code = scalarString(env.Code)
+	switch {
+	case len(errVal) > 0 && errVal[0] == '{',
+		len(errVal) > 0 && errVal[0] == '"' && string(errVal) != `""`,
+		string(errVal) == "true",
+		code != "" && code != "0",
+		string(bytes.TrimSpace(env.Status)) == "false",
+		status != 0:
+		return status, code, true
+	}
+	return 0, "", false
 }
 
 // credentialHeaders are response headers that carry credentials (echoed
@@ -218,31 +249,40 @@ var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie
 // credential header or a value containing key (a server or proxy that
 // echoes the Authorization header): the response header is kept in
 // errors, completions and streams, and printed and logged with them. The
-// copy leaves h itself alone, in case the transport shares it. A cookie
-// jar has seen Set-Cookie before this runs.
+// copy leaves h itself alone, in case the transport shares it; it is
+// made only once a value actually changes, and only the changed
+// headers get new value slices (a Set-Cookie on every response must not
+// cost a deep copy of the header). A cookie jar has seen Set-Cookie
+// before this runs.
 func redactHeader(h http.Header, key string) http.Header {
-	leaks := func(name, v string) bool {
-		return slices.Contains(credentialHeaders, name) || len(key) >= 6 && strings.Contains(v, key)
-	}
-	found := false
+	var out http.Header
 	for name, vs := range h {
-		for _, v := range vs {
-			found = found || leaks(name, v)
-		}
-	}
-	if !found {
-		return h
-	}
-	out := h.Clone()
-	for name, vs := range out {
+		var red []string
 		for i, v := range vs {
+			r := v
 			switch {
 			case slices.Contains(credentialHeaders, name):
-				vs[i] = "[REDACTED]"
-			case leaks(name, v):
-				vs[i] = strings.ReplaceAll(v, key, "[REDACTED]")
+				r = "[REDACTED]"
+			case len(key) >= 6 && strings.Contains(v, key):
+				r = strings.ReplaceAll(v, key, "[REDACTED]")
 			}
+			if r == v {
+				continue
+			}
+			if red == nil {
+				red = slices.Clone(vs)
+			}
+			red[i] = r
 		}
+		if red != nil {
+			if out == nil {
+				out = maps.Clone(h)
+			}
+			out[name] = red
+		}
+	}
+	if out == nil {
+		return h
 	}
 	return out
 }
@@ -257,10 +297,13 @@ func redactKey(body []byte, key string) []byte {
 }
 
 // decodeErrorBody fills e from a JSON error body and reports whether the
-// body was one of the known shapes.
+// body was one of the known shapes. It is the one decoder of error
+// bodies: responses (parseError) and in-stream errors (eventError) read
+// alike.
 func decodeErrorBody(e *Error, body []byte) bool {
 	var env struct {
 		Error   json.RawMessage `json:"error"`
+		Type    string          `json:"type"`
 		Message *string         `json:"message"`
 		TraceID string          `json:"trace_id"`
 	}
@@ -288,22 +331,36 @@ func decodeErrorBody(e *Error, body []byte) bool {
 	case len(errVal) > 0 && errVal[0] == '"':
 		// Gateway shape: "error" is the machine code, "code" a number.
 		json.Unmarshal(errVal, &e.Code)
+		if strings.HasSuffix(e.Code, "_error") {
+			// {"error":"invalid_authentication_error",...}: the code is
+			// Kimi's type, which decides the kinds (a 200 says nothing).
+			e.Type = e.Code
+		}
 		if env.Message != nil {
 			e.Message = *env.Message
 		}
 	case env.Message != nil:
-		e.Message = *env.Message
+		// A flat {"type","message"} object, as error events carry.
+		e.Type, e.Message = env.Type, *env.Message
 	default:
 		return false
 	}
 	if e.Message == "" {
-		// "OK" would read as if nothing failed.
-		e.Message = http.StatusText(e.StatusCode)
-		if e.StatusCode/100 == 2 {
-			e.Message = "error in a " + strconv.Itoa(e.StatusCode) + " response"
-		}
+		e.Message = statusText(e.StatusCode)
 	}
 	return true
+}
+
+// statusText names a failed status for a message. A 2xx that carried an
+// error says so: "OK" would read as if nothing failed.
+func statusText(status int) string {
+	if status/100 == 2 {
+		return "error in a " + strconv.Itoa(status) + " response"
+	}
+	if text := http.StatusText(status); text != "" {
+		return text
+	}
+	return "HTTP " + strconv.Itoa(status)
 }
 
 // scalarString renders a JSON string, number or bool as text; null and
@@ -330,10 +387,7 @@ const maxSnippet = 200
 // text, then the HTML title or the text with tags stripped, whitespace
 // collapsed and cut to a short length.
 func snippetMessage(status int, body []byte) string {
-	text := http.StatusText(status)
-	if text == "" {
-		text = "HTTP " + strconv.Itoa(status)
-	}
+	text := statusText(status)
 	s := string(body)
 	if title, ok := htmlTitle(s); ok {
 		s = title

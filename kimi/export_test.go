@@ -48,3 +48,6 @@ func RecordWaitsThen(c *Client, f func(time.Duration)) func() []time.Duration {
 	}
 	return w.all
 }
+
+// Reply is reply (loopback_test.go), for the external tests.
+var Reply = reply

@@ -184,6 +184,9 @@ var (
 	fmUnavailable = []error{kimi.ErrServerUnavailable}
 	fmConnection  = []error{kimi.ErrConnection}
 	fmTwoRetries  = []fmWait{fmBackoff(1), fmBackoff(2)}
+	// fmRateLimited is the default policy's first wait after a rate limit
+	// without a hint: [d, 1.5·d] for d = RateLimitDelay, 3 s.
+	fmRateLimited = fmWait{3 * time.Second, 4500 * time.Millisecond}
 )
 
 var fmFaults = []fmFault{
@@ -225,13 +228,17 @@ var fmFaults = []fmFault{
 	{name: "malformed JSON body (SSE: first event)", fault: kimitest.Fault{MalformedJSON: true},
 		cells: fmWith(fmNonStream(fmWant{kinds: fmUnavailable, is: kimi.ErrBadResponse, attempts: 1}),
 			"Chat.Stream", fmWant{kinds: fmUnavailable, is: kimi.ErrBadResponse, attempts: 1, fromErr: true})},
-	// Create, Upload and List retry a 200 error object of a server-error
-	// type; Chat.Stream returns it at once, as it retries only before the
-	// body's first byte and this error is the body.
+	// A 200 whose body is an error object of a server-error type is
+	// retried like a 5xx, by every call: for Chat.Stream the object is
+	// the whole body, so the stream never started.
 	{name: "200 with an error object (server_error), always", fault: kimitest.Fault{Status: 200,
 		Body: `{"error":{"type":"server_error","message":"upstream failed"}}`},
-		cells: fmWith(fmNonStream(fmWant{kinds: fmUnavailable, status: 200, attempts: 3, waits: fmTwoRetries}),
-			"Chat.Stream", fmWant{kinds: fmUnavailable, status: 200, attempts: 1})},
+		cells: fmEvery(fmWant{kinds: fmUnavailable, status: 200, attempts: 3, waits: fmTwoRetries})},
+	// A rate-limit type is waited as a 429 is: from RateLimitDelay (3 s).
+	{name: "200 with an error object (rate_limit_reached_error), once, then ok", fault: kimitest.Fault{Times: 1, Status: 200,
+		Body: `{"error":{"type":"rate_limit_reached_error","message":"Your account reached max RPM"}}`},
+		cells: fmWith(fmEvery(fmWant{attempts: 2, waits: []fmWait{fmRateLimited}}),
+			"Chat.Stream", fmWant{attempts: 2, waits: []fmWait{fmRateLimited}, chunks: fmAll, fromErr: true})},
 	{name: "stream cut after 3 chunks", fault: kimitest.Fault{CutAfterChunks: 3},
 		cells: map[string]fmWant{"Chat.Stream": {kinds: fmConnection, is: kimi.ErrStreamIncomplete, attempts: 1, chunks: 3, fromErr: true}}},
 	{name: "stream without [DONE]", fault: kimitest.Fault{OmitDone: true},

@@ -494,7 +494,8 @@ func (f *fileReader) Read(p []byte) (int, error) {
 	case err == io.EOF && u.size >= 0 && f.n < u.size:
 		return n, u.fail(WithKind(fmt.Errorf("kimi: upload %q: the Reader ended after %d of the %d bytes Size announced", u.name, f.n, u.size), ErrBadRequest))
 	case err != nil && err != io.EOF:
-		return n, u.fail(fmt.Errorf("kimi: upload %q: read: %w", u.name, err))
+		// The caller's Reader failed, not the network.
+		return n, u.fail(WithKind(fmt.Errorf("kimi: upload %q: read: %w", u.name, err), ErrBadRequest))
 	}
 	return n, err
 }
@@ -664,26 +665,17 @@ func (s *FileService) ExtractedText(ctx context.Context, id string, opts ...Requ
 	return DecodeFileContent(b)
 }
 
-// Polling schedule of WaitProcessed: the first Get is immediate, then
-// waits grow from waitFileFirst by half each time up to waitFileMax, with
-// jitter.
-const (
-	waitFileFirst = 100 * time.Millisecond
-	waitFileMax   = 2 * time.Second
-)
+// waitFileSchedule spaces WaitProcessed's Gets.
+var waitFileSchedule = schedule{first: 100 * time.Millisecond, limit: 2 * time.Second}
 
 // WaitProcessed polls Get until the file is usable (status ok, ready or
 // processed, or no status at all) and returns it. Status error gives a
 // *FileError carrying status_details; a failed Get its error. Any other
-// status is taken as "still processing". ctx bounds the wait; opts apply
-// to every Get.
+// status is taken as "still processing". ctx bounds the wait; when it
+// ends the wait, the file as last seen is returned with the error. opts
+// apply to every Get.
 func (s *FileService) WaitProcessed(ctx context.Context, id string, opts ...RequestOption) (*File, error) {
-	if err := validateID("file id", id); err != nil {
-		return nil, err
-	}
-	return poll(ctx, s.c, "file "+id, waitFileFirst, waitFileMax, func() (*File, error) {
-		return s.Get(ctx, id, opts...)
-	}, func(f *File) (string, bool, error) {
+	return poll(ctx, s.c, "file", id, opts, waitFileSchedule, s.Get, func(f *File) (string, bool, error) {
 		switch strings.ToLower(f.Status) {
 		case FileStatusOK, FileStatusReady, FileStatusProcessed, "":
 			return f.Status, true, nil

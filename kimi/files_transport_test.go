@@ -496,4 +496,12 @@ func TestWaitProcessed(t *testing.T) {
 	if _, err := c.Files.WaitProcessed(cctx, "slow"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("deadline: %v", err)
 	}
+	// A Get that fails part-way (the file was deleted) ends the wait with
+	// its error and the file as last seen, as WaitReady does.
+	c, _ = loopback(t, kimi.Reply(200, `{"id":"gone","status":"processing"}`),
+		kimi.Reply(404, `{"error":{"type":"resource_not_found_error","message":"file gone not found"}}`))
+	f, err = c.Files.WaitProcessed(ctx, "gone")
+	if mustStatus(t, err, 404); f == nil || f.Status != "processing" {
+		t.Errorf("file as last seen = %+v, want the processing one", f)
+	}
 }

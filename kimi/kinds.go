@@ -3,7 +3,6 @@ package kimi
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"net"
 	"slices"
 )
@@ -88,8 +87,8 @@ func hasKind(kinds []error, target error) bool {
 // which every error of this package matches, is not listed). It reads the
 // kinds an error of this package was made with, and classifies the
 // standard errors a caller may meet around a call (context cancellation
-// and deadlines, network timeouts, a missing local file). It returns nil
-// for nil and for errors it knows nothing about.
+// and deadlines, network timeouts). It returns nil for nil and for errors
+// it knows nothing about.
 func Kinds(err error) []error {
 	if err == nil {
 		return nil
@@ -120,16 +119,11 @@ func Kind(err error) error {
 // externalKinds classifies errors that do not come from this package.
 func externalKinds(err error) []error {
 	var ne net.Error
-	var pe *fs.PathError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return []error{ErrTimeout, ErrConnection}
 	case errors.Is(err, context.Canceled):
 		return []error{ErrConnection}
-	case errors.As(err, &pe):
-		// A local file (UploadFile) that is missing or unreadable: the
-		// caller's argument is at fault, not the network.
-		return []error{ErrBadRequest}
 	}
 	return nil
 }
@@ -205,7 +199,7 @@ func (e *FileError) errorKinds() []error { return []error{ErrBadRequest} }
 func (e *FileError) Is(target error) bool { return isKind(e, target) }
 
 func (e *transportError) errorKinds() []error {
-	if ks := externalKinds(e.err); ks != nil && ks[0] != ErrBadRequest {
+	if ks := externalKinds(e.err); ks != nil {
 		return ks
 	}
 	var k kinded

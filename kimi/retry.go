@@ -22,7 +22,9 @@ import (
 // server error, and a connection that failed before any response byte
 // arrived (refused, reset, closed). It never retries other 4xx statuses,
 // errors after the context is done, or a response that has started: a
-// stream is retried only before its first byte.
+// stream is retried only before its first event (a stream request
+// answered with an error envelope instead of events is retried as that
+// error would be).
 //
 // The wait before a retry is the server's hint (Retry-After or "try again
 // after N seconds") when there is one, in full: Moonshot may penalise a
@@ -104,12 +106,13 @@ func (p RetryPolicy) backoff(n int, rateLimited bool) time.Duration {
 
 // do sends req, retrying per the policy, and on a 2xx decodes the JSON
 // body into v. With v == nil the open 2xx response is returned for the
-// caller (streams) to read and close. A non-2xx status, or a 2xx whose
-// body is an error envelope (see bodyError), becomes an *Error and is
-// returned together with the (closed) response. A transport failure is
-// returned wrapped, with its *url.Error chain intact, and no response.
-// Credentials are redacted from the response header before anything
-// sees it (see redactHeader).
+// caller (a file's content) to read and close; a bodyOpener v (a stream)
+// is handed the open 2xx response instead. A non-2xx status, or a 2xx
+// whose body is an error envelope (see responseError), becomes an *Error
+// and is returned together with the (closed) response. A transport
+// failure is returned wrapped, with its *url.Error chain intact, and no
+// response. Credentials are redacted from the response header before
+// anything sees it (see redactHeader).
 //
 // A retried request gets its body from req.GetBody, which newRequest
 // sets for JSON bodies; a streamed body without GetBody (an upload from a
@@ -117,6 +120,18 @@ func (p RetryPolicy) backoff(n int, rateLimited bool) time.Duration {
 func (c *Client) do(req *http.Request, v any) (*http.Response, error) {
 	resp, _, err := c.send(req, v)
 	return resp, err
+}
+
+// A bodyOpener is a decode target that reads its 2xx body as it arrives
+// (a stream) instead of having send decode it whole. open takes the open
+// response; when the body turns out to be a JSON document instead (a
+// gateway's error envelope, or a proxy that ignored "stream": true) it
+// reads and closes it and returns it with isDoc set, for send to judge
+// like any other body: an error envelope is then retried as its status
+// would be. An error from open (a body that is neither) is returned as
+// it is, never retried.
+type bodyOpener interface {
+	open(resp *http.Response) (doc []byte, isDoc bool, err error)
 }
 
 // send is do, also returning how many requests were sent.
@@ -164,28 +179,42 @@ func (c *Client) send(req *http.Request, v any) (*http.Response, int, error) {
 			slog.Int("status", resp.StatusCode), slog.Duration("duration", dur),
 			slog.String("request_id", reqID), slog.Int("attempt", attempt), slog.Int("max_retries", p.MaxRetries))
 
-		var apiErr *Error
-		if resp.StatusCode/100 == 2 {
-			if v == nil {
-				return resp, attempt, nil
+		var body []byte
+		opener, opens := v.(bodyOpener)
+		switch {
+		case resp.StatusCode/100 != 2:
+			body, _ = io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+			resp.Body.Close()
+		case v == nil:
+			// A file's content: the body is the file's own bytes, which
+			// may be any JSON, and is streamed to the caller unread.
+			return resp, attempt, nil
+		case opens:
+			doc, isDoc, err := opener.open(resp)
+			if err != nil || !isDoc {
+				return resp, attempt, err
 			}
-			body, err := io.ReadAll(resp.Body)
+			body = doc
+		default:
+			body, err = io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if err != nil {
 				return resp, attempt, readError(fmt.Sprintf("read %s response (status %d, request %s)",
 					req.URL.Path, resp.StatusCode, reqID), err)
 			}
-			if apiErr = bodyError(resp, body, c.key.v); apiErr == nil {
-				if err := decodeJSON(body, v); err != nil {
-					return resp, attempt, fmt.Errorf("%w: decode %s response (status %d, request %s, %d bytes): %w",
-						ErrBadResponse, req.URL.Path, resp.StatusCode, reqID, len(body), err)
-				}
+		}
+		apiErr := responseError(resp, body, c.key.v)
+		if apiErr == nil {
+			if opens {
+				// A JSON document that is not an error envelope: the
+				// opener knows it met one and reports it.
 				return resp, attempt, nil
 			}
-		} else {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-			resp.Body.Close()
-			apiErr = parseError(resp, body, c.key.v)
+			if err := decodeJSON(body, v); err != nil {
+				return resp, attempt, fmt.Errorf("%w: decode %s response (status %d, request %s, %d bytes): %w",
+					ErrBadResponse, req.URL.Path, resp.StatusCode, reqID, len(body), err)
+			}
+			return resp, attempt, nil
 		}
 		apiErr.Attempts = attempt
 		if attempt <= p.MaxRetries && ctx.Err() == nil && apiErr.Temporary() {

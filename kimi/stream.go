@@ -3,7 +3,6 @@ package kimi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,10 +31,11 @@ var ErrNotEventStream = sentinel("kimi: response is not an event stream", ErrSer
 // not modified: Stream is set on a copy; opts are as for Create. Stream
 // returns once the first byte of the body has arrived, so that a JSON
 // error body (which some gateways send with status 200 and an
-// event-stream Content-Type) is returned here as an *Error. Errors before the first byte (validation,
-// HTTP status, retries, such a JSON body) are returned here; errors after
-// it come from Stream.Err. The caller must Close the stream (or range over
-// All, which closes it).
+// event-stream Content-Type) is returned here as an *Error, retried as
+// the same error with its own status would be. Errors before the first
+// byte (validation, HTTP status, retries, such a JSON body) are returned
+// here; errors after it come from Stream.Err. The caller must Close the
+// stream (or range over All, which closes it).
 func (s *ChatService) Stream(ctx context.Context, req *ChatRequest, opts ...RequestOption) (*Stream, error) {
 	// The context is ours to cancel so that Close and the post-[DONE]
 	// drain can always abort a blocked body read.
@@ -46,16 +46,16 @@ func (s *ChatService) Stream(ctx context.Context, req *ChatRequest, opts ...Requ
 		return nil, err
 	}
 	hreq.Header.Set("Accept", "text/event-stream")
-	resp, attempts, err := s.c.send(hreq, nil)
+	st := &Stream{cancel: cancel, key: s.c.key}
+	_, attempts, err := s.c.send(hreq, st)
+	if err == nil && st.dec == nil {
+		err = st.notEventStream()
+	}
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	st, err := newStream(resp, cancel, s.c.key, attempts)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
+	st.attempts = attempts
 	return st, nil
 }
 
@@ -78,11 +78,12 @@ type Stream struct {
 	// attempts is how many requests were sent for the stream, retries
 	// included: the Attempts of an in-stream *Error.
 	attempts int
-	dec      *sse.Decoder
+	dec      *sse.Decoder // nil until open finds an event stream
+	docLen   int          // the size of a JSON body open found instead
 	cd       chunkDecoder
 	acc      Accumulator
 
-	// body is what the SSE decoder reads: the bytes newStream peeked at,
+	// body is what the SSE decoder reads: the bytes open peeked at,
 	// then the rest of resp.Body. The peek buffer lives in the Stream so
 	// that it costs no allocation of its own.
 	body    prefixReader
@@ -105,33 +106,35 @@ const (
 // streamMaxSize caps one SSE line and one event's data; tests lower it.
 var streamMaxSize = sse.DefaultMaxSize
 
-// peekSize bounds how much of the body newStream reads while looking for
+// peekSize bounds how much of the body open reads while looking for
 // its first non-space byte.
 const peekSize = 512
 
-// newStream checks that the 2xx response resp is an event stream and wraps
-// it. A body that is JSON (by Content-Type, or because its first non-space
-// byte is '{', which no event stream starts with) is read whole and
-// returned as an *Error when it is an error envelope, else as an error
-// wrapping ErrNotEventStream; resp.Body is then closed. An HTML body (by
-// Content-Type, or a first byte '<') and a body that does not decompress
-// are the server's garbage: errors wrapping ErrBadResponse.
-func newStream(resp *http.Response, cancel context.CancelFunc, key *secret, attempts int) (*Stream, error) {
+// open is the Stream's part of send (see bodyOpener): it checks that the
+// 2xx response resp is an event stream and keeps it. A body that is JSON
+// (by Content-Type, or because its first non-space byte is '{', which no
+// event stream starts with) is read whole, closed and returned for send
+// to judge; if it is no error envelope, Stream reports it (see
+// notEventStream). An HTML body (by Content-Type, or a first byte '<')
+// and a body that does not decompress are the server's garbage: errors
+// wrapping ErrBadResponse. open is called again for each attempt.
+func (s *Stream) open(resp *http.Response) ([]byte, bool, error) {
+	s.resp, s.body, s.dec, s.docLen = resp, prefixReader{}, nil, 0
 	ct := resp.Header.Get("Content-Type")
 	mt, _, _ := mime.ParseMediaType(ct)
 	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
 		defer resp.Body.Close()
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		if err != nil {
-			return nil, readError(fmt.Sprintf("read %d JSON response to a stream request", resp.StatusCode), err)
+			return nil, false, readError(fmt.Sprintf("read %d JSON response to a stream request", resp.StatusCode), err)
 		}
-		return nil, jsonStreamResponse(resp, body, ct, key.v, attempts)
+		s.docLen = len(body)
+		return body, true, nil
 	}
-	s := &Stream{resp: resp, cancel: cancel, key: key, attempts: attempts}
 	first := s.peek()
 	if first == '{' || first == '<' || mt == "text/html" {
 		defer resp.Body.Close()
-		body := bytes.Clone(s.body.buf) // not s.peekBuf: the *Error outlives s
+		body := bytes.Clone(s.body.buf) // not s.peekBuf: the body outlives this attempt
 		err := s.body.err
 		if err == nil {
 			var rest []byte
@@ -139,37 +142,34 @@ func newStream(resp *http.Response, cancel context.CancelFunc, key *secret, atte
 			body = append(body, rest...)
 		}
 		if err != nil && err != io.EOF {
-			return nil, readError(fmt.Sprintf("read %d response to a stream request", resp.StatusCode), err)
+			return nil, false, readError(fmt.Sprintf("read %d response to a stream request", resp.StatusCode), err)
 		}
 		if first == '{' {
-			return nil, jsonStreamResponse(resp, body, ct, key.v, attempts)
+			s.docLen = len(body)
+			return body, true, nil
 		}
 		// A captive portal or a gateway's error page: no event stream.
-		return nil, fmt.Errorf("%w: status %d with an HTML body (Content-Type %s, request %s) to a stream request: %s",
-			ErrBadResponse, resp.StatusCode, ct, requestID(resp.Header), snippetMessage(resp.StatusCode, redactKey(body, key.v)))
+		return nil, false, fmt.Errorf("%w: status %d with an HTML body (Content-Type %s, request %s) to a stream request: %s",
+			ErrBadResponse, resp.StatusCode, ct, requestID(resp.Header), snippetMessage(resp.StatusCode, redactKey(body, s.key.v)))
 	}
 	if len(s.body.buf) == 0 && corruptEncoding(s.body.err) {
 		resp.Body.Close()
-		return nil, readError(fmt.Sprintf("read %d response to a stream request", resp.StatusCode), s.body.err)
+		return nil, false, readError(fmt.Sprintf("read %d response to a stream request", resp.StatusCode), s.body.err)
 	}
 	s.dec = sse.NewDecoder(&s.body)
 	s.dec.SetMaxSize(streamMaxSize)
-	return s, nil
+	return nil, false, nil
 }
 
-// jsonStreamResponse is the error for a 2xx JSON body received in answer
-// to a stream request.
-func jsonStreamResponse(resp *http.Response, body []byte, ct, key string, attempts int) error {
-	if decodeErrorBody(&Error{}, body) {
-		e := parseError(resp, body, key)
-		e.Attempts = attempts
-		return e
-	}
+// notEventStream is the error for a 2xx JSON body, not an error envelope,
+// received in answer to a stream request.
+func (s *Stream) notEventStream() error {
+	ct := s.resp.Header.Get("Content-Type")
 	if ct == "" {
 		ct = "none"
 	}
 	return fmt.Errorf("%w: status %d with a JSON body (Content-Type %s, %d bytes); the server ignored \"stream\": true",
-		ErrNotEventStream, resp.StatusCode, ct, len(body))
+		ErrNotEventStream, s.resp.StatusCode, ct, s.docLen)
 }
 
 // peek reads the start of the body into s.body, up to its first non-space
@@ -367,20 +367,6 @@ func (s *Stream) eventError(data []byte) error {
 		Attempts:   s.attempts,
 	}
 	if decodeErrorBody(e, data) {
-		if e.Type == "" {
-			// A flat {"type":..,"message":..} object (event: error payloads).
-			var flat struct {
-				Type string `json:"type"`
-			}
-			if json.Unmarshal(data, &flat) == nil {
-				e.Type = flat.Type
-			}
-		}
-		if e.Type == "" && strings.HasSuffix(e.Code, "_error") {
-			// {"error":"invalid_authentication_error",...}: the string is
-			// Kimi's type, which decides the kinds (a 200 says nothing).
-			e.Type = e.Code
-		}
 		return e
 	}
 	msg := strings.TrimSpace(string(data))

@@ -44,14 +44,6 @@ func (s *UserService) Balance(ctx context.Context, opts ...RequestOption) (*Bala
 	if err != nil {
 		return nil, err
 	}
-	var raw json.RawMessage
-	resp, err := s.c.do(req, &raw)
-	if err != nil {
-		return nil, err
-	}
-	if e := envelopeError(resp, raw, s.c.key.v); e != nil {
-		return nil, e
-	}
 	var out struct {
 		Data *struct {
 			Available json.RawMessage `json:"available_balance"`
@@ -59,12 +51,13 @@ func (s *UserService) Balance(ctx context.Context, opts ...RequestOption) (*Bala
 			Cash      json.RawMessage `json:"cash_balance"`
 		} `json:"data"`
 	}
+	resp, err := s.c.do(req, &out)
+	if err != nil {
+		return nil, err
+	}
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s response (request %s): %s", ErrBadResponse, req.URL.Path,
 			requestID(resp.Header), fmt.Sprintf(format, args...))
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, bad("%v", err)
 	}
 	if out.Data == nil {
 		return nil, bad("no data object")
