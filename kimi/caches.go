@@ -156,12 +156,7 @@ func decodeMetadata(raw json.RawMessage) (md map[string]string, ok bool) {
 }
 
 // Expires returns ExpiredAt as a time (the zero time when it is unset).
-func (c *Cache) Expires() time.Time {
-	if c.ExpiredAt == 0 {
-		return time.Time{}
-	}
-	return time.Unix(c.ExpiredAt, 0)
-}
+func (c *Cache) Expires() time.Time { return unixTime(c.ExpiredAt) }
 
 // CacheError is why a cache ended in status error. It is an error itself:
 // WaitReady returns it wrapped.

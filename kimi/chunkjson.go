@@ -300,6 +300,24 @@ func (p *jscan) next() (bool, error) {
 // that may repeat, one that is skipped, returns 0.
 type memberFunc[T any] func(p *jparser, v *T, k []byte) (uint32, error)
 
+// objectOrNull decodes an object member into *v; null leaves *v as it is.
+func objectOrNull[T any](p *jparser, v *T, member func(*jparser, *T, []byte) (uint32, error)) error {
+	if p.null() {
+		return nil
+	}
+	return parseObject(p, v, member)
+}
+
+// newObject decodes an object member into a new T at *dst; null sets nil.
+func newObject[T any](p *jparser, dst **T, member func(*jparser, *T, []byte) (uint32, error)) error {
+	if p.null() {
+		*dst = nil
+		return nil
+	}
+	*dst = new(T)
+	return parseObject(p, *dst, member)
+}
+
 // parseObject decodes an object member by member.
 func parseObject[T any](p *jparser, v *T, member memberFunc[T]) error {
 	more, err := p.enter()
@@ -562,10 +580,7 @@ func (p *jparser) chunkChoiceMember(ch *ChunkChoice, k []byte) (uint32, error) {
 		return bit, err
 	}
 	if string(k) == "delta" {
-		if p.null() {
-			return bitDelta, nil
-		}
-		return bitDelta, parseObject(p, &ch.Delta, (*jparser).deltaOnlyMember)
+		return bitDelta, objectOrNull(p, &ch.Delta, (*jparser).deltaOnlyMember)
 	}
 	return 0, p.unknown(k, chunkChoiceKeys)
 }
@@ -632,10 +647,7 @@ func (p *jparser) toolCallMember(tc *ToolCall, k []byte) (uint32, error) {
 	case "type":
 		return 4, p.constStr(&tc.Type)
 	case "function":
-		if p.null() {
-			return 8, nil
-		}
-		return 8, parseObject(p, &tc.Function, (*jparser).functionMember)
+		return 8, objectOrNull(p, &tc.Function, (*jparser).functionMember)
 	}
 	return 0, p.unknown(k, toolCallKeys)
 }
@@ -655,11 +667,8 @@ func (p *jparser) functionMember(f *ToolCallFunction, k []byte) (uint32, error) 
 var usageKeys = fieldKeys(Usage{})
 
 func (p *jparser) usage() (*Usage, error) {
-	if p.null() {
-		return nil, nil
-	}
-	u := new(Usage)
-	if err := parseObject(p, u, (*jparser).usageMember); err != nil {
+	var u *Usage
+	if err := newObject(p, &u, (*jparser).usageMember); err != nil || u == nil {
 		return nil, err
 	}
 	u.normalize() // what (*Usage).UnmarshalJSON does
@@ -677,19 +686,9 @@ func (p *jparser) usageMember(u *Usage, k []byte) (uint32, error) {
 	case "cached_tokens":
 		return 8, p.int(&u.CachedTokens)
 	case "prompt_tokens_details":
-		if p.null() {
-			return 16, nil
-		}
-		d := new(PromptTokensDetails)
-		u.PromptTokensDetails = d
-		return 16, parseObject(p, d, (*jparser).promptDetailsMember)
+		return 16, newObject(p, &u.PromptTokensDetails, (*jparser).promptDetailsMember)
 	case "completion_tokens_details":
-		if p.null() {
-			return 32, nil
-		}
-		d := new(CompletionTokensDetails)
-		u.CompletionTokensDetails = d
-		return 32, parseObject(p, d, (*jparser).completionDetailsMember)
+		return 32, newObject(p, &u.CompletionTokensDetails, (*jparser).completionDetailsMember)
 	}
 	return 0, p.unknown(k, usageKeys)
 }

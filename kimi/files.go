@@ -116,12 +116,7 @@ func lenientString(raw json.RawMessage) string {
 }
 
 // Created returns CreatedAt as a time (the zero time when it is unset).
-func (f *File) Created() time.Time {
-	if f.CreatedAt == 0 {
-		return time.Time{}
-	}
-	return time.Unix(f.CreatedAt, 0)
-}
+func (f *File) Created() time.Time { return unixTime(f.CreatedAt) }
 
 // FileList is the answer of GET /files: every file of the user.
 type FileList struct {

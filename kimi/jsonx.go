@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+	"time"
 )
 
 // mergeObject appends the keys of extra to the JSON object obj.
@@ -114,4 +115,13 @@ func onlyKnownKeys(data []byte, known map[string]bool) bool {
 		more, err = p.next()
 	}
 	return err == nil
+}
+
+// unixTime reads a timestamp field of the API, whole seconds since the
+// epoch, where 0 means unset: the zero time.
+func unixTime(sec int64) time.Time {
+	if sec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0)
 }

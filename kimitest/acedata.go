@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/onesdk-go/onesdk/catalog"
 )
@@ -26,13 +27,17 @@ const aceChatPath = "/kimi/chat/completions"
 // AceModels returns the models Ace Data Cloud's Kimi endpoint accepts:
 // package catalog's models offered by catalog.ProviderAceData. The slice
 // is a fresh copy.
-func AceModels() []string {
+func AceModels() []string { return slices.Clone(aceModels()) }
+
+// aceModels is AceModels shared, for the Ace route: the catalogue is
+// fixed, so its list is built once instead of on every request.
+var aceModels = sync.OnceValue(func() []string {
 	var ids []string
 	for _, m := range catalog.ForProvider(catalog.ProviderAceData) {
 		ids = append(ids, m.ID)
 	}
 	return ids
-}
+})
 
 // AceDataCloudURL is the base URL to give an Ace Data Cloud client: chat
 // is at AceDataCloudURL() + "/chat/completions".
@@ -54,8 +59,8 @@ func (e *Emulator) handleAceChat(w http.ResponseWriter, r *http.Request) {
 	var probe struct {
 		Model string `json:"model"`
 	}
-	if json.Unmarshal(body, &probe) == nil && probe.Model != "" && !slices.Contains(AceModels(), probe.Model) {
-		aw.fail(http.StatusBadRequest, "bad_request", "The model "+probe.Model+" is not supported, use one of: "+strings.Join(AceModels(), ", "))
+	if json.Unmarshal(body, &probe) == nil && probe.Model != "" && !slices.Contains(aceModels(), probe.Model) {
+		aw.fail(http.StatusBadRequest, "bad_request", "The model "+probe.Model+" is not supported, use one of: "+strings.Join(aceModels(), ", "))
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))

@@ -66,3 +66,22 @@ func TestAceDataCloudRoute(t *testing.T) {
 		t.Errorf("GET /kimi/models: %d, want the gateway 404", r.Status)
 	}
 }
+
+// The Ace model list is built once and shared by the route: a caller
+// changing AceModels' slice changes neither later results nor what the
+// route accepts.
+func TestAceModelsSharedListUnchanged(t *testing.T) {
+	want := AceModels()
+	got := AceModels()
+	for i := range got {
+		got[i] = "moonshot-v1-8k"
+	}
+	if again := AceModels(); strings.Join(again, ",") != strings.Join(want, ",") {
+		t.Fatalf("AceModels after a caller's edit = %v, want %v", again, want)
+	}
+	srv := setup(t)
+	r := ktDo(t, srv, "POST", "/kimi/chat/completions", map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("hi"))})
+	if code, msg, _ := aceErr(t, r); r.Status != 400 || code != "bad_request" || msg != "The model moonshot-v1-8k is not supported, use one of: "+strings.Join(want, ", ") {
+		t.Fatalf("got %d %q %q", r.Status, code, msg)
+	}
+}

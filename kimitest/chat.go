@@ -105,12 +105,17 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 	}
 
 	window := model.ContextLength
-	prompt := satAdd(countPrompt(req.Messages, req.Tools), webSearchTokens(req.Messages))
+	prompt := promptTokens(req)
 	if prompt > window {
 		writeError(w, errBadRequest("Input token length too long"))
 		return
 	}
-	if p.explicitMax && satAdd(prompt, p.maxTokens) > window {
+	// The gateway charges prompt + max_tokens (default 1024) at admission,
+	// whatever is generated; cached tokens included. The same size picks
+	// the billing tier (moonshot-v1-auto, kimi-latest; balance.go), so
+	// the default budget counts unshrunk.
+	charge := satAdd(prompt, p.maxTokens)
+	if p.explicitMax && charge > window {
 		writeError(w, errBadRequest("Your request exceeded model token limit : %d", window))
 		return
 	}
@@ -118,17 +123,12 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 		e.cacheDryRun(w, r, req, a, use)
 		return
 	}
-	// The gateway charges prompt + max_tokens (default 1024) at admission,
-	// whatever is generated; cached tokens included.
-	release, aerr := e.admit(a, satAdd(prompt, p.maxTokens))
+	release, aerr := e.admit(a, charge)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
 	}
 	defer release()
-	// The request size that picks the billing tier (moonshot-v1-auto,
-	// kimi-latest; balance.go) counts the default budget unshrunk.
-	billSize := satAdd(prompt, p.maxTokens)
 	if !p.explicitMax {
 		// The default budget never makes a request fail: it shrinks to
 		// what the window leaves.
@@ -173,7 +173,7 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 		indexed: fr.ToolCallIDs == catalog.ToolCallIDQualified,
 		choices: choices,
 	}
-	e.chargeChat(a, model, billSize, c)
+	e.chargeChat(a, model, charge, c)
 	e.writeCompletion(w, r, req, c)
 }
 

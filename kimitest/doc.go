@@ -123,8 +123,10 @@
 // any arithmetic, and every extractor is bounded in time (10 s, and the
 // request's context), output, depth and entry count. The bounds are
 // listed in limits.go. Requests the http.Server refuses before any
-// handler runs (a malformed request line, headers over 64 KiB) still get
-// Go's plain-text 400 and 431.
+// handler runs (a malformed request line or header, headers over 64 KiB,
+// a missing Host, an unknown Transfer-Encoding or HTTP version) get the
+// envelope too, with Go's status (400, 431, 501, 505): every connection
+// the emulator accepts rewords Go's plain-text page (refusal.go).
 //
 // For standalone use (a CLI "serve" command or an offline mode), Start
 // listens on a given address until Close.

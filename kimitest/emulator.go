@@ -307,7 +307,13 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 			rw.Header().Set("Msh-Gid", a.Tier)
 		}
 	}
-	e.mux.ServeHTTP(rw, r)
+	if r.RequestURI == "*" || r.Method == http.MethodConnect {
+		// ServeMux answers these itself, in plain text (a bare 400, or
+		// "404 page not found"); they name no route of the API.
+		writeGatewayNotFound(rw, r)
+	} else {
+		e.mux.ServeHTTP(rw, r)
+	}
 	e.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "kimitest",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Int("status", rw.status), slog.String("request_id", rw.Header().Get("Msh-Request-Id")))

@@ -10,8 +10,8 @@ import (
 // The body is a chat request of which model and messages are used; the
 // answer is {"data":{"total_tokens":N}} where N is exactly the
 // usage.prompt_tokens a chat completion with the same model and messages
-// reports (the same counter: countPrompt plus the tokens of $web_search
-// results). Choices where the docs are silent:
+// reports (the same counter, promptTokens: countPrompt plus the tokens of
+// $web_search results). Choices where the docs are silent:
 //
 //   - tools, when sent, are counted as chat counts them (the documented
 //     schema has no tools field; counting them keeps N equal to the chat's
@@ -53,6 +53,5 @@ func (e *Emulator) handleEstimateTokens(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	defer release()
-	n := satAdd(countPrompt(req.Messages, req.Tools), webSearchTokens(req.Messages))
-	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]int{"total_tokens": n}})
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]int{"total_tokens": promptTokens(req)}})
 }

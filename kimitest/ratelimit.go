@@ -111,21 +111,18 @@ func newLimiter(c *clock) *limiter {
 	return &limiter{clock: c, retryAfterHeader: true, accounts: map[string]*accountUsage{}}
 }
 
-// admit charges one request against RPM, one in-flight slot against
+// admitAs charges one request against RPM, one in-flight slot against
 // Concurrency and tokens (prompt_tokens + max_tokens) against TPM and TPD.
-// Dimensions are checked in the order concurrency, RPM, TPM, TPD and the
-// first that trips is reported. A refused request consumes nothing. With
-// no limits at all, nothing is recorded.
+// Usage is counted under account (an organization's primary key, which
+// all its keys share); a refusal names ak, the access-key id of the key
+// the request was made with. Dimensions are checked in the order
+// concurrency, RPM, TPM, TPD and the first that trips is reported. A
+// refused request consumes nothing. With no limits at all, nothing is
+// recorded.
 //
 // On success it returns release, to be called once the response has
 // finished (further calls are no-ops). On refusal it returns a 429
 // rate_limit_reached_error with the message texts of the 2026 error docs.
-func (l *limiter) admit(account, orgID string, lim Limits, tokens int) (release func(), err *apiError) {
-	return l.admitAs(account, orgID, akID(account), lim, tokens)
-}
-
-// admitAs is admit for a request made with another key of account's
-// organization: usage is counted under account, the refusal names ak.
 func (l *limiter) admitAs(account, orgID, ak string, lim Limits, tokens int) (release func(), err *apiError) {
 	if lim == (Limits{}) {
 		return noRelease, nil

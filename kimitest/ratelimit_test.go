@@ -29,7 +29,8 @@ func newLimitServer(t *testing.T, l *limiter, lim Limits) *limitServer {
 	s := &limitServer{l: l, admitted: make(chan struct{}, 16), unhold: make(chan struct{})}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tokens, _ := strconv.Atoi(r.URL.Query().Get("tokens"))
-		release, err := l.admit(r.Header.Get("X-Account"), "org-test", lim, tokens)
+		acct := r.Header.Get("X-Account")
+		release, err := l.admitAs(acct, "org-test", akID(acct), lim, tokens)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -219,11 +220,11 @@ func TestLimiterConcurrency(t *testing.T) {
 func TestLimiterReleaseIdempotent(t *testing.T) {
 	l := newLimiter(newClock(1))
 	lim := Limits{Concurrency: 2}
-	r1, err := l.admit("a", "org", lim, 0)
+	r1, err := l.admitAs("a", "org", akID("a"), lim, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := l.admit("a", "org", lim, 0)
+	r2, err := l.admitAs("a", "org", akID("a"), lim, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,10 +233,10 @@ func TestLimiterReleaseIdempotent(t *testing.T) {
 	if in, _, _, _ := l.usage("a"); in != 1 {
 		t.Fatalf("inflight after double release = %d, want 1", in)
 	}
-	if _, err := l.admit("a", "org", lim, 0); err != nil {
+	if _, err := l.admitAs("a", "org", akID("a"), lim, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.admit("a", "org", lim, 0); err == nil {
+	if _, err := l.admitAs("a", "org", akID("a"), lim, 0); err == nil {
 		t.Fatal("third concurrent request admitted")
 	}
 	r2()
@@ -251,23 +252,23 @@ func TestLimiterRefusedConsumesNothing(t *testing.T) {
 			t.Fatalf("usage = %d %d %d %d, want %d %d %d %d", in, rpm, tpm, tpd, wantIn, wantRPM, wantTPM, wantTPD)
 		}
 	}
-	release, err := l.admit("a", "org", lim, 60)
+	release, err := l.admitAs("a", "org", akID("a"), lim, 60)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.admit("a", "org", lim, 60); err == nil || !strings.Contains(err.Message, "TPM") {
+	if _, err := l.admitAs("a", "org", akID("a"), lim, 60); err == nil || !strings.Contains(err.Message, "TPM") {
 		t.Fatalf("want TPM refusal, got %v", err)
 	}
 	check(1, 1, 60, 60)
-	if _, err := l.admit("a", "org", lim, 40); err != nil {
+	if _, err := l.admitAs("a", "org", akID("a"), lim, 40); err != nil {
 		t.Fatal(err)
 	}
 	check(2, 2, 100, 100)
-	if _, err := l.admit("a", "org", lim, 0); err == nil || !strings.Contains(err.Message, "concurrency") {
+	if _, err := l.admitAs("a", "org", akID("a"), lim, 0); err == nil || !strings.Contains(err.Message, "concurrency") {
 		t.Fatalf("want concurrency refusal (checked first), got %v", err)
 	}
 	release()
-	if _, err := l.admit("a", "org", lim, 0); err == nil || !strings.Contains(err.Message, "RPM") {
+	if _, err := l.admitAs("a", "org", akID("a"), lim, 0); err == nil || !strings.Contains(err.Message, "RPM") {
 		t.Fatalf("want RPM refusal, got %v", err)
 	}
 	check(1, 2, 100, 100)
@@ -314,9 +315,12 @@ func TestLimiterAccessKeyID(t *testing.T) {
 	if !regexp.MustCompile(`^ak-[0-9a-f]{20}$`).MatchString(id) || id != akID(key) || id == akID(key+"x") {
 		t.Fatalf("akID = %q: want stable, distinct, ak-<20 hex>", id)
 	}
-	l := newLimiter(newClock(1))
-	l.admit(key, "org", Limits{RPM: 1}, 0)
-	_, err := l.admit(key, "org", Limits{RPM: 1}, 0)
+	// Through the emulator's admission, which takes the id from the account.
+	e := New(WithAccount(Account{Key: key, Limits: Limits{RPM: 1}}))
+	defer e.Close()
+	a := e.accounts[key]
+	e.admit(a, 0)
+	_, err := e.admit(a, 0)
 	if err == nil || strings.Contains(err.Message, "SECRET") || !strings.Contains(err.Message, "<"+id+">") {
 		t.Fatalf("message %v must name %s and not leak the key", err, id)
 	}
@@ -325,7 +329,7 @@ func TestLimiterAccessKeyID(t *testing.T) {
 func TestLimiterUnlimited(t *testing.T) {
 	l := newLimiter(newClock(1))
 	for range 100 {
-		if _, err := l.admit("a", "org", Limits{}, 1<<30); err != nil {
+		if _, err := l.admitAs("a", "org", akID("a"), Limits{}, 1<<30); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -37,6 +37,7 @@ func NewServer(t TB, opts ...Option) *Server {
 	t.Helper()
 	e := New(opts...)
 	hts := httptest.NewUnstartedServer(e)
+	hts.Listener = envelopeListener{hts.Listener}
 	configureServer(hts.Config)
 	hts.Start()
 	s := &Server{URL: hts.URL + "/v1", Key: e.firstKey, Emulator: e, hts: hts}
@@ -74,7 +75,7 @@ func Start(addr string, opts ...Option) (*Server, error) {
 	configureServer(hs)
 	s := &Server{URL: "http://" + ln.Addr().String() + "/v1", Key: e.firstKey, Emulator: e, hs: hs, serveErr: make(chan error, 1)}
 	go func() {
-		err := hs.Serve(ln)
+		err := hs.Serve(envelopeListener{ln})
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
@@ -85,14 +86,15 @@ func Start(addr string, opts ...Option) (*Server, error) {
 
 // configureServer sets the connection limits of limits.go on hs. The
 // body deadline is set per request (guard), not as ReadTimeout, which
-// would also cut long streams. Requests the http.Server refuses before
-// any handler runs (a malformed request line, headers over
-// maxHeaderBytes: 400 and 431) get Go's own plain-text answer, which
-// cannot be replaced from a handler.
+// would also cut long streams. The server must listen through an
+// envelopeListener, whose connections reword the answers the http.Server
+// gives before any handler runs (refusal.go); the ConnState hook tells
+// them where a response ends.
 func configureServer(hs *http.Server) {
 	hs.ReadHeaderTimeout = headerReadTimeout
 	hs.IdleTimeout = idleTimeout
 	hs.MaxHeaderBytes = maxHeaderBytes
+	hs.ConnState = armOnIdle
 }
 
 // Close stops the server, cutting open streams (their request contexts

@@ -208,6 +208,13 @@ func countPrompt(msgs []message, tools []tool) int {
 	return n
 }
 
+// promptTokens is a chat request's prompt_tokens: countPrompt plus the
+// tokens its $web_search results add. Chat and estimate-token-count both
+// report it, so the two cannot drift apart.
+func promptTokens(req *chatRequest) int {
+	return satAdd(countPrompt(req.Messages, req.Tools), webSearchTokens(req.Messages))
+}
+
 func countMessage(m message) int {
 	n := tokensPerMessage + CountTokens(m.Role)
 	for _, p := range m.parts {

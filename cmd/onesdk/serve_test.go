@@ -6,9 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // startServe runs `onesdk serve args...` in a goroutine and returns its
@@ -152,5 +155,44 @@ func TestServeOrgJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &info); err != nil ||
 		strings.Join(info.Keys, " ") != "sk-solo sk-a1 sk-a2" || len(info.Orgs) != 2 || strings.Join(info.Orgs[1], " ") != "sk-a1 sk-a2" {
 		t.Fatalf("serve --json printed %q (%v)", out, err)
+	}
+}
+
+// Requests the served emulator's http.Server refuses before any handler
+// runs are answered in Kimi's error envelope, not Go's plain-text pages.
+func TestServeRefusalsInEnvelope(t *testing.T) {
+	out, _ := startServe(t, "--addr", "127.0.0.1:0")
+	url := baseURLRE.FindString(out)
+	if url == "" {
+		t.Fatalf("no base URL printed:\n%s", out)
+	}
+	addr := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/v1")
+	for _, c := range []struct {
+		raw    string
+		status int
+	}{
+		{"garbage\r\n\r\n", 400},
+		{"GET /v1/models HTTP/1.1\r\n\r\n", 400}, // no Host
+		{"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 80<<10) + "\r\n\r\n", 431},
+		{"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+	} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(20 * time.Second)) // a bound, not an assertion
+		go io.WriteString(conn, c.raw)                     // the server may answer before reading it all
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%.40q: %v", c.raw, err)
+		}
+		var env struct {
+			Error struct{ Type, Message string }
+		}
+		err = json.NewDecoder(res.Body).Decode(&env)
+		conn.Close()
+		if res.StatusCode != c.status || err != nil || env.Error.Type != "invalid_request_error" || !strings.HasPrefix(env.Error.Message, "Invalid request: ") {
+			t.Errorf("%.40q: %d %+v (%v), want %d in the envelope", c.raw, res.StatusCode, env, err, c.status)
+		}
 	}
 }
