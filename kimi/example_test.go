@@ -157,3 +157,101 @@ func ExampleClient_SetProxy() {
 	// kimi: proxy "ftp://proxy.example:21": scheme must be http, https, socks5 or socks5h
 	// listed the models directly
 }
+
+// Ask several questions about one long document, paying for the document
+// once. The emulator stands in for Kimi here.
+func ExampleCachedContext() {
+	srv, err := kimitest.Start("127.0.0.1:0", kimitest.WithTimeScale(100), kimitest.WithCacheReadyDelay(2*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	c := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
+
+	doc := &kimi.CachedContext{
+		Client: c,
+		Tag:    "handbook-v1", // other processes using this tag share the cache
+		Model:  "moonshot-v1-32k",
+		Messages: []kimi.Message{kimi.SystemMessage("Answer from this handbook: " +
+			"onboarding has four steps: account, laptop, training and a buddy.")},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // creation takes ~1 min on Kimi
+	defer cancel()
+	for _, q := range []string{"How many onboarding steps are there?", "What is the last step?"} {
+		resp, err := doc.Ask(ctx, &kimi.ChatRequest{Messages: []kimi.Message{kimi.UserMessage(q)}})
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(doc.Cached(), resp.CacheInfo().Hit, resp.Usage.CachedTokens > 0)
+	}
+	// Output:
+	// true true true
+	// true true true
+}
+
+func ExampleChatService_Stream() {
+	srv, err := kimitest.Start("127.0.0.1:0", kimitest.WithRule(kimitest.Rule{Match: "sea",
+		Reply: "The sea covers most of the Earth. It is deep, salty and always moving."}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	client := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
+	history := []kimi.Message{kimi.UserMessage("Tell me about the sea.")}
+
+	stream, err := client.Chat.Stream(context.Background(), &kimi.ChatRequest{
+		Model:         "kimi-k2-turbo-preview",
+		Messages:      history,
+		StreamOptions: &kimi.StreamOptions{IncludeUsage: true},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer stream.Close()
+	for stream.Next() {
+		for _, c := range stream.Current().Choices {
+			fmt.Print(c.Delta.Content)
+		}
+	}
+	fmt.Println()
+	if err := stream.Err(); err != nil {
+		// errors.Is(err, kimi.ErrStreamIncomplete): the answer was cut short.
+		log.Fatal(err)
+	}
+	// The assembled reply goes back into the history as is.
+	history = append(history, stream.Message())
+	u := stream.Completion().Usage
+	fmt.Println(len(history), history[1].Role, u.TotalTokens == u.PromptTokens+u.CompletionTokens)
+	// Output:
+	// The sea covers most of the Earth. It is deep, salty and always moving.
+	// 2 assistant true
+}
+
+func ExampleStream_All() {
+	srv, err := kimitest.Start("127.0.0.1:0", kimitest.WithRule(kimitest.Rule{Match: "Count", Reply: "1 2 3 4 5 6 7 8 9 10"}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	client := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
+
+	stream, err := client.Chat.Stream(context.Background(), &kimi.ChatRequest{
+		Model:    "kimi-k2-turbo-preview",
+		Messages: []kimi.Message{kimi.UserMessage("Count to ten.")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Breaking out of the loop closes the stream.
+	for chunk, err := range stream.All() {
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, c := range chunk.Choices {
+			fmt.Print(c.Delta.Content)
+		}
+	}
+	fmt.Println()
+	// Output:
+	// 1 2 3 4 5 6 7 8 9 10
+}
