@@ -328,7 +328,7 @@ func TestCreateCacheModelArgument(t *testing.T) {
 			t.Errorf("model %q: cache model %q, want the family", m, c.Model)
 		}
 	}
-	for _, m := range []string{"kimi-k2-turbo-preview", "moonshot-v1-8k-vision-preview", "gpt-4o", "moonshot-v2"} {
+	for _, m := range []string{"kimi-k2.6", "moonshot-v1-8k-vision-preview", "gpt-4o", "moonshot-v2"} {
 		_, err := sdk.CreateCache(ctx, &onesdk.CacheCreateRequest{Model: m, Messages: document()})
 		var ve *onesdk.ValidationError
 		if !errors.Is(err, onesdk.ErrBadRequest) || !errors.As(err, &ve) || ve.Field != "model" ||

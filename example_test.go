@@ -64,12 +64,11 @@ func ExampleSDK_Generate() {
 	defer stop()
 
 	resp, err := sdk.Generate(context.Background(), &onesdk.Request{
-		Model: "kimi-k2-turbo-preview",
+		Model: "kimi-k2.6",
 		Messages: []onesdk.Message{
 			onesdk.SystemMessage("Answer in one word."),
 			onesdk.UserMessage("What is the capital of France?"),
 		},
-		Temperature: onesdk.Ptr(0.6),
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -83,7 +82,7 @@ func ExampleSDK_StreamGenerate() {
 	defer stop()
 
 	st, err := sdk.StreamGenerate(context.Background(), &onesdk.Request{
-		Model:    "kimi-k2-turbo-preview",
+		Model:    "kimi-k2.6",
 		Messages: []onesdk.Message{onesdk.UserMessage("Please count to three.")},
 	})
 	if err != nil {
@@ -194,7 +193,7 @@ func Example_errors() {
 	// A request the client can tell is wrong is not sent: the error is a
 	// *ValidationError naming the field.
 	_, err = sdk.Generate(context.Background(), &onesdk.Request{
-		Model:       "kimi-k2-turbo-preview",
+		Model:       "kimi-k2.6",
 		Messages:    []onesdk.Message{onesdk.UserMessage("Hi")},
 		Temperature: onesdk.Ptr(3.0),
 	})

@@ -5,7 +5,7 @@
 //
 //	sdk, err := onesdk.New("kimi", onesdk.Config{APIKey: os.Getenv("MOONSHOT_API_KEY")})
 //	resp, err := sdk.Generate(ctx, &onesdk.Request{
-//		Model:    "kimi-k2-turbo-preview",
+//		Model:    "kimi-k2.6",
 //		Messages: []onesdk.Message{onesdk.UserMessage("Hello")},
 //	})
 //	fmt.Println(resp.Text())
@@ -110,6 +110,10 @@ type Config struct {
 	// changed a model's rules before this module knows of it. Wire-level
 	// limits are still checked.
 	SkipModelChecks bool
+	// Admitter, if set, holds every chat request to the account's rate
+	// limits before it is sent: a quota.Limiter's Admitter(), which can
+	// share one budget across processes and machines (package quota).
+	Admitter Admitter
 }
 
 // shown is what every printed form of a Config (fmt, slog, JSON) shows:
@@ -192,7 +196,8 @@ func New(providerName string, cfg Config) (*SDK, error) {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	c := kimi.NewClient(kimi.Config{APIKey: key, BaseURL: base, HTTPClient: cfg.HTTPClient, Retry: cfg.Retry,
-		Logger: logger, Proxy: cfg.Proxy, Currency: cfg.Currency, SkipModelChecks: cfg.SkipModelChecks})
+		Logger: logger, Proxy: cfg.Proxy, Currency: cfg.Currency, SkipModelChecks: cfg.SkipModelChecks,
+		Provider: p.catalog, NoModelDiscovery: !p.has(featModels), Admitter: cfg.Admitter})
 	if err := c.ConfigErr(); err != nil {
 		return nil, err
 	}
@@ -229,7 +234,7 @@ func (s *SDK) ListModels(ctx context.Context) ([]Model, error) {
 func (s *SDK) GetModel(ctx context.Context, id string) (*Model, error) {
 	if !s.p.has(featModels) {
 		// The catalogue's lookup: any case, a "vendor/" prefix ignored.
-		if m, ok := catalog.Lookup(id); ok && m.OfferedBy(s.p.catalog) && m.Status != catalog.StatusRetired {
+		if m, ok := catalog.Lookup(id); ok && m.OfferedBy(s.p.catalog) {
 			model := s.p.model(m)
 			return &model, nil
 		}

@@ -149,12 +149,12 @@ func TestModels(t *testing.T) {
 	}
 	found := false
 	for _, m := range models {
-		if m.ID == "kimi-k2-turbo-preview" {
+		if m.ID == "kimi-k2.6" {
 			found = m.ContextLength == 262144
 		}
 	}
 	if !found {
-		t.Fatalf("kimi-k2-turbo-preview with context 262144 not listed: %+v", models)
+		t.Fatalf("kimi-k2.6 with context 262144 not listed: %+v", models)
 	}
 	m, err := sdk.GetModel(ctx, "moonshot-v1-8k")
 	if err != nil || m.ID != "moonshot-v1-8k" {
@@ -166,7 +166,7 @@ func TestModels(t *testing.T) {
 
 func TestGenerateAndStreamAgree(t *testing.T) {
 	sdk, _ := setup(t)
-	resp, st := generateAndStream(t, sdk, ask("kimi-k2-turbo-preview", "Explain the concept of blockchain technology."))
+	resp, st := generateAndStream(t, sdk, ask("kimi-k2.6", "Explain the concept of blockchain technology."))
 	if resp.Text() == "" || resp.Usage == nil || resp.Usage.TotalTokens != resp.Usage.PromptTokens+resp.Usage.CompletionTokens {
 		t.Fatalf("bad response: %+v", resp)
 	}
@@ -180,7 +180,7 @@ func TestGenerateAndStreamAgree(t *testing.T) {
 
 func TestStreamReasoningChunks(t *testing.T) {
 	sdk, _ := setup(t, kimitest.WithRule(kimitest.Rule{Match: "think", Reasoning: "Let me consider.", Reply: "Done."}))
-	st, err := sdk.StreamGenerate(t.Context(), ask("kimi-k2-thinking", "think about it"))
+	st, err := sdk.StreamGenerate(t.Context(), ask("kimi-k2.7-code", "think about it"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestErrorKinds(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			sdk, srv := setup(t, tc.opts...)
-			key, model := srv.Key, "kimi-k2-turbo-preview"
+			key, model := srv.Key, "moonshot-v1-8k"
 			if tc.key != "" {
 				cfg := loopback(srv)
 				cfg.APIKey = tc.key
@@ -369,9 +369,19 @@ func TestAceDataCloudProvider(t *testing.T) {
 	if sdk.Provider() != "acedata" {
 		t.Errorf("Provider() = %q", sdk.Provider())
 	}
+	// Ace's documented request, as its docs show it: kimi-k2.5 with
+	// max_tokens 1024 and temperature 0.7 (a fixed parameter upstream,
+	// which Ace's gateway drops).
 	req := ask("kimi-k2.5", "你好,请介绍一下你自己")
+	req.MaxTokens, req.Temperature = onesdk.Ptr(1024), onesdk.Ptr(0.7)
 	if resp, _ := generateAndStream(t, sdk, req); resp.Text() == "" {
 		t.Fatal("Generate via Ace: no text")
+	}
+	// Every model Ace's docs list answers.
+	for _, model := range []string{"kimi-k2.5", "kimi-k2-thinking-turbo", "kimi-k2-thinking", "kimi-k2-instruct-0905"} {
+		if resp, err := sdk.Generate(ctx, ask(model, "hi")); err != nil || resp.Text() == "" {
+			t.Errorf("Ace %s: %v", model, err)
+		}
 	}
 	models, err := sdk.ListModels(ctx)
 	if err != nil || !slices.ContainsFunc(models, func(m onesdk.Model) bool { return m.ID == "kimi-k2.5" }) {

@@ -25,7 +25,7 @@ func conversation() []onesdk.Message {
 func TestCountTokensMatchesPromptTokens(t *testing.T) {
 	sdk, _ := setup(t)
 	ctx := t.Context()
-	for _, model := range []string{"moonshot-v1-8k", "kimi-k2-turbo-preview"} {
+	for _, model := range []string{"moonshot-v1-8k", "kimi-k2.6"} {
 		msgs := conversation()
 		n, err := sdk.CountTokens(ctx, model, msgs)
 		if err != nil {

@@ -32,6 +32,7 @@ type (
 	Usage          = kimi.Usage
 	Model          = kimi.Model
 	RetryPolicy    = kimi.RetryPolicy
+	Admitter       = kimi.Admitter
 	// Conversation keeps a multi-turn history and trims it by turns or
 	// by a token budget; see SDK.NewConversation.
 	Conversation = kimi.Conversation

@@ -14,11 +14,13 @@
 // The package imports only the standard library and exports no mutable
 // state: every function returns a fresh copy.
 //
-// Sources are Moonshot's public docs: the model list at
-// https://platform.moonshot.cn/docs/intro, the chat reference at
-// https://platform.moonshot.cn/docs/api/chat (parameters and their
-// per-model rules), the prices at https://platform.moonshot.ai/docs/pricing/chat
-// and context caching at https://platform.moonshot.cn/docs/api/caching.
+// Sources are Moonshot's public docs as of December 2026: the model list
+// at https://platform.kimi.ai/docs/models, the parameter comparison at
+// https://platform.kimi.ai/docs/api/models-overview, the chat reference
+// (Moonshot's OpenAPI of 2026) and, for the moonshot-v1 family's
+// explicit context caches, which the 2026 docs no longer describe, the
+// 2025 page https://platform.moonshot.cn/docs/api/caching. Where the
+// sources disagree or say nothing, table.go says what was chosen.
 package catalog
 
 import (
@@ -41,12 +43,16 @@ const (
 	FamilyK2              Family = "kimi-k2"               // kimi-k2-*-preview and Ace's kimi-k2-instruct-*
 	FamilyK2Thinking      Family = "kimi-k2-thinking"      // kimi-k2-thinking(-turbo): thinking forced
 	FamilyK25             Family = "kimi-k2.5"             // kimi-k2.5: fixed sampling, thinking on by default
+	FamilyK26             Family = "kimi-k2.6"             // kimi-k2.6: as kimi-k2.5, plus thinking.keep
+	FamilyK27             Family = "kimi-k2.7"             // kimi-k2.7-code(-highspeed): thinking and keep "all" forced
+	FamilyK3              Family = "kimi-k3"               // kimi-k3: always reasoning, reasoning_effort
 )
 
 // Rules returns the family's rules; ok is false for a family the table
 // does not know (including "").
 func (f Family) Rules() (r Rules, ok bool) {
 	r, ok = familyRules[f]
+	r.Efforts = slices.Clone(r.Efforts) // the table stays the table's
 	return r, ok
 }
 
@@ -87,7 +93,42 @@ const (
 	// ToolCallIDQualified ids are "functions.<name>:<index>", such as
 	// "functions.get_weather:0".
 	ToolCallIDQualified
+	// ToolCallIDUnderscore ids are "<name>_<index>", such as
+	// "get_weather_0".
+	ToolCallIDUnderscore
 )
+
+// Keep is how a family treats thinking.keep, which asks the server to
+// read the reasoning_content of every earlier assistant turn.
+type Keep uint8
+
+const (
+	// KeepUndocumented: the docs say nothing; the client sends it as is.
+	KeepUndocumented Keep = iota
+	// KeepRefused: thinking.keep is refused.
+	KeepRefused
+	// KeepOptional: null (earlier reasoning ignored) or "all".
+	KeepOptional
+	// KeepAlways: "all" whether sent or not; any other value is refused.
+	KeepAlways
+)
+
+// Params is a set of sampling parameters.
+type Params uint8
+
+const (
+	ParamTemperature Params = 1 << iota
+	ParamTopP
+	ParamN
+	ParamPenalties // presence_penalty and frequency_penalty
+
+	// FixedAll is the fixed sampling of the K2.5 generation: temperature
+	// and top_p at their defaults, n at 1, both penalties at 0.
+	FixedAll = ParamTemperature | ParamTopP | ParamN | ParamPenalties
+)
+
+// Has reports whether every parameter of q is in p.
+func (p Params) Has(q Params) bool { return p&q == q }
 
 // Rules are what the models of one family share.
 type Rules struct {
@@ -100,10 +141,20 @@ type Rules struct {
 	TemperatureNoThinking float64
 	// TopP is the server's top_p when the request leaves it out.
 	TopP float64
-	// FixedSampling: temperature and top_p are fixed at their defaults,
-	// n at 1 and presence_penalty and frequency_penalty at 0. Sending the
+	// Fixed are the sampling parameters fixed at their defaults
+	// (temperature, top_p), at 1 (n) or at 0 (the penalties). Sending the
 	// fixed value is allowed; any other value is refused.
-	FixedSampling bool
+	Fixed Params
+	// Keep is how thinking.keep is treated.
+	Keep Keep
+	// Efforts are the values of the top-level reasoning_effort the
+	// models take, in increasing order; none when they take none.
+	// DefaultEffort is the one used when the request names none.
+	Efforts       []string
+	DefaultEffort string
+	// RequiredWhileThinking: tool_choice "required" is accepted with
+	// thinking on (elsewhere it is refused while thinking).
+	RequiredWhileThinking bool
 	// DefaultMaxTokens is the server's max_tokens when the request
 	// leaves it out; 0 means it is not documented.
 	DefaultMaxTokens int
@@ -117,6 +168,18 @@ type Rules struct {
 	// name; see CacheFamily.
 	ExplicitCache bool
 	ToolCallIDs   ToolCallIDStyle
+}
+
+// ThinkingType is the family's thinking as GET /models reports it in
+// supports_thinking_type: "only", "both" or "no".
+func (r Rules) ThinkingType() string {
+	switch r.Thinking {
+	case ThinkingForced:
+		return "only"
+	case ThinkingDefaultOn:
+		return "both"
+	}
+	return "no"
 }
 
 // DefaultTemperature is the server's temperature when the request leaves
@@ -181,8 +244,10 @@ type Model struct {
 	// RetiresOn is the retirement date ("YYYY-MM-DD") Moonshot announced
 	// or retired the model on; "" when none is known.
 	RetiresOn string
-	// Providers are the providers that offer the model (ProviderMoonshot,
-	// ProviderAceData).
+	// Providers are the providers that offer the model today
+	// (ProviderMoonshot, ProviderAceData); Status and RetiresOn are its
+	// life on Moonshot's platform, so a model Moonshot retired may still
+	// be offered elsewhere.
 	Providers []string
 }
 
@@ -199,6 +264,18 @@ func (m Model) OfferedBy(provider string) bool {
 func (m Model) clone() Model {
 	m.Providers = slices.Clone(m.Providers)
 	return m
+}
+
+// Retired returns the models Moonshot has retired, in table order: what
+// an emulator may serve again for old test suites.
+func Retired() []Model {
+	var out []Model
+	for _, m := range models {
+		if m.Status == StatusRetired {
+			out = append(out, m.clone())
+		}
+	}
+	return out
 }
 
 var byID = func() map[string]int {
@@ -241,15 +318,15 @@ func Lookup(id string) (Model, bool) {
 // canonicalProvider lets a provider name be written in any case.
 func canonicalProvider(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
-// ForProvider returns the models a provider offers today, in table order:
-// retired models are left out. name is ProviderMoonshot or
+// ForProvider returns the models a provider offers today, in table order.
+// name is ProviderMoonshot or
 // ProviderAceData, in any case; the facade's aliases ("kimi", "ace") are
 // the facade's to resolve. An unknown provider has none.
 func ForProvider(name string) []Model {
 	p := canonicalProvider(name)
 	var out []Model
 	for _, m := range models {
-		if m.Status != StatusRetired && slices.Contains(m.Providers, p) {
+		if slices.Contains(m.Providers, p) {
 			out = append(out, m.clone())
 		}
 	}
@@ -310,3 +387,49 @@ func quote(s string) string { return `"` + s + `"` }
 // (and cheapest) context window first: moonshot-v1-8k, -32k and -128k.
 // The slice is a fresh copy.
 func DocumentQAModels() []string { return slices.Clone(documentQA) }
+
+// ProviderRules are what a provider changes in the table's rules.
+type ProviderRules struct {
+	// IgnoresFixedSampling: the provider's gateway drops a fixed sampling
+	// parameter rather than pass it on to be refused, so a client must
+	// not refuse it either.
+	IgnoresFixedSampling bool
+	// MaxTokensField is the request field that carries the answer budget:
+	// "max_completion_tokens" where the provider prefers it to the
+	// deprecated "max_tokens", else "max_tokens".
+	MaxTokensField string
+	// DefaultModel is the model to use when a user names none: a current
+	// general model the provider offers.
+	DefaultModel string
+}
+
+// RulesFor returns a provider's rules; an unknown provider has Moonshot's.
+func RulesFor(provider string) ProviderRules {
+	if r, ok := providerRules[canonicalProvider(provider)]; ok {
+		return r
+	}
+	return providerRules[ProviderMoonshot]
+}
+
+// Media types the platform takes in data: URLs and uploads of purpose
+// image or video, as Kimi's vision guide of 2026 lists the formats (png,
+// jpeg, webp, gif; mp4, mpeg, mov, avi, flv, mpg, webm, wmv, 3gpp); any
+// other image type is refused as "unsupported image format".
+var (
+	imageTypes = []string{"image/png", "image/jpeg", "image/webp", "image/gif"}
+	videoTypes = []string{"video/mp4", "video/mpeg", "video/quicktime", "video/x-msvideo", "video/x-flv",
+		"video/mpg", "video/webm", "video/x-ms-wmv", "video/3gpp"}
+)
+
+// ImageTypes returns the image media types the platform takes.
+func ImageTypes() []string { return slices.Clone(imageTypes) }
+
+// VideoTypes returns the video media types the platform takes.
+func VideoTypes() []string { return slices.Clone(videoTypes) }
+
+// MediaType reports whether mime (case ignored, parameters dropped) is
+// an image or video type the platform takes.
+func MediaType(mime string) (image, video bool) {
+	mime, _, _ = strings.Cut(strings.ToLower(strings.TrimSpace(mime)), ";")
+	return slices.Contains(imageTypes, mime), slices.Contains(videoTypes, mime)
+}

@@ -40,21 +40,27 @@ func TestTableIsConsistent(t *testing.T) {
 		if m.RetiresOn != "" && !date.MatchString(m.RetiresOn) {
 			t.Errorf("%s: RetiresOn %q is not YYYY-MM-DD", m.ID, m.RetiresOn)
 		}
-		if (m.Status == catalog.StatusDeprecated || m.Status == catalog.StatusRetired) && m.RetiresOn == "" {
-			t.Errorf("%s: %s without a date", m.ID, m.Status)
+		if m.Status == catalog.StatusDeprecated && m.RetiresOn == "" {
+			t.Errorf("%s: deprecated without a retirement date", m.ID)
 		}
-		if len(m.Providers) == 0 {
+		if m.Status != catalog.StatusRetired && len(m.Providers) == 0 {
 			t.Errorf("%s: offered by no provider", m.ID)
+		}
+		if m.Status == catalog.StatusRetired && m.OfferedBy(catalog.ProviderMoonshot) {
+			t.Errorf("%s: retired, yet offered by Moonshot", m.ID)
 		}
 		for _, p := range m.Providers {
 			if p != catalog.ProviderMoonshot && p != catalog.ProviderAceData {
 				t.Errorf("%s: unknown provider %q", m.ID, p)
 			}
 		}
-		if m.OfferedBy(catalog.ProviderMoonshot) && (m.ContextWindow <= 0 || m.Created <= 0) {
+		if (m.OfferedBy(catalog.ProviderMoonshot) || m.Status == catalog.StatusRetired) && (m.ContextWindow <= 0 || m.Created <= 0) {
 			t.Errorf("%s: a Moonshot model needs its window and created date (GET /models lists both)", m.ID)
 		}
 		r, _ := m.Rules()
+		if (len(r.Efforts) == 0) != (r.DefaultEffort == "") || (r.DefaultEffort != "" && !slices.Contains(r.Efforts, r.DefaultEffort)) {
+			t.Errorf("%s: default effort %q not among %v", m.ID, r.DefaultEffort, r.Efforts)
+		}
 		if m.ExplicitCache && (!r.ExplicitCache || m.ImageInput) {
 			t.Errorf("%s: ExplicitCache on a model whose family has no explicit caches, or on a vision model", m.ID)
 		}
@@ -63,7 +69,7 @@ func TestTableIsConsistent(t *testing.T) {
 
 func TestFamilyRules(t *testing.T) {
 	k25, ok := catalog.FamilyK25.Rules()
-	if !ok || !k25.FixedSampling || k25.TopP != 0.95 || k25.DefaultTemperature(true) != 1 || k25.DefaultTemperature(false) != 0.6 {
+	if !ok || k25.Fixed != catalog.FixedAll || k25.Keep != catalog.KeepRefused || k25.TopP != 0.95 || k25.DefaultTemperature(true) != 1 || k25.DefaultTemperature(false) != 0.6 {
 		t.Errorf("kimi-k2.5 rules = %+v", k25)
 	}
 	if !k25.Thinks("") || !k25.Thinks("enabled") || k25.Thinks("disabled") {
@@ -73,8 +79,24 @@ func TestFamilyRules(t *testing.T) {
 	if !th.Thinks("disabled") || th.Thinking != catalog.ThinkingForced || th.ToolCallIDs != catalog.ToolCallIDQualified {
 		t.Errorf("kimi-k2-thinking rules = %+v", th)
 	}
+	k26, _ := catalog.FamilyK26.Rules()
+	if k26.Keep != catalog.KeepOptional || k26.Fixed != catalog.FixedAll || k26.ThinkingType() != "both" {
+		t.Errorf("kimi-k2.6 rules = %+v", k26)
+	}
+	k27, _ := catalog.FamilyK27.Rules()
+	if k27.Keep != catalog.KeepAlways || k27.ThinkingType() != "only" || k27.RequiredWhileThinking || k27.ToolCallIDs != catalog.ToolCallIDUnderscore {
+		t.Errorf("kimi-k2.7 rules = %+v", k27)
+	}
+	k3, _ := catalog.FamilyK3.Rules()
+	if k3.Fixed != catalog.ParamTemperature || !k3.Fixed.Has(catalog.ParamTemperature) || k3.Fixed.Has(catalog.ParamTopP) ||
+		!slices.Equal(k3.Efforts, []string{"low", "high", "max"}) || !k3.RequiredWhileThinking || !k3.Thinks("") {
+		t.Errorf("kimi-k3 rules = %+v", k3)
+	}
+	if m, _ := catalog.Lookup("kimi-k3"); m.ContextWindow != 1048576 || m.Family != catalog.FamilyK3 {
+		t.Errorf("kimi-k3 = %+v", m)
+	}
 	v1, _ := catalog.FamilyMoonshotV1.Rules()
-	if v1.Thinks("enabled") || v1.DefaultTemperature(false) != 0 || !v1.ExplicitCache || v1.AutoCache || v1.ToolCallIDs != catalog.ToolCallIDPlain {
+	if v1.Thinks("enabled") || v1.ThinkingType() != "no" || v1.DefaultTemperature(false) != 0 || !v1.ExplicitCache || v1.AutoCache || v1.ToolCallIDs != catalog.ToolCallIDPlain {
 		t.Errorf("moonshot-v1 rules = %+v", v1)
 	}
 	if tp, _ := catalog.FamilyThinkingPreview.Rules(); tp.Tools {
@@ -115,6 +137,11 @@ func TestNoSharedState(t *testing.T) {
 	ace[0].Providers[0] = "changed"
 	qa := catalog.DocumentQAModels()
 	qa[0] = "changed"
+	k3, _ := catalog.FamilyK3.Rules()
+	k3.Efforts[0] = "changed"
+	if again, _ := catalog.FamilyK3.Rules(); again.Efforts[0] != "low" {
+		t.Error("Rules shares its Efforts")
+	}
 	b := catalog.Models()
 	if b[0].ID == "changed" || slices.Contains(b[0].Providers, "changed") {
 		t.Error("Models shares its slice")
@@ -130,9 +157,9 @@ func TestNoSharedState(t *testing.T) {
 }
 
 func TestForProvider(t *testing.T) {
-	// Ace Data Cloud's Kimi endpoint.
-	wantAce := []string{"kimi-k2.5", "kimi-k2-thinking-turbo", "kimi-k2-thinking", "kimi-k2-instruct-0905",
-		"kimi-k2-0905-preview", "kimi-k2-turbo-preview", "kimi-k2-0711-preview"}
+	// Ace Data Cloud's Kimi endpoint: the four models of its docs, and
+	// kimi-k3 of its newest guide.
+	wantAce := []string{"kimi-k2.5", "kimi-k2-thinking-turbo", "kimi-k2-thinking", "kimi-k2-instruct-0905", "kimi-k3"}
 	for _, name := range []string{"acedata", "AceData"} {
 		got := ids(catalog.ForProvider(name))
 		if !sameSet(got, wantAce) {
@@ -140,14 +167,45 @@ func TestForProvider(t *testing.T) {
 		}
 	}
 	moon := ids(catalog.ForProvider("moonshot"))
-	if len(moon) != 15 || moon[0] != "moonshot-v1-8k" || slices.Contains(moon, "kimi-k2-instruct-0905") {
-		t.Errorf("ForProvider(moonshot) = %v", moon)
+	wantMoon := []string{"moonshot-v1-8k", "moonshot-v1-32k", "moonshot-v1-128k", "moonshot-v1-auto",
+		"moonshot-v1-8k-vision-preview", "moonshot-v1-32k-vision-preview", "moonshot-v1-128k-vision-preview",
+		"kimi-k2.5", "kimi-k2.6", "kimi-k2.7-code", "kimi-k2.7-code-highspeed", "kimi-k3"}
+	if !slices.Equal(moon, wantMoon) {
+		t.Errorf("ForProvider(moonshot) = %v, want %v", moon, wantMoon)
+	}
+	// The K2 line retired on 2026-05-25: no longer on Moonshot, two of
+	// its models still on Ace.
+	for _, m := range catalog.Retired() {
+		if strings.HasPrefix(m.ID, "kimi-k2-") && m.RetiresOn != "2026-05-25" {
+			t.Errorf("%s retired on %q", m.ID, m.RetiresOn)
+		}
+	}
+	if n := len(catalog.Retired()); n != 7 {
+		t.Errorf("%d retired models, want 7", n)
 	}
 	if got := catalog.ForProvider("kimi"); got != nil { // the facade's alias, not the catalogue's
 		t.Errorf("ForProvider(kimi) = %v, want none", got)
 	}
 	if got := catalog.ForProvider("openai"); got != nil {
 		t.Errorf("unknown provider: %v", got)
+	}
+}
+
+func TestProviderRules(t *testing.T) {
+	if r := catalog.RulesFor("moonshot"); r.MaxTokensField != "max_completion_tokens" || r.IgnoresFixedSampling {
+		t.Errorf("moonshot: %+v", r)
+	}
+	if r := catalog.RulesFor("AceData"); r.MaxTokensField != "max_tokens" || !r.IgnoresFixedSampling {
+		t.Errorf("acedata: %+v", r)
+	}
+	for _, p := range []string{catalog.ProviderMoonshot, catalog.ProviderAceData} {
+		d := catalog.RulesFor(p).DefaultModel
+		if m, ok := catalog.Lookup(d); !ok || !m.OfferedBy(p) || m.Status != catalog.StatusActive {
+			t.Errorf("%s: default model %q is not an active model it offers", p, d)
+		}
+	}
+	if catalog.RulesFor("") != catalog.RulesFor("moonshot") {
+		t.Error("an unknown provider does not get Moonshot's rules")
 	}
 }
 

@@ -25,8 +25,8 @@ func TestMain(m *testing.M) {
 
 // Scenario fixtures, the same for every peer so their results are comparable.
 const (
-	modelChat     = "kimi-k2-turbo-preview"
-	modelThinking = "kimi-k2-thinking"
+	modelChat     = "moonshot-v1-128k"
+	modelThinking = "kimi-k2.6"
 
 	promptPlain   = "Explain in two sentences why the sky is blue."
 	promptChinese = "请用中文简单介绍一下长城。"

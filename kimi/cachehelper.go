@@ -48,13 +48,16 @@ import (
 // once, and the call retried.
 //
 // When explicit caching is not available the full context is sent
-// instead (cc.Messages then the request's messages, with cc.Tools), so
-// calls still succeed at the normal price: for a call whose model is not
-// a moonshot-v1-* model (K2 and later cache prefixes automatically), and
-// for good once cache creation is refused (the /caching route is missing,
-// the account may not create caches, the context is too large, the cache
-// ended in status error). Cached reports which path the last call took
-// and FallbackReason why caching was given up; Reset tries again.
+// instead (cc.Messages then the request's messages, with cc.Tools), with
+// a prompt_cache_key derived from the context (PromptCacheKey), so that
+// the platform's automatic prefix caching serves the repeated context:
+// for a call whose model is not a moonshot-v1-* model (K2.5 and later
+// cache prefixes automatically), and for good once cache creation is
+// refused (the /caching route is missing, as on platforms that follow
+// the 2026 API, the account may not create caches, the context is too
+// large, the cache ended in status error). Cached reports which path the
+// last call took, CachedTokens what the platform reported as cached, and
+// FallbackReason why caching was given up; Reset tries again.
 type CachedContext struct {
 	Client *Client
 	// Tag names the cache; another process using the same Tag (with the
@@ -89,6 +92,7 @@ type CachedContext struct {
 	fallback error
 
 	lastCached atomic.Bool
+	lastTokens atomic.Int64
 }
 
 type ccState int
@@ -116,6 +120,24 @@ func (cc *CachedContext) Stream(ctx context.Context, req *ChatRequest, opts ...R
 // Cached reports whether the last completed call used the cache (false
 // before any call and for full-context calls).
 func (cc *CachedContext) Cached() bool { return cc.lastCached.Load() }
+
+// CachedTokens returns the prompt tokens the platform reported as cached
+// on the last completed Ask, from its usage (explicit cache or automatic
+// prefix caching alike); 0 before any call. A Stream's usage comes at its
+// end, so Stream leaves it unchanged.
+func (cc *CachedContext) CachedTokens() int { return int(cc.lastTokens.Load()) }
+
+// PromptCacheKey is the prompt_cache_key of the full-context calls: the
+// request's own if it sets one, else "onesdk-ctx-" and the start of the
+// context's SHA-256, the same in every process that asks about the same
+// context, so that their calls share the platform's prefix cache.
+func (cc *CachedContext) PromptCacheKey() string {
+	cc.initOnce.Do(cc.init)
+	if cc.hash == "" {
+		return "onesdk-ctx-" + cc.Tag
+	}
+	return "onesdk-ctx-" + cc.hash[:16]
+}
 
 // CacheID returns the id of the cache in use, "" when none.
 func (cc *CachedContext) CacheID() string {
@@ -151,7 +173,13 @@ func cachedCall[T any](ctx context.Context, cc *CachedContext, r *ChatRequest, o
 	if err := cc.check(&req); err != nil {
 		return zero, err
 	}
-	send := func(ctx context.Context, r *ChatRequest) (T, error) { return method(cc.Client.Chat, ctx, r, opts...) }
+	send := func(ctx context.Context, r *ChatRequest) (T, error) {
+		out, err := method(cc.Client.Chat, ctx, r, opts...)
+		if c, ok := any(out).(*ChatCompletion); ok && err == nil && c.Usage != nil {
+			cc.lastTokens.Store(int64(c.Usage.CachedTokens))
+		}
+		return out, err
+	}
 	if req.Model == "" {
 		req.Model = cc.Model
 	}
@@ -236,6 +264,9 @@ func (cc *CachedContext) withCache(req ChatRequest, id string) *ChatRequest {
 func sendFullT[T any](ctx context.Context, cc *CachedContext, req ChatRequest, send func(context.Context, *ChatRequest) (T, error)) (T, error) {
 	req.Messages = append(slices.Clip(cc.Messages), req.Messages...)
 	req.Tools = cc.Tools
+	if req.PromptCacheKey == "" {
+		req.PromptCacheKey = cc.PromptCacheKey()
+	}
 	out, err := send(ctx, &req)
 	if err == nil {
 		cc.lastCached.Store(false)
@@ -275,10 +306,7 @@ func (cc *CachedContext) recover(ctx context.Context, gen uint64) (ccUse, error)
 }
 
 func (cc *CachedContext) lock(ctx context.Context) error {
-	cc.initOnce.Do(func() {
-		cc.sem = make(chan struct{}, 1)
-		cc.hash, _ = contextHash(cc.Messages, cc.Tools)
-	})
+	cc.initOnce.Do(cc.init)
 	select {
 	case cc.sem <- struct{}{}:
 		return nil
@@ -288,6 +316,11 @@ func (cc *CachedContext) lock(ctx context.Context) error {
 }
 
 func (cc *CachedContext) unlock() { <-cc.sem }
+
+func (cc *CachedContext) init() {
+	cc.sem = make(chan struct{}, 1)
+	cc.hash, _ = contextHash(cc.Messages, cc.Tools)
+}
 
 // setup finds the tagged cache, revives it, waits for it or creates one,
 // with cc.sem held.

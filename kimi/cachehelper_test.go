@@ -264,10 +264,10 @@ func waitStatus(t *testing.T, c *kimi.Client, id, status string) {
 }
 
 func TestCachedContextFallback(t *testing.T) {
-	t.Run("k2 model", func(t *testing.T) {
+	t.Run("k2.6 model", func(t *testing.T) {
 		c, _, rec := setup(t, fastTime)
 		cc := handbook(c)
-		cc.Model = "kimi-k2-turbo-preview"
+		cc.Model = "kimi-k2.6"
 		cc.Tools = []kimi.Tool{weatherTool}
 		resp, err := cc.Ask(testCtx(t), question("How many steps?"))
 		if err != nil {
@@ -277,12 +277,25 @@ func TestCachedContextFallback(t *testing.T) {
 			t.Errorf("answer %+v, cached %t", resp, cc.Cached())
 		}
 		if n := rec.count(http.MethodPost, "/v1/caching") + rec.count(http.MethodGet, "/content"); n != 0 {
-			t.Errorf("%d caching requests for a k2 model", n)
+			t.Errorf("%d caching requests for a k2.6 model", n)
 		}
 		sent := rec.lastChat(t)
 		msgs, tools := sent.Messages, sent.Tools
 		if len(msgs) != 2 || msgs[0].Content != longDoc || msgs[1].Content != "How many steps?" || len(tools) != 1 || tools[0].Function.Name != "get_weather" {
 			t.Errorf("sent %d messages, tools %+v", len(msgs), tools)
+		}
+		// A stable prompt_cache_key, the same for another helper of the
+		// same context: the platform's prefix cache serves the repeat.
+		other := handbook(c)
+		other.Tools = cc.Tools
+		if key := sent.CacheKey; !strings.HasPrefix(key, "onesdk-ctx-") || key != other.PromptCacheKey() {
+			t.Errorf("prompt_cache_key %q, another helper's %q", key, other.PromptCacheKey())
+		}
+		if _, err := cc.Ask(testCtx(t), question("And how long?")); err != nil {
+			t.Fatal(err)
+		}
+		if cc.CachedTokens() <= 0 {
+			t.Errorf("repeated context: %d cached tokens reported", cc.CachedTokens())
 		}
 	})
 	t.Run("caching route missing", func(t *testing.T) {
@@ -310,8 +323,17 @@ func TestCachedContextFallback(t *testing.T) {
 			}
 		}
 		var apiErr *kimi.Error
-		if !errors.As(cc.FallbackReason(), &apiErr) || apiErr.StatusCode != 404 {
+		if !errors.As(cc.FallbackReason(), &apiErr) || apiErr.StatusCode != 404 || !errors.Is(cc.FallbackReason(), kimi.ErrUnsupported) ||
+			!strings.Contains(apiErr.Error(), "serves no explicit context caching") {
 			t.Errorf("fallback reason = %v", cc.FallbackReason())
+		}
+		// The cache methods say so too.
+		_, err := c.Caches.List(ctx, nil)
+		if !errors.Is(err, kimi.ErrUnsupported) || !errors.Is(err, kimi.ErrNotFound) {
+			t.Errorf("Caches.List without /caching: %v", err)
+		}
+		if _, err := c.Tags.Get(ctx, "manual"); !errors.Is(err, kimi.ErrUnsupported) {
+			t.Errorf("Tags.Get without /caching: %v", err)
 		}
 		// Creation was tried once; both questions carried the context.
 		if n := rec.count(http.MethodPost, "/v1/caching"); n != 1 {

@@ -239,7 +239,7 @@ func TestChatCacheValidation(t *testing.T) {
 		{"bad tag", "messages[0].content tag", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "9a"}), user}}},
 		{"pasted", "messages[0].content", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{{Role: kimi.RoleCache, Content: "cache_id=cache-1;"}, user}}},
 		{"tools", "tools", &kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a"}), user}, Tools: []kimi.Tool{weatherTool}}},
-		{"k2", "model", &kimi.ChatRequest{Model: "kimi-k2-turbo-preview", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a"}), user}}},
+		{"k2.6", "model", &kimi.ChatRequest{Model: "kimi-k2.6", Messages: []kimi.Message{cm(kimi.CacheRef{Tag: "a"}), user}}},
 	}
 	// The header form is checked where the headers are given: in the
 	// call's options.

@@ -258,10 +258,10 @@ func (r *CacheCreateRequest) validate(now time.Time) error {
 			return invalid(fmt.Sprintf("messages[%d].role", i), string(m.Role), "a cache cannot contain a cache reference")
 		}
 	}
-	if err := validateMessages(r.Messages, false); err != nil {
+	if err := validateMessages(r.Messages, modelRules{}); err != nil {
 		return err
 	}
-	if err := (&ChatRequest{Tools: r.Tools}).validateTools(false); err != nil {
+	if err := (&ChatRequest{Tools: r.Tools}).validateTools(modelRules{}, false); err != nil {
 		return err
 	}
 	if n := utf8.RuneCountInString(r.Name); n > MaxCacheNameChars {

@@ -320,7 +320,7 @@ func TestCacheValidation(t *testing.T) {
 	}{
 		{"nil", "request", nil},
 		{"vision model", "model", &kimi.CacheCreateRequest{Model: "moonshot-v1-8k-vision-preview", Messages: msgs}},
-		{"k2 model", "model", &kimi.CacheCreateRequest{Model: "kimi-k2-turbo-preview", Messages: msgs}},
+		{"k2.6 model", "model", &kimi.CacheCreateRequest{Model: "kimi-k2.6", Messages: msgs}},
 		{"no messages", "messages", &kimi.CacheCreateRequest{}},
 		{"empty content", "messages[0].content", &kimi.CacheCreateRequest{Messages: []kimi.Message{kimi.UserMessage("")}}},
 		{"partial", "messages[1].partial", &kimi.CacheCreateRequest{Messages: append(docMessages(), kimi.PartialMessage("x"))}},
@@ -549,5 +549,15 @@ func TestWaitReadyDeadlineDuringRead(t *testing.T) {
 	}
 	if n := rec.count(http.MethodGet, path); n < 2 {
 		t.Fatalf("%d status reads, want the deadline to fire during the second", n)
+	}
+}
+
+// An unknown cache is not found; it does not make caching unsupported.
+func TestCacheNotFoundIsNotUnsupported(t *testing.T) {
+	c, _, _ := setup(t)
+	_, err := c.Caches.Get(context.Background(), "cache-nope")
+	var e *kimi.Error
+	if !errors.Is(err, kimi.ErrNotFound) || errors.Is(err, kimi.ErrUnsupported) || !errors.As(err, &e) || e.Unsupported != "" {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-const completionBody = `{"id":"chatcmpl-6970b5d02fa474c1767e8767","object":"chat.completion","created":1698999496,"model":"kimi-k2-turbo-preview",
+const completionBody = `{"id":"chatcmpl-6970b5d02fa474c1767e8767","object":"chat.completion","created":1698999496,"model":"moonshot-v1-128k",
 "choices":[{"index":0,"message":{"role":"assistant","content":"Hello","reasoning_content":"hmm","refusal":null},"finish_reason":"stop"}],
 "usage":{"prompt_tokens":19,"completion_tokens":21,"total_tokens":40,"prompt_tokens_details":{"cached_tokens":10}},
 "system_fingerprint":"fpv0_10a6da87","brand_new":{"x":1}}`
@@ -21,7 +21,7 @@ func TestCreate(t *testing.T) {
 	s := NewLoopback(t, reply(200, completionBody, "Msh-Request-Id", "rid-9", "Msh-Context-Cache-Token-Saved", "10"))
 	c, _ := newTestClient(t, s.URL+"/v1")
 	req := &ChatRequest{
-		Model:         "kimi-k2-turbo-preview",
+		Model:         "moonshot-v1-128k",
 		Messages:      []Message{SystemMessage("be brief"), UserMessage("hi")},
 		Temperature:   Ptr(0.0),
 		Stop:          []string{"END"},
@@ -118,18 +118,18 @@ func TestModels(t *testing.T) {
 // toolServer scripts a web-search conversation: the first reply calls
 // $web_search and get_time, the second answers.
 func toolServer(t *testing.T) *Loopback {
-	first := `{"id":"c1","object":"chat.completion","model":"kimi-k2-thinking","choices":[{"index":0,"finish_reason":"tool_calls",
+	first := `{"id":"c1","object":"chat.completion","model":"kimi-k2.7-code","choices":[{"index":0,"finish_reason":"tool_calls",
 "message":{"role":"assistant","content":"","reasoning_content":"need search","tool_calls":[
 {"index":0,"id":"$web_search:0","type":"builtin_function","function":{"name":"$web_search","arguments":"{\"search_result\":{\"search_id\":\"s-1\"},\"usage\":{\"total_tokens\":13046}}"}},
 {"index":1,"id":"functions.get_time:1","type":"function","function":{"name":"get_time","arguments":"{\"tz\":\"UTC\"}"}}]}}]}`
-	second := `{"id":"c2","object":"chat.completion","model":"kimi-k2-thinking","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"It is noon and sunny."}}]}`
+	second := `{"id":"c2","object":"chat.completion","model":"kimi-k2.7-code","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"It is noon and sunny."}}]}`
 	return NewLoopback(t, reply(200, first), reply(200, second))
 }
 
 func TestRunTools(t *testing.T) {
 	s := toolServer(t)
 	c, _ := newTestClient(t, s.URL+"/v1")
-	req := &ChatRequest{Model: "kimi-k2-thinking", Messages: []Message{UserMessage("news and time?")},
+	req := &ChatRequest{Model: "kimi-k2.7-code", Messages: []Message{UserMessage("news and time?")},
 		Tools: []Tool{{Type: ToolTypeFunction, Function: ToolFunction{Name: "get_time"}}}}
 	var gotCall ToolCall
 	handler := func(ctx context.Context, call ToolCall) (string, error) {
@@ -177,7 +177,7 @@ func TestRunTools(t *testing.T) {
 }
 
 func TestRunToolsErrors(t *testing.T) {
-	req := &ChatRequest{Model: "kimi-k2-thinking", Messages: []Message{UserMessage("q")}}
+	req := &ChatRequest{Model: "kimi-k2.7-code", Messages: []Message{UserMessage("q")}}
 	t.Run("no handler", func(t *testing.T) {
 		s := toolServer(t)
 		c, _ := newTestClient(t, s.URL+"/v1")
@@ -248,5 +248,45 @@ func TestKeyNeverLeaks(t *testing.T) {
 	}
 	if !strings.Contains(e.Message, "[REDACTED]") {
 		t.Errorf("echoed key not redacted: %q", e.Message)
+	}
+}
+
+// Logprobs come back as sent and decode into tokens with their
+// alternatives, on Create and in a stream.
+func TestLogprobs(t *testing.T) {
+	const lp = `{"content":[{"token":"Hi","logprob":-0.01,"bytes":[72,105],"top_logprobs":[{"token":"Hi","logprob":-0.01},{"token":"Hello","logprob":-4.6}]}]}`
+	s := NewLoopback(t, reply(200, `{"id":"c","object":"chat.completion","model":"moonshot-v1-8k","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"logprobs":`+lp+`,"finish_reason":"stop"}]}`),
+		reply(200, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"logprobs\":"+lp+"}]}\n\ndata: [DONE]\n\n", "Content-Type", "text/event-stream"))
+	c, _ := newTestClient(t, s.URL+"/v1")
+	req := &ChatRequest{Model: "moonshot-v1-8k", Messages: []Message{UserMessage("hi")}, Logprobs: Ptr(true), TopLogprobs: Ptr(2)}
+	resp, err := c.Chat.Create(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(where string, toks []TokenLogprob, err error) {
+		t.Helper()
+		if err != nil || len(toks) != 1 || toks[0].Token != "Hi" || toks[0].Logprob != -0.01 || len(toks[0].Bytes) != 2 ||
+			len(toks[0].TopLogprobs) != 2 || toks[0].TopLogprobs[1].Token != "Hello" {
+			t.Errorf("%s: %+v, %v", where, toks, err)
+		}
+	}
+	toks, err := resp.Choices[0].Tokens()
+	check("Create", toks, err)
+	_, body := s.Last()
+	if !strings.Contains(string(body), `"logprobs":true,"top_logprobs":2`) {
+		t.Errorf("sent %s", body)
+	}
+	st, err := c.Chat.Stream(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if !st.Next() {
+		t.Fatal(st.Err())
+	}
+	toks, err = st.Current().Choices[0].Tokens()
+	check("Stream", toks, err)
+	if toks, err := (Choice{}).Tokens(); toks != nil || err != nil {
+		t.Errorf("no logprobs: %v %v", toks, err)
 	}
 }

@@ -124,7 +124,7 @@ func TestChunkInterning(t *testing.T) {
 // A stream's chunks as Kimi sends them: the role chunk, content, a tool
 // call (its first fragment, then arguments), the finish and usage chunks.
 const (
-	benchHead    = `{"id":"chatcmpl-6a2f0b3c9d8e4f71a5b6c7d8","object":"chat.completion.chunk","created":1787771120,"model":"kimi-k2-turbo-preview","choices":[`
+	benchHead    = `{"id":"chatcmpl-6a2f0b3c9d8e4f71a5b6c7d8","object":"chat.completion.chunk","created":1787771120,"model":"moonshot-v1-128k","choices":[`
 	contentChunk = benchHead + `{"index":0,"delta":{"content":"这是一个 test"},"finish_reason":null}]}`
 	toolChunk    = benchHead + `{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\": \"北"}}]},"finish_reason":null}]}`
 )

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/onesdk-go/onesdk/catalog"
 	"golang.org/x/net/http/httpproxy"
 )
 
@@ -100,6 +101,24 @@ type Config struct {
 	// changed before this module's catalogue did; ChatRequest.Validate
 	// always checks everything.
 	SkipModelChecks bool
+	// Provider is the platform behind BaseURL, by package catalog's name:
+	// "" or catalog.ProviderMoonshot for Moonshot's, or
+	// catalog.ProviderAceData. It decides the per-provider rules
+	// (catalog.RulesFor): the field the answer budget is sent in
+	// (max_completion_tokens on Moonshot, max_tokens on Ace Data Cloud)
+	// and whether fixed sampling parameters are refused here.
+	Provider string
+	// NoModelDiscovery keeps Chat.Create and Chat.Stream from asking
+	// GET /models, once per client, for the rules of a model the
+	// catalogue does not know (its thinking type, reasoning efforts,
+	// tools and media). Without them such a model gets only the generic
+	// checks. Set it for a platform without a models endpoint.
+	NoModelDiscovery bool
+	// Admitter, if set, holds every chat request (each attempt of it) to
+	// the account's rate limits before it is sent: package quota's
+	// Limiter, through quota.Admitter, shared by every client, process
+	// and machine that uses the same store.
+	Admitter Admitter
 }
 
 // String describes the config without the API key.
@@ -130,6 +149,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("base_url", c.BaseURL),
 		slog.String("proxy", redactURL(c.Proxy)),
 		slog.String("user_agent", c.UserAgent),
+		slog.String("provider", c.Provider),
 	)
 }
 
@@ -156,6 +176,13 @@ type Client struct {
 	currency  string // Config.Currency, else inferred from the base URL
 	// skipModelChecks is Config.SkipModelChecks.
 	skipModelChecks bool
+	// provider is catalog.RulesFor(Config.Provider).
+	provider catalog.ProviderRules
+	// learnModels is !Config.NoModelDiscovery; learned holds what was
+	// learned.
+	learnModels bool
+	learned     learnedModels
+	admitter    Admitter
 	// maxUpload is the per-file upload limit, MaxFileBytes; tests lower it.
 	maxUpload int64
 	// cfgErr is a Config problem (bad base URL or proxy) reported by every
@@ -215,6 +242,9 @@ func NewClient(cfg Config) *Client {
 	}
 	c.currency = cfg.Currency
 	c.skipModelChecks = cfg.SkipModelChecks
+	c.provider = catalog.RulesFor(cfg.Provider)
+	c.learnModels = !cfg.NoModelDiscovery
+	c.admitter = cfg.Admitter
 	if c.currency == "" {
 		c.currency = currencyOf(c.baseURL)
 	}

@@ -185,7 +185,7 @@ func TestConversationTokenBudgetNeedsCounter(t *testing.T) {
 func TestConversationKeepsReasoningAndToolCalls(t *testing.T) {
 	c, _, _ := setup(t, kimitest.WithRule(kimitest.Rule{Match: "weather", Reasoning: "I should call the tool.",
 		ToolCalls: []kimitest.RuleToolCall{{Name: "get_weather", Arguments: `{"city":"Beijing"}`}}}))
-	conv := kimi.NewConversation(c.Chat, "kimi-k2-thinking")
+	conv := kimi.NewConversation(c.Chat, "kimi-k2.7-code")
 	conv.Request.Tools = []kimi.Tool{{Type: kimi.ToolTypeFunction, Function: kimi.ToolFunction{Name: "get_weather",
 		Parameters: []byte(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`)}}}
 	ctx := context.Background()

@@ -10,7 +10,7 @@
 //
 //	c := kimi.NewClient(kimi.Config{})
 //	resp, err := c.Chat.Create(ctx, &kimi.ChatRequest{
-//		Model:    "kimi-k2-turbo-preview",
+//		Model:    "kimi-k2.6",
 //		Messages: []kimi.Message{kimi.UserMessage("Hello")},
 //	})
 //
@@ -38,9 +38,14 @@
 //
 // # Context caching
 //
-// Kimi's explicit context caches (moonshot-v1 models only; K2 and later
-// cache prompt prefixes automatically, see CacheInfo) store a long prefix
-// of messages and tools once. Client.Caches creates, lists, updates and
+// Kimi's explicit context caches (moonshot-v1 models only; K2.5 and
+// later cache prompt prefixes automatically, see CacheInfo and
+// ChatRequest.PromptCacheKey) store a long prefix of messages and tools
+// once. They are a feature of the 2025 platform that Kimi's 2026 API no
+// longer documents: where a platform answers 404 for /v1/caching, every
+// cache and tag method returns an error that is ErrUnsupported (and
+// ErrNotFound) and says so, and CachedContext sends the context with a
+// stable prompt_cache_key instead. Client.Caches creates, lists, updates and
 // deletes them; a new cache is pending for about a minute, and
 // CacheService.WaitReady polls until it is ready. Client.Tags gives caches
 // stable names. The create model is the family "moonshot-v1" (the

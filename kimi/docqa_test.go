@@ -137,8 +137,8 @@ func TestDocumentQACountTokensAndWindows(t *testing.T) {
 	var counted []string
 	q := &kimi.DocumentQA{
 		Client: c,
-		Models: []string{"moonshot-v1-8k", "kimi-k2-turbo-preview", "moonshot-v1-128k"},
-		// A local counter: the v1 family is counted once, K2 separately.
+		Models: []string{"moonshot-v1-8k", "kimi-k2.6", "moonshot-v1-128k"},
+		// A local counter: the v1 family is counted once, K2.6 separately.
 		CountTokens: func(_ context.Context, model string, msgs []kimi.Message) (int, error) {
 			counted = append(counted, model)
 			if len(msgs) != 3 {
@@ -146,7 +146,7 @@ func TestDocumentQACountTokensAndWindows(t *testing.T) {
 			}
 			return 100_000, nil
 		},
-		ContextWindows: map[string]int{"kimi-k2-turbo-preview": 50_000}, // override: too small
+		ContextWindows: map[string]int{"kimi-k2.6": 50_000}, // override: too small
 		MaxTokens:      500,
 	}
 	if err := q.AddReader(ctx, "s.txt", strings.NewReader(smallDoc)); err != nil {
@@ -157,7 +157,7 @@ func TestDocumentQACountTokensAndWindows(t *testing.T) {
 	if err != nil || model != "moonshot-v1-128k" || n != 100_000 {
 		t.Errorf("PickModel = %s %d %v", model, n, err)
 	}
-	if strings.Join(counted, ",") != "moonshot-v1-8k,kimi-k2-turbo-preview" {
+	if strings.Join(counted, ",") != "moonshot-v1-8k,kimi-k2.6" {
 		t.Errorf("counted for %v", counted)
 	}
 	if rec.count(http.MethodPost, "/v1/tokenizers/estimate-token-count") != 0 {

@@ -16,7 +16,7 @@ import (
 // HTTP.
 
 func TestEmulatorChatCreate(t *testing.T) {
-	for _, model := range []string{"moonshot-v1-8k", "kimi-k2-turbo-preview"} {
+	for _, model := range []string{"moonshot-v1-8k", "moonshot-v1-128k"} {
 		t.Run(model, func(t *testing.T) {
 			c, _, rec := setup(t)
 			resp, err := c.Chat.Create(context.Background(), userRequest(model, "Hello, what is 1+1?"))
@@ -76,7 +76,7 @@ func TestEmulatorValidationNeverReachesServer(t *testing.T) {
 		{Model: "moonshot-v1-8k"},
 		{Model: "moonshot-v1-8k", Messages: []kimi.Message{kimi.UserMessage("x")}, Temperature: kimi.Ptr(1.5)},
 		{Model: "kimi-k2.5", Messages: []kimi.Message{kimi.UserMessage("x")}, TopP: kimi.Ptr(0.5)},
-		{Model: "kimi-k2-thinking", Messages: []kimi.Message{kimi.UserMessage("x")}, Thinking: &kimi.Thinking{Type: "disabled"}},
+		{Model: "kimi-k2.7-code", Messages: []kimi.Message{kimi.UserMessage("x")}, Thinking: &kimi.Thinking{Type: "disabled"}},
 	} {
 		_, err := c.Chat.Create(context.Background(), req)
 		wantInvalid(t, req.Model, err, "")
@@ -205,7 +205,7 @@ func TestEmulatorNonRetryable(t *testing.T) {
 		{name: "400 from the server", call: chat(tooLong), status: 400, typ: kimi.ErrTypeInvalidRequest},
 		{name: "401 wrong key", mod: func(c *kimi.Config) { c.APIKey = "sk-wrong-key-000000" },
 			call: chat(userRequest("moonshot-v1-8k", "hi")), status: 401},
-		{name: "404 model", call: chat(userRequest("no-such-model", "hi")), status: 404, typ: kimi.ErrTypeResourceNotFound},
+		{name: "404 retired model", call: chat(userRequest("kimi-k2-turbo-preview", "hi")), status: 404, typ: kimi.ErrTypeResourceNotFound},
 		{name: "429 exceeded quota", opts: []kimitest.Option{kimitest.WithRule(kimitest.Rule{Match: "hi", Error: &kimitest.RuleError{Status: 429,
 			Type: "exceeded_current_quota_error", Message: "Your account o<a> is suspended, please check your plan and billing details"}})},
 			call: chat(userRequest("moonshot-v1-8k", "hi")), status: 429, typ: kimi.ErrTypeExceededCurrentQuota},
@@ -281,5 +281,20 @@ func TestEmulatorThinkingToolLoop(t *testing.T) {
 	// which the emulator (like Kimi) requires for thinking models.
 	if len(history) != 4 || history[1].ReasoningContent == "" || len(history[1].ToolCalls) != 1 {
 		t.Errorf("history = %+v", history)
+	}
+}
+
+// A retired model's 404 says since when, and what is current.
+func TestRetiredModelHint(t *testing.T) {
+	c, _, _ := setup(t)
+	_, err := c.Chat.Create(context.Background(), userRequest("kimi-k2-thinking", "hi"))
+	var e *kimi.Error
+	if !errors.As(err, &e) || e.StatusCode != 404 || !strings.Contains(err.Error(), "kimi-k2-thinking is retired since 2026-05-25; current models include kimi-k2.5, kimi-k2.6") ||
+		!strings.Contains(e.RetiredHint(), "kimi-k3") {
+		t.Errorf("err = %v", err)
+	}
+	_, err = c.Chat.Create(context.Background(), userRequest("no-such-model", "hi"))
+	if !errors.As(err, &e) || e.StatusCode != 404 || e.RetiredHint() != "" {
+		t.Errorf("unknown model: %v", err)
 	}
 }

@@ -125,7 +125,7 @@ func TestStreamRetriesEnvelopeIn200(t *testing.T) {
 			c, _, rec := setup(t, kimitest.WithFaults(kimitest.Fault{Route: "POST /v1/chat/completions", Times: 1, Status: http.StatusOK,
 				Body:   kimiErrBody(kimi.ErrTypeRateLimitReached, "Your account reached max concurrency: 1"),
 				Header: http.Header{"Content-Type": {ct}}}))
-			s, err := c.Chat.Stream(testCtx(t), userRequest("kimi-k2-turbo-preview", "Tell me about the sea."))
+			s, err := c.Chat.Stream(testCtx(t), userRequest("moonshot-v1-128k", "Tell me about the sea."))
 			if err != nil {
 				t.Fatalf("Stream: %v", err)
 			}
@@ -141,7 +141,7 @@ func TestStreamRetriesEnvelopeIn200(t *testing.T) {
 	t.Run("not retryable", func(t *testing.T) {
 		c, _, rec := setup(t, kimitest.WithFaults(kimitest.Fault{Route: "POST /v1/chat/completions", Status: http.StatusOK,
 			Body: kimiErrBody(kimi.ErrTypeInvalidAuthentication, "Invalid Authentication")}))
-		_, err := c.Chat.Stream(testCtx(t), userRequest("kimi-k2-turbo-preview", "hi"))
+		_, err := c.Chat.Stream(testCtx(t), userRequest("moonshot-v1-128k", "hi"))
 		if e := mustStatus(t, err, http.StatusOK); e.Attempts != 1 || !errors.Is(err, kimi.ErrAuthorization) || rec.n() != 1 {
 			t.Errorf("err = %v after %d requests, want one ErrAuthorization attempt", err, rec.n())
 		}

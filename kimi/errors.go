@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
 // Kimi error types (the "type" of the error envelope) that the client
@@ -80,6 +82,10 @@ type Error struct {
 	// are redacted the same way.
 	Header http.Header
 	Body   []byte
+	// Unsupported explains a gateway 404 for a route the platform does
+	// not serve (explicit context caching, gone from the 2026 API); such
+	// an error is also ErrUnsupported. "" for any other error.
+	Unsupported string
 }
 
 // StatusType is the status code and the error's type (or, in an envelope
@@ -105,6 +111,12 @@ func (e *Error) Error() string {
 	if e.Param != "" {
 		b.WriteString(" (param " + e.Param + ")")
 	}
+	if h := e.RetiredHint(); h != "" {
+		b.WriteString(" (" + h + ")")
+	}
+	if e.Unsupported != "" {
+		b.WriteString(" (" + e.Unsupported + ")")
+	}
 	if e.RequestID != "" {
 		b.WriteString(" [request " + e.RequestID + "]")
 	}
@@ -112,6 +124,32 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
 	}
 	return b.String()
+}
+
+// RetiredHint explains a "Not found the model" 404 for a model package
+// catalog lists as retired: when it was retired and which models are
+// current. It is "" for any other error.
+func (e *Error) RetiredHint() string {
+	const prefix = "Not found the model "
+	if e.StatusCode != http.StatusNotFound || !strings.HasPrefix(e.Message, prefix) {
+		return ""
+	}
+	id, _, _ := strings.Cut(e.Message[len(prefix):], " ")
+	m, ok := catalog.Lookup(id)
+	if !ok || m.Status != catalog.StatusRetired {
+		return ""
+	}
+	h := m.ID + " is retired"
+	if m.RetiresOn != "" {
+		h += " since " + m.RetiresOn
+	}
+	var current []string
+	for _, c := range catalog.ForProvider(catalog.ProviderMoonshot) {
+		if c.Family != catalog.FamilyMoonshotV1 {
+			current = append(current, c.ID)
+		}
+	}
+	return h + "; current models include " + strings.Join(current, ", ")
 }
 
 // Temporary reports whether repeating the request later may succeed: a
@@ -156,7 +194,25 @@ func parseError(resp *http.Response, body []byte, key string) *Error {
 		e.Message = snippetMessage(resp.StatusCode, body)
 	}
 	e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), e.Message, time.Now())
+	if e.StatusCode == http.StatusNotFound && e.Code == gatewayNotFound && resp.Request != nil {
+		e.Unsupported = missingRoute(resp.Request.URL.Path)
+	}
 	return e
+}
+
+// gatewayNotFound is the code of the gateway's 404 for a route it does
+// not serve, as opposed to an object the route does not find.
+const gatewayNotFound = "url.not_found"
+
+// missingRoute explains why a platform may lack the route of path, ""
+// for a route every platform serves.
+func missingRoute(path string) string {
+	if strings.Contains(path, "/caching") {
+		return "this platform serves no explicit context caching (/v1/caching): Kimi's 2026 API " +
+			"documents only automatic prefix caching, steered by prompt_cache_key; explicit caches " +
+			"are a moonshot-v1 feature of the 2025 platform"
+	}
+	return ""
 }
 
 // requestID is the response's Msh-Request-Id, else its X-Request-Id.

@@ -26,12 +26,11 @@ func ExampleChatService_Create() {
 	c := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
 
 	resp, err := c.Chat.Create(context.Background(), &kimi.ChatRequest{
-		Model: "kimi-k2-turbo-preview",
+		Model: "kimi-k2.6",
 		Messages: []kimi.Message{
 			kimi.SystemMessage("You are Kimi."),
 			kimi.UserMessage("What is 1+1?"),
 		},
-		Temperature: kimi.Ptr(0.3),
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -70,7 +69,7 @@ func ExampleError() {
 	c := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
 
 	_, err = c.Chat.Create(context.Background(), &kimi.ChatRequest{
-		Model:    "kimi-k2-turbo-preview",
+		Model:    "kimi-k2.6",
 		Messages: []kimi.Message{kimi.UserMessage("hi")},
 	})
 	var apiErr *kimi.Error
@@ -105,7 +104,9 @@ func ExampleChatService_RunTools() {
 	// RunTools adds the builtin $web_search tool and answers its calls;
 	// get_time calls go to the handler.
 	resp, history, err := c.Chat.RunTools(ctx, &kimi.ChatRequest{
-		Model:    "kimi-k2-turbo-preview",
+		// $web_search runs on models that do not think: moonshot-v1, or
+		// kimi-k2.6 with thinking disabled.
+		Model:    "moonshot-v1-128k",
 		Messages: []kimi.Message{kimi.UserMessage("What happened in Beijing today, and what time is it there?")},
 		Tools: []kimi.Tool{{Type: kimi.ToolTypeFunction, Function: kimi.ToolFunction{
 			Name:       "get_time",
@@ -200,7 +201,7 @@ func ExampleChatService_Stream() {
 	history := []kimi.Message{kimi.UserMessage("Tell me about the sea.")}
 
 	stream, err := client.Chat.Stream(context.Background(), &kimi.ChatRequest{
-		Model:         "kimi-k2-turbo-preview",
+		Model:         "kimi-k2.6",
 		Messages:      history,
 		StreamOptions: &kimi.StreamOptions{IncludeUsage: true},
 	})
@@ -236,7 +237,7 @@ func ExampleStream_All() {
 	client := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
 
 	stream, err := client.Chat.Stream(context.Background(), &kimi.ChatRequest{
-		Model:    "kimi-k2-turbo-preview",
+		Model:    "kimi-k2.6",
 		Messages: []kimi.Message{kimi.UserMessage("Count to ten.")},
 	})
 	if err != nil {

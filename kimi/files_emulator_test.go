@@ -139,7 +139,7 @@ func TestEmulatorEstimateMatchesChat(t *testing.T) {
 		kimi.AssistantMessage("About 24 hours 37 minutes."),
 		kimi.UserMessage("And on Venus?"),
 	}
-	for _, model := range []string{"moonshot-v1-8k", "kimi-k2-turbo-preview"} {
+	for _, model := range []string{"moonshot-v1-8k", "moonshot-v1-128k"} {
 		n, err := c.Tokenizers.Estimate(ctx, model, msgs)
 		if err != nil {
 			t.Fatal(err)

@@ -132,6 +132,9 @@ func externalKinds(err error) []error {
 // one place where a status, a Kimi error type or an Ace Data Cloud error
 // code is mapped to a kind.
 func (e *Error) Kinds() []error {
+	if e.Unsupported != "" {
+		return []error{ErrUnsupported, ErrNotFound}
+	}
 	// A 5xx is the server's trouble whatever type it carries.
 	switch s := e.StatusCode; {
 	case s == 504:

@@ -53,7 +53,9 @@ func (w *waits) all() []time.Duration {
 func testClient(t testing.TB, baseURL string, mods ...func(*Config)) *Client {
 	t.Helper()
 	p := fastRetry
-	cfg := Config{APIKey: testKey, BaseURL: baseURL, Retry: &p}
+	// A hand-written server plays one script; the client must not ask it
+	// for the model list first (TestModelDiscovery covers that).
+	cfg := Config{APIKey: testKey, BaseURL: baseURL, Retry: &p, NoModelDiscovery: true}
 	for _, f := range mods {
 		f(&cfg)
 	}

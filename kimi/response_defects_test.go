@@ -21,7 +21,7 @@ func TestErrorObjectIn200(t *testing.T) {
 	rateLimited := reply(200, kimiErr(ErrTypeRateLimitReached, msg), "Msh-Request-Id", "rid-200")
 	calls := map[string]func(ctx context.Context, c *Client) error{
 		"chat": func(ctx context.Context, c *Client) error {
-			_, err := c.Chat.Create(ctx, &ChatRequest{Model: "kimi-k2-turbo-preview", Messages: []Message{UserMessage("hi")}})
+			_, err := c.Chat.Create(ctx, &ChatRequest{Model: "moonshot-v1-128k", Messages: []Message{UserMessage("hi")}})
 			return err
 		},
 		"cache create": func(ctx context.Context, c *Client) error {
@@ -170,7 +170,7 @@ func TestEchoedKeyRedacted(t *testing.T) {
 	s := NewLoopback(t, echoAuth(401, kimiErr(ErrTypeInvalidAuthentication, "Invalid Authentication")), echoAuth(200, completion),
 		echoAuth(200, sse, "Content-Type", "text/event-stream"))
 	c, _ := newTestClient(t, s.URL+"/v1", func(c *Config) { c.Logger = logger })
-	req := &ChatRequest{Model: "kimi-k2-turbo-preview", Messages: []Message{UserMessage("hi")}}
+	req := &ChatRequest{Model: "moonshot-v1-128k", Messages: []Message{UserMessage("hi")}}
 
 	check := func(what string, v any) {
 		t.Helper()
@@ -253,7 +253,7 @@ func TestCrossOriginRedirectWithBody(t *testing.T) {
 			})
 			before := other.Hits.Load()
 			c, w := newTestClient(t, origin.URL+"/v1")
-			_, err := c.Chat.Create(context.Background(), &ChatRequest{Model: "kimi-k2-turbo-preview", Messages: []Message{UserMessage("secret prompt")}})
+			_, err := c.Chat.Create(context.Background(), &ChatRequest{Model: "moonshot-v1-128k", Messages: []Message{UserMessage("secret prompt")}})
 			if err == nil || !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), other.URL+"/v1/chat/completions") || strings.Contains(err.Error(), "q1") {
 				t.Errorf("chat: err = %v (kinds %v)", err, Kinds(err))
 			}
@@ -278,7 +278,7 @@ func TestCrossOriginRedirectWithBody(t *testing.T) {
 			reply(200, completion)(w, r)
 		})
 		c, _ := newTestClient(t, origin.URL+"/v1")
-		cc, err := c.Chat.Create(context.Background(), &ChatRequest{Model: "kimi-k2-turbo-preview", Messages: []Message{UserMessage("prompt")}})
+		cc, err := c.Chat.Create(context.Background(), &ChatRequest{Model: "moonshot-v1-128k", Messages: []Message{UserMessage("prompt")}})
 		if err != nil || cc.Text() != "hi" {
 			t.Fatalf("cc %v, err %v", cc, err)
 		}
@@ -359,7 +359,7 @@ func TestServerGarbageIsBadResponse(t *testing.T) {
 }
 
 func streamReq() *ChatRequest {
-	return &ChatRequest{Model: "kimi-k2-turbo-preview", Messages: []Message{UserMessage("hi")}}
+	return &ChatRequest{Model: "moonshot-v1-128k", Messages: []Message{UserMessage("hi")}}
 }
 
 // drainStream opens a stream of streamReq, reads it to its end and

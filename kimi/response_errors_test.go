@@ -67,7 +67,7 @@ func TestStreamRetriesBeforeFirstByte(t *testing.T) {
 	}
 	t.Run("recovers", func(t *testing.T) {
 		c, _, rec := setup(t, fault(1))
-		s, err := c.Chat.Stream(context.Background(), userRequest("kimi-k2-turbo-preview", "Tell me about the sea."))
+		s, err := c.Chat.Stream(context.Background(), userRequest("moonshot-v1-128k", "Tell me about the sea."))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +81,7 @@ func TestStreamRetriesBeforeFirstByte(t *testing.T) {
 	})
 	t.Run("gives up", func(t *testing.T) {
 		c, _, rec := setup(t, fault(5))
-		s, err := c.Chat.Stream(context.Background(), userRequest("kimi-k2-turbo-preview", "Tell me about the sea."))
+		s, err := c.Chat.Stream(context.Background(), userRequest("moonshot-v1-128k", "Tell me about the sea."))
 		if s != nil {
 			s.Close()
 			t.Fatal("Stream returned a stream")

@@ -146,11 +146,20 @@ func (c *Client) send(req *http.Request, v any) (*http.Response, int, error) {
 				return nil, attempt - 1, err
 			}
 		}
+		release, err := admit(ctx)
+		if err != nil {
+			return nil, attempt - 1, err
+		}
 		start := time.Now()
 		resp, err := c.hc.Load().Do(r)
 		dur := time.Since(start)
+		if _, stream := v.(slotHolder); err != nil || !stream || resp.StatusCode/100 != 2 {
+			release() // only a stream holds its slot past the response
+			release = func() {}
+		}
 
 		if err != nil {
+			observe(ctx, nil, err)
 			var re *redirectError
 			if errors.As(err, &re) {
 				// The *url.Error would name the target with its query.
@@ -191,7 +200,16 @@ func (c *Client) send(req *http.Request, v any) (*http.Response, int, error) {
 			return resp, attempt, nil
 		case opens:
 			doc, isDoc, err := opener.open(resp)
-			if err != nil || !isDoc {
+			if err == nil && !isDoc {
+				observe(ctx, resp.Header, nil)
+				if h, ok := v.(slotHolder); ok {
+					h.holdSlot(release)
+				}
+				return resp, attempt, nil
+			}
+			release()
+			if err != nil {
+				observe(ctx, resp.Header, err)
 				return resp, attempt, err
 			}
 			body = doc
@@ -204,6 +222,11 @@ func (c *Client) send(req *http.Request, v any) (*http.Response, int, error) {
 			}
 		}
 		apiErr := responseError(resp, body, c.key.v)
+		if apiErr != nil {
+			observe(ctx, resp.Header, apiErr)
+		} else {
+			observe(ctx, resp.Header, nil)
+		}
 		if apiErr == nil {
 			if opens {
 				// A JSON document that is not an error envelope: the

@@ -150,9 +150,10 @@ func (r *recorder) last() recorded {
 // chatBody is the part of a chat request body the tests look at.
 type chatBody struct {
 	Model     string         `json:"model"`
-	MaxTokens int            `json:"max_tokens"`
+	MaxTokens int            `json:"max_completion_tokens"` // the field the client sends
 	Messages  []kimi.Message `json:"messages"`
 	Tools     []kimi.Tool    `json:"tools"`
+	CacheKey  string         `json:"prompt_cache_key"`
 }
 
 // lastChat decodes the latest chat request.

@@ -94,7 +94,12 @@ type Stream struct {
 	events   int
 	done     bool // saw [DONE]
 	released bool // body closed, context cancelled
+	// slot ends the stream's hold on the rate limits (Config.Admitter)
+	// when the stream ends; nil without an admitter.
+	slot func()
 }
+
+func (s *Stream) holdSlot(release func()) { s.slot = release }
 
 // Limits on the body after [DONE]: it is read to its end so the
 // connection can be reused, but never more than this.
@@ -351,6 +356,9 @@ func (s *Stream) release(drain bool) {
 	}
 	s.resp.Body.Close()
 	s.cancel()
+	if s.slot != nil {
+		s.slot()
+	}
 }
 
 // eventError turns an in-stream error (an "error" event or a data object

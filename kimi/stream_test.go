@@ -20,7 +20,7 @@ import (
 // These tests serve exactly crafted SSE bytes over loopback HTTP, so they
 // exercise the decoder against wire bytes rather than a friendly emulator.
 
-const head = `"id":"chatcmpl-abc","object":"chat.completion.chunk","created":1787771120,"model":"kimi-k2-turbo-preview"`
+const head = `"id":"chatcmpl-abc","object":"chat.completion.chunk","created":1787771120,"model":"moonshot-v1-128k"`
 
 // ck builds a chunk JSON with the given choices JSON (without brackets) and
 // optional extra top-level members.
@@ -74,7 +74,7 @@ func rawSSE(body string) http.HandlerFunc {
 	}
 }
 
-func newReq() *kimi.ChatRequest { return userRequest("kimi-k2-turbo-preview", "hi") }
+func newReq() *kimi.ChatRequest { return userRequest("moonshot-v1-128k", "hi") }
 
 // openStream serves h on a loopback server and opens a stream of newReq
 // on it, closed with the test.
@@ -163,7 +163,7 @@ func TestStreamWireVariants(t *testing.T) {
 			}
 
 			c := s.Completion()
-			if c.ID != "chatcmpl-abc" || c.Object != "chat.completion" || c.Model != "kimi-k2-turbo-preview" || c.Created != 1787771120 {
+			if c.ID != "chatcmpl-abc" || c.Object != "chat.completion" || c.Model != "moonshot-v1-128k" || c.Created != 1787771120 {
 				t.Errorf("completion head %+v", c)
 			}
 			if len(c.Choices) != 1 || c.Choices[0].FinishReason != "stop" || c.Choices[0].Usage == nil {
@@ -669,7 +669,7 @@ func TestStreamValidates(t *testing.T) {
 // none).
 func streamEmu(c *kimi.Client, fault string) (*kimi.Stream, error) {
 	r := &kimi.ChatRequest{
-		Model:         "kimi-k2-turbo-preview",
+		Model:         "moonshot-v1-128k",
 		Messages:      []kimi.Message{kimi.UserMessage("Write a few sentences about the sea.")},
 		StreamOptions: &kimi.StreamOptions{IncludeUsage: true},
 	}

@@ -596,7 +596,7 @@ func TestRetryWaits(t *testing.T) {
 func TestRetryReplaysBody(t *testing.T) {
 	s := NewLoopback(t, reply(502, ""), closeConn(true), reply(200, `{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`))
 	c, _ := newTestClient(t, s.URL+"/v1")
-	cc, err := c.Chat.Create(context.Background(), &ChatRequest{Model: "kimi-k2-turbo-preview", Messages: []Message{UserMessage("héllo")}})
+	cc, err := c.Chat.Create(context.Background(), &ChatRequest{Model: "moonshot-v1-128k", Messages: []Message{UserMessage("héllo")}})
 	if err != nil {
 		t.Fatal(err)
 	}

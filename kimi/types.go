@@ -2,6 +2,7 @@ package kimi
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -54,7 +55,10 @@ type ChatRequest struct {
 	Tools          []Tool          `json:"tools,omitempty"`
 	ToolChoice     *ToolChoice     `json:"tool_choice,omitempty"`
 	Thinking       *Thinking       `json:"thinking,omitempty"`
-	PromptCacheKey string          `json:"prompt_cache_key,omitempty"`
+	// ReasoningEffort is how hard an effort model (kimi-k3) reasons:
+	// "low", "high" or "max" (the model's Efforts in package catalog).
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
+	PromptCacheKey  string `json:"prompt_cache_key,omitempty"`
 	// SafetyIdentifier is a stable hashed end-user id (2026 API).
 	SafetyIdentifier string `json:"safety_identifier,omitempty"`
 	Seed             *int   `json:"seed,omitempty"`
@@ -298,7 +302,7 @@ type wireMessage struct {
 	Partial          bool            `json:"partial,omitempty"`
 	ToolCalls        []ToolCall      `json:"tool_calls,omitempty"`
 	ToolCallID       string          `json:"tool_call_id,omitempty"`
-	ReasoningContent string          `json:"reasoning_content,omitempty"`
+	ReasoningContent *string         `json:"reasoning_content,omitempty"`
 }
 
 var messageFields = jsonFieldNames(wireMessage{})
@@ -307,7 +311,10 @@ var messageFields = jsonFieldNames(wireMessage{})
 // calls and no text, as Kimi's own CLI does.
 func (m Message) MarshalJSON() ([]byte, error) {
 	w := wireMessage{Role: m.Role, Name: m.Name, Partial: m.Partial, ToolCalls: m.ToolCalls,
-		ToolCallID: m.ToolCallID, ReasoningContent: m.ReasoningContent}
+		ToolCallID: m.ToolCallID}
+	if m.ReasoningContent != "" {
+		w.ReasoningContent = &m.ReasoningContent
+	}
 	switch {
 	case m.Parts != nil:
 		b, err := json.Marshal(m.Parts)
@@ -338,7 +345,10 @@ func (m *Message) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*m = Message{Role: w.Role, Name: w.Name, Partial: w.Partial, ToolCalls: w.ToolCalls,
-		ToolCallID: w.ToolCallID, ReasoningContent: w.ReasoningContent}
+		ToolCallID: w.ToolCallID}
+	if w.ReasoningContent != nil {
+		m.ReasoningContent = *w.ReasoningContent
+	}
 	c := bytes.TrimSpace(w.Content)
 	switch {
 	case len(c) == 0 || string(c) == "null":
@@ -468,10 +478,12 @@ func (c *ChatCompletion) CacheInfo() CacheInfo {
 
 // Choice is one generated alternative.
 type Choice struct {
-	Index        int             `json:"index"`
-	Message      Message         `json:"message"`
-	FinishReason string          `json:"finish_reason"`
-	Logprobs     json.RawMessage `json:"logprobs,omitempty"`
+	Index        int     `json:"index"`
+	Message      Message `json:"message"`
+	FinishReason string  `json:"finish_reason"`
+	// Logprobs is the raw logprobs of a request with Logprobs set, kept
+	// as sent (it is read only on demand); Tokens decodes it.
+	Logprobs json.RawMessage `json:"logprobs,omitempty"`
 	// Usage is set per choice on Kimi's final stream chunk.
 	Usage *Usage `json:"usage,omitempty"`
 }
@@ -538,12 +550,28 @@ type Model struct {
 	SupportsVideoIn   bool   `json:"supports_video_in,omitempty"`
 	SupportsReasoning bool   `json:"supports_reasoning,omitempty"`
 	DisplayName       string `json:"display_name,omitempty"`
+	// SupportsThinkingType is "only" (always thinks), "both" (thinking
+	// can be turned off) or "no"; it wins over SupportsReasoning.
+	SupportsThinkingType string `json:"supports_thinking_type,omitempty"`
+	// SupportsToolUse is nil when the server does not say, which means
+	// the model takes tools.
+	SupportsToolUse *bool `json:"supports_tool_use,omitempty"`
+	// ThinkEfforts are the values of reasoning_effort the model takes.
+	ThinkEfforts *ThinkEfforts `json:"think_efforts,omitempty"`
 
 	Permission []json.RawMessage          `json:"permission,omitempty"`
 	Extra      map[string]json.RawMessage `json:"-"`
 }
 
 var modelFields = jsonFieldNames(Model{})
+
+// ThinkEfforts is the think_efforts of a model in GET /models: ignored
+// unless Support is true.
+type ThinkEfforts struct {
+	Support       bool     `json:"support"`
+	ValidEfforts  []string `json:"valid_efforts,omitempty"`
+	DefaultEffort string   `json:"default_effort,omitempty"`
+}
 
 // UnmarshalJSON keeps unknown fields in Extra.
 func (m *Model) UnmarshalJSON(data []byte) error {
@@ -561,3 +589,58 @@ type ModelList struct {
 	Object string  `json:"object"`
 	Data   []Model `json:"data"`
 }
+
+// VideoPart returns a video_url content part.
+func VideoPart(url string) ContentPart {
+	return ContentPart{Type: "video_url", VideoURL: &MediaURL{URL: url}}
+}
+
+// DataURL returns data as a base64 data: URL of the given media type
+// ("image/png"), for ImagePart and VideoPart. Kimi decodes the image and
+// video types in catalog.ImageTypes and catalog.VideoTypes; for large
+// files upload them instead (purpose "image" or "video") and use FileURL.
+func DataURL(mediaType string, data []byte) string {
+	return "data:" + mediaType + ";base64," + base64.StdEncoding.EncodeToString(data)
+}
+
+// FileURL returns the ms://<file_id> reference of a file uploaded with
+// purpose "image" or "video", for ImagePart and VideoPart.
+func FileURL(fileID string) string { return "ms://" + fileID }
+
+// TokenLogprob is the log probability of one generated token, with the
+// most likely alternatives when the request set TopLogprobs.
+type TokenLogprob struct {
+	Token       string       `json:"token"`
+	Logprob     float64      `json:"logprob"`
+	Bytes       []int        `json:"bytes,omitempty"`
+	TopLogprobs []TopLogprob `json:"top_logprobs,omitempty"`
+}
+
+// TopLogprob is one alternative of a TokenLogprob.
+type TopLogprob struct {
+	Token   string  `json:"token"`
+	Logprob float64 `json:"logprob"`
+	Bytes   []int   `json:"bytes,omitempty"`
+}
+
+// LogprobTokens decodes a choice's logprobs ({"content":[...]}, as
+// OpenAI's API shapes them): nil when there are none.
+func LogprobTokens(raw json.RawMessage) ([]TokenLogprob, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var lp struct {
+		Content []TokenLogprob `json:"content"`
+	}
+	if err := json.Unmarshal(raw, &lp); err != nil {
+		return nil, fmt.Errorf("kimi: logprobs: %w", err)
+	}
+	return lp.Content, nil
+}
+
+// Tokens returns the choice's logprobs, decoded (see LogprobTokens).
+func (c Choice) Tokens() ([]TokenLogprob, error) { return LogprobTokens(c.Logprobs) }
+
+// Tokens returns the chunk choice's logprobs, decoded (see LogprobTokens).
+func (c ChunkChoice) Tokens() ([]TokenLogprob, error) { return LogprobTokens(c.Logprobs) }

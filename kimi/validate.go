@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/onesdk-go/onesdk/catalog"
@@ -24,6 +25,9 @@ const (
 	FamilyK2                     = catalog.FamilyK2
 	FamilyK2Thinking             = catalog.FamilyK2Thinking
 	FamilyK25                    = catalog.FamilyK25
+	FamilyK26                    = catalog.FamilyK26
+	FamilyK27                    = catalog.FamilyK27
+	FamilyK3                     = catalog.FamilyK3
 )
 
 // ModelFamily returns the family of a model id as package catalog lists
@@ -34,21 +38,6 @@ func ModelFamily(model string) Family {
 		return m.Family
 	}
 	return FamilyUnknown
-}
-
-// thinkingOn reports whether the request runs with thinking enabled.
-// Families without reasoning (moonshot-v1, kimi-latest, the non-thinking
-// kimi-k2 models) ignore the thinking parameter, so it never turns
-// thinking on there. An unknown model is taken at its word.
-func thinkingOn(fam Family, t *Thinking) bool {
-	typ := ""
-	if t != nil {
-		typ = t.Type
-	}
-	if r, ok := fam.Rules(); ok {
-		return r.Thinks(typ)
-	}
-	return typ == "enabled"
 }
 
 // Limits Kimi enforces on a chat request.
@@ -77,52 +66,55 @@ func invalid(field string, value any, limit string, args ...any) *ValidationErro
 // Validate checks r against the limits Kimi enforces, so that a bad
 // request fails fast without costing a call (or RPM). The first problem is
 // returned as a *ValidationError. Rules that depend on the model follow
-// its family's rules in package catalog: kimi-k2.5 has fixed sampling
-// (temperature 1.0 with thinking, 0.6 without; top_p 0.95; n 1; penalties
-// 0: other values are refused, the fixed value itself is allowed),
-// kimi-k2-thinking models cannot turn thinking off, n > 1 needs a
-// temperature above zero (moonshot-v1 defaults to 0), and only moonshot-v1
-// models use explicit context caches. With thinking on every assistant
-// message that carries tool calls must keep its reasoning_content. A model
-// the catalogue does not know gets only the generic checks (ranges,
-// counts, sizes, message structure); Config.SkipModelChecks makes
-// Chat.Create and Chat.Stream treat every model so.
-func (r *ChatRequest) Validate() error { return r.validate(true) }
+// its family's rules in package catalog: fixed sampling (kimi-k2.5 to
+// kimi-k2.7: temperature 1.0 with thinking, 0.6 without; top_p 0.95; n 1;
+// penalties 0; kimi-k3: temperature 1; other values are refused, the
+// fixed value itself is allowed), thinking that cannot be turned off
+// (kimi-k2.7, kimi-k3), thinking.keep (refused on kimi-k2.5, "all" only
+// on kimi-k2.7), reasoning_effort values (kimi-k3), tool_choice with
+// thinking on, the media a model takes, n > 1 with a temperature near
+// zero (moonshot-v1 defaults to 0), and explicit context caches only on
+// moonshot-v1 models. A model the catalogue does not know gets only the
+// generic checks (ranges, counts, sizes, message structure); Chat.Create
+// and Chat.Stream first ask the server's GET /models about it (see
+// Config.NoModelDiscovery), and Config.SkipModelChecks makes them treat
+// every model as unknown.
+func (r *ChatRequest) Validate() error {
+	if r == nil {
+		return invalid("request", nil, "must not be nil")
+	}
+	return r.validate(catalogueRules(r.Model))
+}
 
-// validate is Validate; without modelChecks the model is judged as one
-// the catalogue does not know.
-func (r *ChatRequest) validate(modelChecks bool) error {
+// validate is Validate against the given rules of r.Model.
+func (r *ChatRequest) validate(mr modelRules) error {
 	if r == nil {
 		return invalid("request", nil, "must not be nil")
 	}
 	if strings.TrimSpace(r.Model) == "" {
 		return invalid("model", r.Model, "must not be empty")
 	}
-	fam := FamilyUnknown
-	if modelChecks {
-		fam = ModelFamily(r.Model)
-	}
-	thinking := thinkingOn(fam, r.Thinking)
+	thinking := mr.thinks(r.Thinking)
 
-	if err := r.validateSampling(fam, thinking); err != nil {
+	if err := r.validateSampling(mr, thinking); err != nil {
 		return err
 	}
 	if err := validateStop(r.Stop); err != nil {
 		return err
 	}
-	if err := r.validateTools(thinking); err != nil {
+	if err := r.validateTools(mr, thinking); err != nil {
 		return err
 	}
 	if err := validateResponseFormat(r.ResponseFormat); err != nil {
 		return err
 	}
-	if err := r.validateThinking(fam); err != nil {
+	if err := r.validateThinking(mr); err != nil {
 		return err
 	}
-	if err := validateMessages(r.Messages, thinking); err != nil {
+	if err := validateMessages(r.Messages, mr); err != nil {
 		return err
 	}
-	if err := r.validateCacheUse(fam); err != nil {
+	if err := r.validateCacheUse(mr); err != nil {
 		return err
 	}
 	for k := range r.Extra {
@@ -133,7 +125,7 @@ func (r *ChatRequest) validate(modelChecks bool) error {
 	return nil
 }
 
-func (r *ChatRequest) validateSampling(fam Family, thinking bool) error {
+func (r *ChatRequest) validateSampling(mr modelRules, thinking bool) error {
 	for _, f := range []struct {
 		name string
 		v    *int
@@ -163,31 +155,32 @@ func (r *ChatRequest) validateSampling(fam Family, thinking bool) error {
 		return invalid("top_logprobs", *r.TopLogprobs, "must be within [0, 20]")
 	}
 
-	rules, known := fam.Rules()
-	if known && rules.FixedSampling {
+	rules, known := mr.rules, mr.known
+	if known && rules.Fixed != 0 {
 		want := rules.DefaultTemperature(thinking)
-		if t := r.Temperature; t != nil && *t != want {
+		if t := r.Temperature; t != nil && *t != want && rules.Fixed.Has(catalog.ParamTemperature) {
 			if rules.Thinking == catalog.ThinkingDefaultOn {
 				return invalid("temperature", *t, "is fixed at %g for %s with thinking %s; leave it unset", want, r.Model, onOff(thinking))
 			}
 			return invalid("temperature", *t, "is fixed at %g for %s; leave it unset", want, r.Model)
 		}
-		if p := r.TopP; p != nil && *p != rules.TopP {
+		if p := r.TopP; p != nil && *p != rules.TopP && rules.Fixed.Has(catalog.ParamTopP) {
 			return invalid("top_p", *p, "is fixed at %g for %s; leave it unset", rules.TopP, r.Model)
 		}
-		if n := r.N; n != nil && *n != 1 {
+		if n := r.N; n != nil && *n != 1 && rules.Fixed.Has(catalog.ParamN) {
 			return invalid("n", *n, "is fixed at 1 for %s; leave it unset", r.Model)
 		}
-		if p := r.PresencePenalty; p != nil && *p != 0 {
+		if p := r.PresencePenalty; p != nil && *p != 0 && rules.Fixed.Has(catalog.ParamPenalties) {
 			return invalid("presence_penalty", *p, "is fixed at 0 for %s; leave it unset", r.Model)
 		}
-		if p := r.FrequencyPenalty; p != nil && *p != 0 {
+		if p := r.FrequencyPenalty; p != nil && *p != 0 && rules.Fixed.Has(catalog.ParamPenalties) {
 			return invalid("frequency_penalty", *p, "is fixed at 0 for %s; leave it unset", r.Model)
 		}
 	}
 
 	if r.N != nil && *r.N > 1 {
 		temp := rules.DefaultTemperature(thinking)
+		known = known && temp >= 0 // rules learned from the server give no defaults
 		if r.Temperature != nil {
 			temp, known = *r.Temperature, true
 		}
@@ -221,9 +214,12 @@ func validateStop(stop []string) error {
 	return nil
 }
 
-func (r *ChatRequest) validateTools(thinking bool) error {
+func (r *ChatRequest) validateTools(mr modelRules, thinking bool) error {
 	if len(r.Tools) > MaxTools {
 		return invalid("tools", len(r.Tools), "must hold at most %d tools", MaxTools)
+	}
+	if len(r.Tools) > 0 && mr.known && !mr.rules.Tools {
+		return invalid("tools", len(r.Tools), "%s takes no tools (per %s)", r.Model, mr.from)
 	}
 	seen := make(map[string]bool, len(r.Tools))
 	for i, t := range r.Tools {
@@ -266,7 +262,7 @@ func (r *ChatRequest) validateTools(thinking bool) error {
 			}
 		case tc.Mode == "none" || tc.Mode == "auto":
 		case tc.Mode == "required":
-			if thinking {
+			if thinking && !mr.rules.RequiredWhileThinking {
 				return invalid("tool_choice", tc.Mode, "\"required\" is incompatible with thinking enabled; use \"auto\" or \"none\"")
 			}
 		default:
@@ -300,7 +296,10 @@ func validateResponseFormat(f *ResponseFormat) error {
 	return nil
 }
 
-func (r *ChatRequest) validateThinking(fam Family) error {
+func (r *ChatRequest) validateThinking(mr modelRules) error {
+	if e := r.ReasoningEffort; e != "" && mr.known && len(mr.rules.Efforts) > 0 && !slices.Contains(mr.rules.Efforts, e) {
+		return invalid("reasoning_effort", e, "must be one of %s for %s", strings.Join(mr.rules.Efforts, ", "), r.Model)
+	}
 	t := r.Thinking
 	if t == nil {
 		return nil
@@ -311,15 +310,21 @@ func (r *ChatRequest) validateThinking(fam Family) error {
 	if t.Keep != "" && t.Keep != "all" {
 		return invalid("thinking.keep", t.Keep, "must be \"all\" or empty")
 	}
-	if rules, ok := fam.Rules(); ok && t.Type == "disabled" && rules.Thinking == catalog.ThinkingForced {
+	if !mr.known {
+		return nil
+	}
+	if t.Type == "disabled" && mr.rules.Thinking == catalog.ThinkingForced {
 		return invalid("thinking.type", t.Type, "%s always thinks; only \"enabled\" is allowed", r.Model)
+	}
+	if t.Keep != "" && mr.rules.Keep == catalog.KeepRefused {
+		return invalid("thinking.keep", t.Keep, "is not supported by %s (Preserved Thinking needs kimi-k2.6 or later); leave it empty", r.Model)
 	}
 	return nil
 }
 
 var knownRoles = map[Role]bool{RoleSystem: true, RoleUser: true, RoleAssistant: true, RoleTool: true, RoleCache: true}
 
-func validateMessages(msgs []Message, thinking bool) error {
+func validateMessages(msgs []Message, mr modelRules) error {
 	if len(msgs) == 0 {
 		return invalid("messages", nil, "must hold at least one message")
 	}
@@ -348,6 +353,9 @@ func validateMessages(msgs []Message, thinking bool) error {
 		switch m.Role {
 		case RoleSystem, RoleUser:
 			if err := validateContent(field, m); err != nil {
+				return err
+			}
+			if err := validateMedia(field, m.Parts, mr); err != nil {
 				return err
 			}
 		case RoleCache:
@@ -393,10 +401,6 @@ func validateMessages(msgs []Message, thinking bool) error {
 					}
 					pending[tc.ID] = true
 				}
-				if thinking && m.ReasoningContent == "" {
-					return invalid(field+".reasoning_content", nil,
-						"is required on assistant tool-call messages when thinking is enabled; keep the reasoning_content the API returned")
-				}
 			}
 		case RoleTool:
 			if m.ToolCallID == "" {
@@ -407,6 +411,9 @@ func validateMessages(msgs []Message, thinking bool) error {
 			}
 			delete(pending, m.ToolCallID)
 			if err := validateContent(field, m); err != nil {
+				return err
+			}
+			if err := validateMedia(field, m.Parts, mr); err != nil {
 				return err
 			}
 		}
@@ -446,6 +453,63 @@ func validateContent(field string, m Message) error {
 	return validateParts(field, m.Parts)
 }
 
+// validateMedia checks the media parts of a message against what the
+// platform fetches (data: URLs and ms://<file_id> references, not http(s)
+// URLs), the image types it decodes and the media the model takes. Like
+// every rule learned from the platform's current behaviour it applies to
+// models whose rules are known, so that SkipModelChecks lets through
+// whatever the platform may come to accept.
+func validateMedia(field string, parts []ContentPart, mr modelRules) error {
+	if !mr.known {
+		return nil
+	}
+	for j, p := range parts {
+		pf := fmt.Sprintf("%s.content[%d]", field, j)
+		var u string
+		video := false
+		switch {
+		case p.Type == "image_url" && p.ImageURL != nil:
+			pf, u = pf+".image_url", p.ImageURL.URL
+		case p.Type == "video_url" && p.VideoURL != nil:
+			pf, u, video = pf+".video_url", p.VideoURL.URL, true
+		default:
+			continue
+		}
+		kind := "image"
+		if video {
+			kind = "video"
+		}
+		if mr.inputs && (video && !mr.video || !video && !mr.image) {
+			return invalid(pf, kind, "%s takes no %s input (per %s)", mr.id, kind, mr.from)
+		}
+		switch scheme, rest, _ := strings.Cut(u, ":"); strings.ToLower(scheme) {
+		case "ms":
+			if !strings.HasPrefix(rest, "//") || len(rest) == 2 {
+				return invalid(pf+".url", u, "an ms:// reference is ms://<file_id> (see FileURL)")
+			}
+		case "data":
+			mime, _, _ := strings.Cut(rest, ",")
+			mime, _, _ = strings.Cut(mime, ";")
+			if isImage, _ := catalog.MediaType(mime); !video && !isImage {
+				return invalid(pf+".url", shorten(u, 40), "image type %q is not one Kimi decodes (%s)", mime, strings.Join(catalog.ImageTypes(), ", "))
+			}
+		case "http", "https":
+			return invalid(pf+".url", u, "must be a data: URL or an ms://<file_id> reference: Kimi does not fetch http(s) URLs; upload the file with purpose %q and use FileURL", kind)
+		default:
+			return invalid(pf+".url", shorten(u, 40), "must be a data: URL or an ms://<file_id> reference")
+		}
+	}
+	return nil
+}
+
+// shorten cuts a long value (a data: URL) for an error message.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
 func validateParts(field string, parts []ContentPart) error {
 	for j, p := range parts {
 		pf := fmt.Sprintf("%s.content[%d]", field, j)
@@ -480,16 +544,16 @@ func usesCacheMessage(msgs []Message) bool {
 // and the model's family has explicit caches (moonshot-v1 only; an
 // unknown model is not judged). The cache headers are call options, which
 // ChatService checks.
-func (r *ChatRequest) validateCacheUse(fam Family) error {
+func (r *ChatRequest) validateCacheUse(mr modelRules) error {
 	if !usesCacheMessage(r.Messages) {
 		return nil
 	}
 	if len(r.Tools) > 0 {
 		return invalid("tools", len(r.Tools), "must be absent when a cache message is used: the server takes the tools from the cache")
 	}
-	if rules, ok := fam.Rules(); ok && !rules.ExplicitCache {
+	if rules := mr.rules; mr.known && !rules.ExplicitCache {
 		if rules.AutoCache {
-			return invalid("model", r.Model, "cannot use a context cache: explicit caches serve only moonshot-v1-* models (%s caches prompt prefixes automatically)", fam)
+			return invalid("model", r.Model, "cannot use a context cache: explicit caches serve only moonshot-v1-* models (%s caches prompt prefixes automatically)", r.Model)
 		}
 		return invalid("model", r.Model, "cannot use a context cache: explicit caches serve only moonshot-v1-* models")
 	}

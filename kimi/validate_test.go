@@ -10,24 +10,27 @@ import (
 
 func TestModelFamily(t *testing.T) {
 	for model, want := range map[string]Family{
-		"moonshot-v1-8k":         FamilyMoonshotV1,
-		"moonshot-v1-auto":       FamilyMoonshotV1,
-		"kimi-latest":            FamilyKimiLatest,
-		"kimi-thinking-preview":  FamilyThinkingPreview,
-		"kimi-k2-0711-preview":   FamilyK2,
-		"kimi-k2-turbo-preview":  FamilyK2,
-		"kimi-k2-instruct-0905":  FamilyK2,
-		"kimi-k2-thinking":       FamilyK2Thinking,
-		"kimi-k2-thinking-turbo": FamilyK2Thinking,
-		"kimi-k2.5":              FamilyK25,
-		"moonshotai/kimi-k2.5":   FamilyK25,
-		"kimi-k2.6":              FamilyUnknown,
-		"KIMI-K2.5":              FamilyK25,
-		"moonshot-v1-256k":       FamilyUnknown, // not in the catalogue: no prefix guessing
-		"kimi-k2.5-2026":         FamilyUnknown,
-		"kimi-k3":                FamilyUnknown,
-		"gpt-4o":                 FamilyUnknown,
-		"":                       FamilyUnknown,
+		"moonshot-v1-8k":           FamilyMoonshotV1,
+		"moonshot-v1-auto":         FamilyMoonshotV1,
+		"kimi-latest":              FamilyKimiLatest,
+		"kimi-thinking-preview":    FamilyThinkingPreview,
+		"kimi-k2-0711-preview":     FamilyK2,
+		"kimi-k2-turbo-preview":    FamilyK2,
+		"kimi-k2-instruct-0905":    FamilyK2,
+		"kimi-k2-thinking":         FamilyK2Thinking,
+		"kimi-k2-thinking-turbo":   FamilyK2Thinking,
+		"kimi-k2.5":                FamilyK25,
+		"moonshotai/kimi-k2.5":     FamilyK25,
+		"kimi-k2.6":                FamilyK26,
+		"kimi-k2.7-code":           FamilyK27,
+		"kimi-k2.7-code-highspeed": FamilyK27,
+		"kimi-k3":                  FamilyK3,
+		"KIMI-K2.5":                FamilyK25,
+		"moonshot-v1-256k":         FamilyUnknown, // not in the catalogue: no prefix guessing
+		"kimi-k2.5-2026":           FamilyUnknown,
+		"kimi-k4":                  FamilyUnknown,
+		"gpt-4o":                   FamilyUnknown,
+		"":                         FamilyUnknown,
 	} {
 		if got := ModelFamily(model); got != want {
 			t.Errorf("ModelFamily(%q) = %q, want %q", model, got, want)
@@ -83,7 +86,27 @@ func TestValidate(t *testing.T) {
 		"tool choice": with("kimi-k2-turbo-preview", func(r *ChatRequest) {
 			r.Tools, r.ToolChoice = []Tool{fn("get_weather")}, &ToolChoice{Function: "get_weather"}
 		}),
-		"extra":                with("moonshot-v1-8k", func(r *ChatRequest) { r.Extra = map[string]any{"reasoning_effort": "max"} }),
+		"extra": with("moonshot-v1-8k", func(r *ChatRequest) { r.Extra = map[string]any{"vendor_flag": true} }),
+		// An empty reasoning_content is sent as "" on the turns that need
+		// it (Chat.Create does it), so it is not refused.
+		"reasoning empty k2.5":    with("kimi-k2.5", func(r *ChatRequest) { r.Messages = toolTurn }),
+		"reasoning empty k2.7":    with("kimi-k2.7-code", func(r *ChatRequest) { r.Messages = toolTurn }),
+		"k3 effort":               with("kimi-k3", func(r *ChatRequest) { r.ReasoningEffort = "max" }),
+		"k3 temperature 1":        with("kimi-k3", func(r *ChatRequest) { r.Temperature, r.TopP = Ptr(1.0), Ptr(0.9) }),
+		"k3 required":             with("kimi-k3", func(r *ChatRequest) { r.Tools, r.ToolChoice = []Tool{fn("abc")}, &ToolChoice{Mode: "required"} }),
+		"k2.6 keep all":           with("kimi-k2.6", func(r *ChatRequest) { r.Thinking = &Thinking{Type: "enabled", Keep: "all"} }),
+		"k2.7 keep all":           with("kimi-k2.7-code", func(r *ChatRequest) { r.Thinking = &Thinking{Type: "enabled", Keep: "all"} }),
+		"effort on k2.6 ignored":  with("kimi-k2.6", func(r *ChatRequest) { r.ReasoningEffort = "high" }),
+		"effort on unknown model": with("kimi-k9", func(r *ChatRequest) { r.ReasoningEffort = "ultra" }),
+		"video k2.6": with("kimi-k2.6", func(r *ChatRequest) {
+			r.Messages = []Message{{Role: RoleUser, Parts: []ContentPart{TextPart("what?"), VideoPart("ms://f1")}}}
+		}),
+		"data image": with("kimi-k3", func(r *ChatRequest) {
+			r.Messages = []Message{{Role: RoleUser, Parts: []ContentPart{TextPart("what?"), ImagePart(DataURL("image/webp", []byte("x")))}}}
+		}),
+		"http image, unknown model": with("kimi-k9", func(r *ChatRequest) {
+			r.Messages = []Message{{Role: RoleUser, Parts: []ContentPart{TextPart("what?"), ImagePart("https://example.com/a.png")}}}
+		}),
 		"partial empty prefix": with("moonshot-v1-8k", func(r *ChatRequest) { r.Messages = append(user, PartialMessage("")) }),
 		"assistant parts": with("moonshot-v1-8k", func(r *ChatRequest) {
 			r.Messages = append(user, Message{Role: RoleAssistant, Parts: []ContentPart{TextPart("a")}}, UserMessage("b"))
@@ -170,8 +193,28 @@ func TestValidate(t *testing.T) {
 		{"k2.5 n", "n", with("kimi-k2.5", func(r *ChatRequest) { r.N = Ptr(2) })},
 		{"k2.5 presence", "presence_penalty", with("kimi-k2.5", func(r *ChatRequest) { r.PresencePenalty = Ptr(0.5) })},
 		{"k2.5 frequency", "frequency_penalty", with("kimi-k2.5", func(r *ChatRequest) { r.FrequencyPenalty = Ptr(0.5) })},
-		{"reasoning missing", "messages[1].reasoning_content", with("kimi-k2.5", func(r *ChatRequest) { r.Messages = toolTurn })},
-		{"reasoning missing k2t", "messages[1].reasoning_content", with("kimi-k2-thinking", func(r *ChatRequest) { r.Messages = toolTurn })},
+		{"k3 temperature", "temperature", with("kimi-k3", func(r *ChatRequest) { r.Temperature = Ptr(0.7) })},
+		{"k3 effort", "reasoning_effort", with("kimi-k3", func(r *ChatRequest) { r.ReasoningEffort = "medium" })},
+		{"k3 disabled", "thinking.type", with("kimi-k3", func(r *ChatRequest) { r.Thinking = &Thinking{Type: "disabled"} })},
+		{"k2.7 disabled", "thinking.type", with("kimi-k2.7-code-highspeed", func(r *ChatRequest) { r.Thinking = &Thinking{Type: "disabled"} })},
+		{"k2.7 required", "tool_choice", with("kimi-k2.7-code", func(r *ChatRequest) { r.Tools, r.ToolChoice = []Tool{fn("abc")}, &ToolChoice{Mode: "required"} })},
+		{"k2.5 keep", "thinking.keep", with("kimi-k2.5", func(r *ChatRequest) { r.Thinking = &Thinking{Type: "enabled", Keep: "all"} })},
+		{"k2.6 temperature", "temperature", with("kimi-k2.6", func(r *ChatRequest) { r.Temperature = Ptr(0.7) })},
+		{"image to text model", "messages[0].content[1].image_url", with("moonshot-v1-8k", func(r *ChatRequest) {
+			r.Messages = []Message{{Role: RoleUser, Parts: []ContentPart{TextPart("what?"), ImagePart("ms://f1")}}}
+		})},
+		{"video to image model", "messages[0].content[1].video_url", with("moonshot-v1-8k-vision-preview", func(r *ChatRequest) {
+			r.Messages = []Message{{Role: RoleUser, Parts: []ContentPart{TextPart("what?"), VideoPart("ms://f1")}}}
+		})},
+		{"http image", "messages[0].content[1].image_url.url", with("kimi-k2.6", func(r *ChatRequest) {
+			r.Messages = []Message{{Role: RoleUser, Parts: []ContentPart{TextPart("what?"), ImagePart("https://example.com/a.png")}}}
+		})},
+		{"image type", "messages[0].content[1].image_url.url", with("kimi-k2.6", func(r *ChatRequest) {
+			r.Messages = []Message{{Role: RoleUser, Parts: []ContentPart{TextPart("what?"), ImagePart(DataURL("image/tiff", []byte("x")))}}}
+		})},
+		{"bare ms", "messages[0].content[1].image_url.url", with("kimi-k2.6", func(r *ChatRequest) {
+			r.Messages = []Message{{Role: RoleUser, Parts: []ContentPart{TextPart("what?"), ImagePart("ms://")}}}
+		})},
 		{"extra repeats field", "extra.temperature", with("m", func(r *ChatRequest) { r.Extra = map[string]any{"temperature": 2} })},
 		{"extra stop", "extra.stop", with("m", func(r *ChatRequest) { r.Extra = map[string]any{"stop": "x"} })},
 		{"empty assistant", "messages[1].content", base("m").withMessages([]Message{UserMessage("a"), AssistantMessage(""), UserMessage("b")})},
@@ -183,7 +226,6 @@ func TestValidate(t *testing.T) {
 		{"required with thinking on unknown model", "tool_choice", with("some-new-model", func(r *ChatRequest) {
 			r.Thinking, r.Tools, r.ToolChoice = &Thinking{Type: "enabled"}, []Tool{fn("abc")}, &ToolChoice{Mode: "required"}
 		})},
-		{"reasoning missing k2.5 enabled", "messages[1].reasoning_content", with("kimi-k2.5", func(r *ChatRequest) { r.Thinking, r.Messages = &Thinking{Type: "enabled"}, toolTurn })},
 		{"message extra", "messages[0].extra.content", base("m").withMessages([]Message{{Role: RoleUser, Content: "x", Extra: map[string]any{"content": "y"}}})},
 	}
 	for _, tc := range invalid {

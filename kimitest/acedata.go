@@ -19,10 +19,18 @@ import (
 //
 //	{"error":{"code":"invalid_token","message":"..."},"trace_id":"..."}
 //
-// The model must be one of Ace's (AceModels). Ace-only ids, such as
-// kimi-k2-instruct-0905, pass that check but are not emulated: the Kimi
-// handler answers them as unknown models.
+// The model must be one of Ace's (AceModels): package catalog's models
+// offered by Ace, whatever the Emulator's own catalogue, retired K2
+// thinking models and Ace's own kimi-k2-instruct-0905 included. Upstream
+// Kimi's rules apply, except that Ace's gateway drops the sampling
+// parameters a model fixes instead of passing them on to be refused
+// (catalog.RulesFor(ProviderAceData).IgnoresFixedSampling): Ace's own
+// sample request sends temperature 0.7 to kimi-k2.5.
 const aceChatPath = "/kimi/chat/completions"
+
+// aceWindow is the context window of an Ace model whose window no source
+// gives (kimi-k2-instruct-0905): that of the K2 0905 weights on Moonshot.
+const aceWindow = 262144
 
 // AceModels returns the models Ace Data Cloud's Kimi endpoint accepts:
 // package catalog's models offered by catalog.ProviderAceData. The slice
@@ -38,6 +46,19 @@ var aceModels = sync.OnceValue(func() []string {
 	}
 	return ids
 })
+
+// aceSpecs are the emulated entries of Ace's models, by id.
+func aceSpecs() map[string]ModelSpec {
+	out := map[string]ModelSpec{}
+	for _, m := range catalog.ForProvider(catalog.ProviderAceData) {
+		s := specOf(m)
+		if s.ContextLength == 0 {
+			s.ContextLength = aceWindow
+		}
+		out[s.ID] = s
+	}
+	return out
+}
 
 // AceDataCloudURL is the base URL to give an Ace Data Cloud client: chat
 // is at AceDataCloudURL() + "/chat/completions".
@@ -64,7 +85,7 @@ func (e *Emulator) handleAceChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	e.authed(e.handleChat).ServeHTTP(aw, r)
+	e.authed(func(w http.ResponseWriter, r *http.Request, a *account) { e.chat(w, r, a, &e.aceChat) }).ServeHTTP(aw, r)
 }
 
 // aceWriter passes successful responses (streams included) through and

@@ -31,14 +31,23 @@ import (
 //	  kimi-k2-thinking                           0.60 / 0.15 / 2.50   published (0711); the others: assumption
 //	kimi-k2-turbo-preview, kimi-k2-thinking-turbo 1.15 / 0.15 / 8.00  assumption (one-api's CNY list
 //	                                                                  prices turbo ~2× in, ~3.6× out)
-//	kimi-k2.5                                    0.60 / 0.10 / 3.00   assumption
+//	kimi-k2.5                                    0.60 / 0.10 / 3.00   published (2026)
+//	kimi-k2.6                                    0.95 / 0.16 / 4.00   reported, weakly (CNY list ¥6.5 / ¥1.1 / ¥27)
+//	kimi-k2.7-code                               0.95 / 0.19 / 4.00   reported
+//	kimi-k2.7-code-highspeed                     1.90 / 0.38 / 8.00   reported (twice -code)
+//	kimi-k3                                      3.00 / 0.30 / 15.00  reported
 //	kimi-thinking-preview                        30.00 / –   / 30.00  published (no caching)
+//
+// The K2 line, kimi-latest and kimi-thinking-preview are retired on
+// Moonshot (WithRetiredModels serves them); their rows are the last
+// prices. The K2 thinking models and kimi-k2-instruct-0905 (priced as K2)
+// are still on Ace Data Cloud.
 //
 // The moonshot-v1 cache-hit price is 0: the family has no automatic
 // caching, and tokens served from an explicit context cache are
 // "limited-time free" (the cache's own fees are charged instead).
-// A model added with WithModels is priced by its family (and "turbo" in
-// its id); a moonshot-v1 model by its context length.
+// A model added with WithModels is priced by its family (and "turbo" or
+// "highspeed" in its id); a moonshot-v1 model by its context length.
 
 // webSearchFee is the published price of one $web_search call, USD.
 const webSearchFee = 0.005
@@ -88,6 +97,15 @@ func chatPrice(m ModelSpec, size int) tokenPrice {
 		return tokenPrice{"kimi-k2", 0.60, 0.15, 2.50}
 	case FamilyK25:
 		return tokenPrice{"kimi-k2.5", 0.60, 0.10, 3.00}
+	case FamilyK26:
+		return tokenPrice{"kimi-k2.6", 0.95, 0.16, 4.00}
+	case FamilyK27:
+		if strings.Contains(m.ID, "highspeed") {
+			return tokenPrice{"kimi-k2.7-code-highspeed", 1.90, 0.38, 8.00}
+		}
+		return tokenPrice{"kimi-k2.7-code", 0.95, 0.19, 4.00}
+	case FamilyK3:
+		return tokenPrice{"kimi-k3", 3.00, 0.30, 15.00}
 	case FamilyThinkingPreview:
 		return tokenPrice{"kimi-thinking-preview", 30, 30, 30}
 	}
@@ -166,6 +184,16 @@ func (e *Emulator) Balance(key string) (available, voucher, cash float64, ok boo
 	return available, voucher, cash, true
 }
 
+// isUser reports whether id is the user id of one of the accounts.
+func (e *Emulator) isUser(id string) bool {
+	for _, a := range e.accounts {
+		if a.UserID == id {
+			return true
+		}
+	}
+	return false
+}
+
 type balanceJSON struct {
 	Code int `json:"code"`
 	Data struct {
@@ -177,9 +205,20 @@ type balanceJSON struct {
 	Status bool   `json:"status"`
 }
 
-// handleBalance serves GET /v1/users/me/balance. Amounts are in the
-// account's currency and not rounded.
+// handleBalance serves GET /v1/users/{user}/balance, where user is "me"
+// (what clients send) or the caller's own user id (Msh-Uid). Another
+// account's user id is refused with 403 "You are not allowed to get other
+// user info", any other id with 404 "Users {id} not found" (both
+// documented). Amounts are in the account's currency and not rounded.
 func (e *Emulator) handleBalance(w http.ResponseWriter, r *http.Request, a *account) {
+	if user := r.PathValue("user"); user != "me" && user != a.UserID {
+		if e.isUser(user) {
+			writeError(w, &apiError{Status: http.StatusForbidden, Type: "permission_denied_error", Message: "You are not allowed to get other user info"})
+		} else {
+			writeError(w, &apiError{Status: http.StatusNotFound, Type: "resource_not_found_error", Message: "Users " + user + " not found"})
+		}
+		return
+	}
 	var out balanceJSON
 	out.Data.Cash, out.Data.Voucher, out.Data.Available = e.balances(a)
 	out.SCode, out.Status = "0x0", true

@@ -80,29 +80,28 @@ func TestBalanceChatCharges(t *testing.T) {
 	want -= cost(c.Usage, 1.00, 0, 3.00)
 	check("moonshot-v1-auto as 32k")
 
-	// kimi-latest: tiered by request size, cache hits at 0.15.
+	// kimi-k2.5: cache hits at 0.10.
 	long := strings.Repeat("The history of lunar exploration is long and detailed. ", 60)
-	body := map[string]any{"model": "kimi-latest", "messages": msgs(map[string]any{"role": "system", "content": long}, user("Summarise."))}
+	body := map[string]any{"model": "kimi-k2.5", "messages": msgs(map[string]any{"role": "system", "content": long}, user("Summarise."))}
 	c = chat(t, pay, body)
-	want -= cost(c.Usage, 0.20, 0.15, 2.00)
-	check("kimi-latest first")
+	want -= cost(c.Usage, 0.60, 0.10, 3.00)
+	check("kimi-k2.5 first")
 	c = chat(t, pay, body)
 	if c.Usage.CachedTokens == nil || *c.Usage.CachedTokens == 0 {
-		t.Fatalf("second kimi-latest call had no cache hit: %+v", c.Usage)
+		t.Fatalf("second kimi-k2.5 call had no cache hit: %+v", c.Usage)
 	}
-	want -= cost(c.Usage, 0.20, 0.15, 2.00)
-	check("kimi-latest cached")
-	body["max_tokens"] = 9000
-	c = chat(t, pay, body)
-	want -= cost(c.Usage, 1.00, 0.15, 3.00)
-	check("kimi-latest 32k tier")
+	want -= cost(c.Usage, 0.60, 0.10, 3.00)
+	check("kimi-k2.5 cached")
 
-	c = chat(t, pay, map[string]any{"model": "kimi-k2-0711-preview", "messages": msgs(user("Write a haiku about Go."))})
-	want -= cost(c.Usage, 0.60, 0.15, 2.50)
-	check("k2")
-	c = chat(t, pay, map[string]any{"model": "kimi-thinking-preview", "messages": msgs(user("Why is the sky blue?"))})
-	want -= cost(c.Usage, 30, 30, 30)
-	check("thinking-preview")
+	c = chat(t, pay, map[string]any{"model": "kimi-k2.6", "messages": msgs(user("Write a haiku about Go."))})
+	want -= cost(c.Usage, 0.95, 0.16, 4.00)
+	check("k2.6")
+	c = chat(t, pay, map[string]any{"model": "kimi-k3", "messages": msgs(user("Why is the sky blue?"))})
+	want -= cost(c.Usage, 3.00, 0.30, 15.00)
+	check("k3")
+	c = chat(t, pay, map[string]any{"model": "kimi-k2.7-code-highspeed", "messages": msgs(user("Fix my loop."))})
+	want -= cost(c.Usage, 1.90, 0.38, 8.00)
+	check("k2.7 highspeed")
 
 	// Streaming calls are billed the same way.
 	chunks, _ := streamChat(t, pay, map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("stream it"))})
@@ -134,7 +133,7 @@ func TestBalanceChatCharges(t *testing.T) {
 	if count != 9 {
 		t.Errorf("%d chat charges in the ledger, want 9", count)
 	}
-	for _, r := range []string{"moonshot-v1-8k", "moonshot-v1-128k", "moonshot-v1-32k", "kimi-latest-8k", "kimi-latest-32k", "kimi-k2", "kimi-thinking-preview"} {
+	for _, r := range []string{"moonshot-v1-8k", "moonshot-v1-128k", "moonshot-v1-32k", "kimi-k2.5", "kimi-k2.6", "kimi-k3", "kimi-k2.7-code-highspeed"} {
 		if !rows[r] {
 			t.Errorf("no charge billed as %s: %v", r, rows)
 		}
@@ -232,4 +231,41 @@ func TestBalanceCacheAndCurrency(t *testing.T) {
 		}
 	}()
 	New(WithAccount(Account{Key: "sk-eur", Currency: "EUR"}))
+}
+
+// The retired models keep their last prices when WithRetiredModels serves
+// them: kimi-latest tiered by request size, the K2 line flat.
+func TestBalanceRetiredPrices(t *testing.T) {
+	srv := setup(t, WithRetiredModels(), WithAccount(Account{Key: "sk-old", Balance: 10}))
+	old := srv.withKey("sk-old")
+	want := 10.0
+	for _, c := range []struct {
+		body        map[string]any
+		in, hit, op float64
+	}{
+		{map[string]any{"model": "kimi-latest", "messages": msgs(user("hi"))}, 0.20, 0.15, 2.00},
+		{map[string]any{"model": "kimi-latest", "max_tokens": 9000, "messages": msgs(user("hi"))}, 1.00, 0.15, 3.00},
+		{map[string]any{"model": "kimi-k2-0711-preview", "messages": msgs(user("hi"))}, 0.60, 0.15, 2.50},
+		{map[string]any{"model": "kimi-k2-thinking-turbo", "messages": msgs(user("hi"))}, 1.15, 0.15, 8.00},
+		{map[string]any{"model": "kimi-thinking-preview", "messages": msgs(user("hi"))}, 30, 30, 30},
+	} {
+		r := chat(t, old, c.body)
+		want -= cost(r.Usage, c.in, c.hit, c.op)
+		if b := balance(t, srv, "sk-old"); !approx(b.Cash, want) {
+			t.Fatalf("%v: balance %+v, want %v", c.body["model"], b, want)
+		}
+	}
+}
+
+// The balance is the caller's own: "me" or its own user id. Another
+// account's user id is refused, an unknown one not found.
+func TestBalanceOtherUser(t *testing.T) {
+	srv := setup(t, WithAccount(Account{Key: "sk-a", UserID: "cn0aaaaaaaaaaaaaaaaa"}), WithAccount(Account{Key: "sk-b", UserID: "cn0bbbbbbbbbbbbbbbbb"}))
+	wantStatus(t, ktDo(t, srv, "GET", "/v1/users/cn0aaaaaaaaaaaaaaaaa/balance", nil), 200)
+	wantAPIError(t, ktDo(t, srv, "GET", "/v1/users/cn0bbbbbbbbbbbbbbbbb/balance", nil), 403,
+		"permission_denied_error", "You are not allowed to get other user info")
+	wantAPIError(t, ktDo(t, srv, "GET", "/v1/users/cn0zzzzzzzzzzzzzzzzz/balance", nil), 404,
+		"resource_not_found_error", "Users cn0zzzzzzzzzzzzzzzzz not found")
+	wantStatus(t, ktDo(t, srv.withKey("sk-b"), "GET", "/v1/users/cn0bbbbbbbbbbbbbbbbb/balance", nil), 200)
+	wantStatus(t, ktDo(t, srv, "GET", "/v1/users/cn0bbbbbbbbbbbbbbbbb/balance", nil, "Authorization", "Bearer sk-nope"), 401)
 }

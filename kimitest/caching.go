@@ -274,11 +274,6 @@ func (c *ctxCache) object(now time.Time) cacheObjectJSON {
 	return o
 }
 
-func errCacheNotFound(id string) *apiError {
-	return &apiError{Status: http.StatusNotFound, Type: "resource_not_found_error",
-		Message: "Not found the context cache " + id + " or Permission denied"}
-}
-
 // cacheCreateRequest is the body of POST /v1/caching. Optional fields
 // tolerate JSON null (llm_onesdk sends null for unset ones).
 type cacheCreateRequest struct {
@@ -510,7 +505,8 @@ func newCtxCache(now time.Time, req *cacheCreateRequest) (*ctxCache, *apiError) 
 		return nil, errInvalid("model is required")
 	}
 	if req.Model != cacheFamilyModel {
-		return nil, errInvalid("model family is invalid")
+		// Kimi's own text, without the "Invalid request:" prefix.
+		return nil, errBadRequest("model family is invalid")
 	}
 	msgs, tools, aerr := parseCacheContent(req.Messages, req.Tools)
 	if aerr != nil {

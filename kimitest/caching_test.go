@@ -260,7 +260,7 @@ func TestCacheCreateValidation(t *testing.T) {
 	}{
 		{"no model", cacheBody(map[string]any{"model": nil}), "model is required"},
 		{"sized model", cacheBody(map[string]any{"model": "moonshot-v1-8k"}), "model family is invalid"},
-		{"k2 model", cacheBody(map[string]any{"model": "kimi-k2-0905-preview"}), "model family is invalid"},
+		{"k2.6 model", cacheBody(map[string]any{"model": "kimi-k2.6"}), "model family is invalid"},
 		{"no messages", cacheBody(map[string]any{"messages": nil}), "messages is required"},
 		{"empty messages", cacheBody(map[string]any{"messages": []any{}}), "messages must not be empty"},
 		{"partial", cacheBody(map[string]any{"messages": msgs(user("a"), map[string]any{"role": "assistant", "content": "b", "partial": true})}),
@@ -287,7 +287,11 @@ func TestCacheCreateValidation(t *testing.T) {
 			`tag "9lives" is invalid: it must be 1 to 128 characters, start with an ASCII letter and contain only letters, digits, '_', '-' and '.'`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantAPIError(t, ktDo(t, srv, "POST", "/v1/caching", tc.body), 400, "invalid_request_error", "Invalid request: "+tc.msg)
+			want := "Invalid request: " + tc.msg
+			if tc.msg == "model family is invalid" {
+				want = tc.msg // Kimi's own text, unprefixed
+			}
+			wantAPIError(t, ktDo(t, srv, "POST", "/v1/caching", tc.body), 400, "invalid_request_error", want)
 		})
 	}
 	// expired_at in the past or too far ahead (the emulated second may
@@ -451,7 +455,7 @@ func TestChatCacheErrors(t *testing.T) {
 		"Not found the context cache cache-aaaaaaaaaaaaaaaaaaaa or Permission denied")
 	wantAPIError(t, postChat(t, slow, cacheChat("tag=nope", "moonshot-v1-8k", "")), 404, "resource_not_found_error",
 		"Not found the context cache tag nope or Permission denied")
-	for _, model := range []string{"kimi-k2-0905-preview", "kimi-latest", "kimi-k2.5"} {
+	for _, model := range []string{"kimi-k2.5", "kimi-k2.6", "kimi-k2.7-code", "kimi-k3"} {
 		wantAPIError(t, postChat(t, slow, cacheChat(p.ID, model, "")), 400, "invalid_request_error",
 			"Invalid request: context cache is only supported for moonshot-v1 models, got "+model)
 	}
@@ -546,8 +550,8 @@ func TestChatCacheHeaderMode(t *testing.T) {
 	}
 	wantAPIError(t, postChat(t, srv, hit, "X-Msh-Context-Cache", "cache-zzzzzzzzzzzzzzzzzzzz"),
 		404, "resource_not_found_error", "Not found the context cache cache-zzzzzzzzzzzzzzzzzzzz or Permission denied")
-	r = postChat(t, srv, strings.Replace(hit, "moonshot-v1-8k", "kimi-k2-0905-preview", 1), "X-Msh-Context-Cache", c.ID)
-	wantAPIError(t, r, 400, "invalid_request_error", "Invalid request: context cache is only supported for moonshot-v1 models, got kimi-k2-0905-preview")
+	r = postChat(t, srv, strings.Replace(hit, "moonshot-v1-8k", "kimi-k2.6", 1), "X-Msh-Context-Cache", c.ID)
+	wantAPIError(t, r, 400, "invalid_request_error", "Invalid request: context cache is only supported for moonshot-v1 models, got kimi-k2.6")
 }
 
 // Caches and tags belong to one account; others see a 404.

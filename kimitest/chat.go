@@ -19,10 +19,17 @@ import (
 // maxBodyBytes is the documented request-size cap: 100 MB.
 const maxBodyBytes = 100 << 20
 
+// chatRoute is what differs between the routes that serve chat
+// completions: the models they offer and their provider's rules.
+type chatRoute struct {
+	models   map[string]ModelSpec
+	provider catalog.ProviderRules
+}
+
 // readChatRequest reads and parses a chat-shaped body (chat and
-// estimate-token-count) and looks its model up: the first two steps of
-// chat validation (see handleChat).
-func (e *Emulator) readChatRequest(w http.ResponseWriter, r *http.Request) (*chatRequest, ModelSpec, *apiError) {
+// estimate-token-count) and looks its model up among models: the first
+// two steps of chat validation (see handleChat).
+func readChatRequest(w http.ResponseWriter, r *http.Request, models map[string]ModelSpec) (*chatRequest, ModelSpec, *apiError) {
 	body, aerr := readBody(w, r)
 	if aerr != nil {
 		return nil, ModelSpec{}, aerr
@@ -31,7 +38,8 @@ func (e *Emulator) readChatRequest(w http.ResponseWriter, r *http.Request) (*cha
 	if aerr != nil {
 		return nil, ModelSpec{}, aerr
 	}
-	model, ok := e.lookupModel(req.Model)
+	// Exact (case-sensitive), like the real API.
+	model, ok := models[req.Model]
 	if !ok {
 		return nil, ModelSpec{}, errModelNotFound(req.Model)
 	}
@@ -75,11 +83,16 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 	return nil, errInvalid("cannot read request body")
 }
 
-// handleChat serves POST /v1/chat/completions in this order: parse,
-// model, parameters, tools and messages, reasoning_content, token limits,
-// rate limits, balance, scripted rules, generation.
+// handleChat serves POST /v1/chat/completions.
 func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account) {
-	req, model, aerr := e.readChatRequest(w, r)
+	e.chat(w, r, a, &e.kimiChat)
+}
+
+// chat answers a chat completion request in this order: parse, model,
+// parameters, tools and messages, reasoning_content, media, token limits,
+// rate limits, balance, scripted rules, generation.
+func (e *Emulator) chat(w http.ResponseWriter, r *http.Request, a *account, rt *chatRoute) {
+	req, model, aerr := readChatRequest(w, r, rt.models)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -92,12 +105,15 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 		writeError(w, aerr)
 		return
 	}
-	p, aerr := checkParams(req, model)
+	p, aerr := checkParams(req, model, rt.provider.IgnoresFixedSampling)
 	if aerr == nil {
 		aerr = checkTools(req, model)
 	}
 	if aerr == nil {
 		aerr = checkMessages(req.Messages, p.thinking)
+	}
+	if aerr == nil {
+		aerr = checkMedia(req.Messages, model, a.files)
 	}
 	if aerr != nil {
 		writeError(w, aerr)
@@ -151,7 +167,7 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 		cached = &n
 		e.setCacheHeaders(w, use, e.commitCacheUse(a, use))
 	} else if fr.AutoCache {
-		n := a.cache.lookupAndStore(e.clock.Now(), promptPrefixes(req.Model, req.Messages, req.Tools))
+		n := a.cache.lookupAndStore(e.clock.Now(), req.PromptCacheKey, promptPrefixes(req.Model, req.Messages, req.Tools))
 		cached = &n
 		if n > 0 {
 			w.Header().Set("Msh-Context-Cache-Token-Saved", strconv.Itoa(n))
@@ -164,14 +180,18 @@ func (e *Emulator) handleChat(w http.ResponseWriter, r *http.Request, a *account
 		choices[i] = generateChoice(in, i, p.maxTokens)
 	}
 	c := &completion{
-		id:      newCompletionID(),
+		id:      newCompletionID(model.Family),
 		created: e.clock.Now().Unix(),
 		model:   req.Model,
 		prompt:  prompt,
 		cached:  cached,
 		details: p.thinking,
-		indexed: fr.ToolCallIDs == catalog.ToolCallIDQualified,
+		// The families after moonshot-v1 number their tool calls.
+		indexed: fr.ToolCallIDs != catalog.ToolCallIDPlain,
 		choices: choices,
+	}
+	if p.logprobs {
+		c.logprobs = &logprobsSpec{seed: in.seed, top: p.topLogprobs}
 	}
 	e.chargeChat(a, model, charge, c)
 	e.writeCompletion(w, r, req, c)
@@ -193,7 +213,7 @@ func (e *Emulator) cacheDryRun(w http.ResponseWriter, r *http.Request, req *chat
 		e.setCacheHeaders(w, use, e.cacheExpiryNow(a, use.id))
 	}
 	c := &completion{
-		id: newCompletionID(), created: e.clock.Now().Unix(), model: req.Model,
+		id: newCompletionID(""), created: e.clock.Now().Unix(), model: req.Model,
 		prompt: n, cached: &n,
 		choices: []choiceResult{{FinishReason: "stop"}},
 	}
@@ -211,7 +231,16 @@ func (e *Emulator) writeCompletion(w http.ResponseWriter, r *http.Request, req *
 	writeJSON(w, http.StatusOK, c.response())
 }
 
-func newCompletionID() string {
+// newCompletionID is a fresh completion id in the family's style:
+// kimi-k3's is "chatcmpl-" and a UUID, the others' "chatcmpl-" and 24 hex
+// digits.
+func newCompletionID(f Family) string {
+	if f == FamilyK3 {
+		hi, lo := rand.Uint64(), rand.Uint64()
+		hi = hi&^0xf000 | 0x4000     // version 4
+		lo = lo&^(0xc<<60) | 0x8<<60 // RFC 4122 variant
+		return fmt.Sprintf("chatcmpl-%08x-%04x-%04x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
+	}
 	return fmt.Sprintf("chatcmpl-%016x%08x", rand.Uint64(), rand.Uint32())
 }
 
@@ -225,6 +254,9 @@ type completion struct {
 	details bool // report completion_tokens_details (thinking requests)
 	indexed bool // non-stream tool calls carry "index" (newer models)
 	choices []choiceResult
+	// logprobs, when asked for, makes each choice carry the log
+	// probabilities of its content tokens (logprobs.go).
+	logprobs *logprobsSpec
 }
 
 type usageJSON struct {
@@ -285,9 +317,10 @@ type messageJSON struct {
 }
 
 type choiceJSON struct {
-	Index        int         `json:"index"`
-	Message      messageJSON `json:"message"`
-	FinishReason string      `json:"finish_reason"`
+	Index        int           `json:"index"`
+	Message      messageJSON   `json:"message"`
+	Logprobs     *logprobsJSON `json:"logprobs,omitempty"`
+	FinishReason string        `json:"finish_reason"`
 }
 
 // envelopeJSON opens both the response and every chunk of its stream;
@@ -323,7 +356,11 @@ func (c *completion) response() responseJSON {
 			}
 			m.ToolCalls = append(m.ToolCalls, t)
 		}
-		out.Choices = append(out.Choices, choiceJSON{Index: ch.Index, Message: m, FinishReason: ch.FinishReason})
+		cj := choiceJSON{Index: ch.Index, Message: m, FinishReason: ch.FinishReason}
+		if c.logprobs != nil {
+			cj.Logprobs = &logprobsJSON{Content: c.logprobs.tokens(ch.Index, tokenize(ch.Content))}
+		}
+		out.Choices = append(out.Choices, cj)
 	}
 	return out
 }
@@ -337,10 +374,11 @@ type deltaJSON struct {
 }
 
 type chunkChoiceJSON struct {
-	Index        int        `json:"index"`
-	Delta        deltaJSON  `json:"delta"`
-	FinishReason *string    `json:"finish_reason"`
-	Usage        *usageJSON `json:"usage,omitempty"`
+	Index        int           `json:"index"`
+	Delta        deltaJSON     `json:"delta"`
+	Logprobs     *logprobsJSON `json:"logprobs,omitempty"`
+	FinishReason *string       `json:"finish_reason"`
+	Usage        *usageJSON    `json:"usage,omitempty"`
 }
 
 type chunkJSON struct {
@@ -370,8 +408,20 @@ func (c *completion) choiceEvents(ch choiceResult) []chunkChoiceJSON {
 	for _, g := range groups(ch.Reasoning, piecesPerDelta) {
 		ev = append(ev, chunkChoiceJSON{Index: ch.Index, Delta: deltaJSON{ReasoningContent: str(g)}})
 	}
-	for _, g := range groups(ch.Content, piecesPerDelta) {
-		ev = append(ev, chunkChoiceJSON{Index: ch.Index, Delta: deltaJSON{Content: str(g)}})
+	if c.logprobs == nil {
+		for _, g := range groups(ch.Content, piecesPerDelta) {
+			ev = append(ev, chunkChoiceJSON{Index: ch.Index, Delta: deltaJSON{Content: str(g)}})
+		}
+	} else {
+		// Each content delta carries the log probabilities of its own
+		// tokens, the same as the whole reply's.
+		pieces := tokenize(ch.Content)
+		all := c.logprobs.tokens(ch.Index, pieces)
+		for i := 0; i < len(pieces); i += piecesPerDelta {
+			j := min(i+piecesPerDelta, len(pieces))
+			ev = append(ev, chunkChoiceJSON{Index: ch.Index, Delta: deltaJSON{Content: str(strings.Join(pieces[i:j], ""))},
+				Logprobs: &logprobsJSON{Content: all[i:j]}})
+		}
 	}
 	for j, tc := range ch.ToolCalls {
 		ev = append(ev, chunkChoiceJSON{Index: ch.Index, Delta: deltaJSON{ToolCalls: []toolCallJSON{{

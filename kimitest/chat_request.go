@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/onesdk-go/onesdk/catalog"
 )
@@ -37,15 +40,27 @@ type chatRequest struct {
 	ResponseFormat *responseFormat `json:"response_format"`
 	Tools          []tool          `json:"tools"`
 	ToolChoice     json.RawMessage `json:"tool_choice"`
-	Thinking       *thinkingParam  `json:"thinking"`
-	rawMessages    json.RawMessage // compacted, seeds the generator
-	rawTools       json.RawMessage // as sent, for context-cache matching
-	stops          []string        // decoded Stop
-	choice         toolChoice      // decoded ToolChoice
+	// Thinking is decoded by decodeThinking into thinking: the object
+	// admits only type and keep.
+	Thinking        bodySpan        `json:"thinking"`
+	ReasoningEffort *string         `json:"reasoning_effort"`
+	Logprobs        *bool           `json:"logprobs"`
+	TopLogprobs     *int            `json:"top_logprobs"`
+	PromptCacheKey  string          `json:"prompt_cache_key"` // scopes automatic caching (cache.go)
+	rawMessages     json.RawMessage // compacted, seeds the generator
+	rawTools        json.RawMessage // as sent, for context-cache matching
+	stops           []string        // decoded Stop
+	choice          toolChoice      // decoded ToolChoice
+	thinking        *thinkingParam  // decoded Thinking; nil when absent or null
 }
 
+// thinkingParam is the decoded thinking object.
 type thinkingParam struct {
-	Type string `json:"type"`
+	Type    string
+	hasType bool
+	Keep    *string // nil when absent or null
+	hasKeep bool    // keep was sent, null included
+	unknown string  // the first (in key order) field the object does not define
 }
 
 type responseFormat struct {
@@ -74,6 +89,7 @@ type contentPart struct {
 	Text     string   `json:"text,omitempty"`
 	ImageURL bodySpan `json:"image_url,omitempty"`
 	VideoURL bodySpan `json:"video_url,omitempty"`
+	url      []byte   // the decoded URL of a media part; usually a view of the body
 }
 
 type toolCall struct {
@@ -158,7 +174,57 @@ func parseChatRequest(body []byte) (*chatRequest, *apiError) {
 		return nil, errInvalid("%v", err)
 	}
 	req.choice = tc
+	th, err := decodeThinking(req.Thinking)
+	if err != nil {
+		return nil, errInvalid("%v", err)
+	}
+	req.thinking = th
 	return &req, nil
+}
+
+// decodeThinking reads the thinking object, keeping what checkThinking
+// needs to enforce its schema (type required, keep null or a string, no
+// other field).
+func decodeThinking(raw bodySpan) (*thinkingParam, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, errors.New(fieldErrDetail("thinking", err))
+	}
+	t := &thinkingParam{}
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		v := fields[k]
+		switch k {
+		case "type":
+			if err := json.Unmarshal(v, &t.Type); err != nil {
+				return nil, errors.New(fieldErrDetail("thinking.type", err))
+			}
+			t.hasType = true
+		case "keep":
+			if err := json.Unmarshal(v, &t.Keep); err != nil {
+				return nil, errors.New(fieldErrDetail("thinking.keep", err))
+			}
+			t.hasKeep = true
+		default:
+			if t.unknown == "" {
+				t.unknown = k
+			}
+		}
+	}
+	return t, nil
+}
+
+// fieldErrDetail is jsonErrDetail for a value decoded on its own, named
+// by its place in the request.
+func fieldErrDetail(field string, err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		te.Field = strings.TrimSuffix(field+"."+te.Field, ".")
+	}
+	return jsonErrDetail(err)
 }
 
 // bodySpan is a raw JSON value like json.RawMessage, but it refers to
@@ -292,15 +358,17 @@ func (m *message) decodeContent() error {
 		if err := json.Unmarshal(c, &m.parts); err != nil {
 			return errors.New(jsonErrDetail(err))
 		}
-		for i, p := range m.parts {
+		for i := range m.parts {
+			p := &m.parts[i]
+			var err error
 			switch p.Type {
 			case "text":
 			case "image_url":
-				if _, err := partURL(p.ImageURL); err != nil {
+				if p.url, err = partURL(p.ImageURL); err != nil {
 					return fmt.Errorf("part %d: image_url %v", i, err)
 				}
 			case "video_url":
-				if _, err := partURL(p.VideoURL); err != nil {
+				if p.url, err = partURL(p.VideoURL); err != nil {
 					return fmt.Errorf("part %d: video_url %v", i, err)
 				}
 			default:
@@ -313,19 +381,44 @@ func (m *message) decodeContent() error {
 	return nil
 }
 
-// partURL reads the object form {"url":…} or the 2026 string form.
-func partURL(raw []byte) (string, error) {
+// partURL reads the object form {"url":…} or the 2026 string form. A
+// data URL can be most of a 100 MB body, so the URL is a view of raw
+// unless its JSON string has escapes to undo.
+func partURL(raw bodySpan) ([]byte, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '{' {
+		var o struct {
+			URL bodySpan `json:"url"`
+		}
+		if json.Unmarshal(raw, &o) != nil {
+			return nil, errPartURL
+		}
+		raw = o.URL
+	}
+	u, ok := jsonStringView(raw)
+	if !ok || len(u) == 0 {
+		return nil, errPartURL
+	}
+	return u, nil
+}
+
+var errPartURL = errors.New("must be a URL string or an object with a url")
+
+// jsonStringView returns the text of the JSON string raw: a view of raw
+// when it has no escapes, else a decoded copy.
+func jsonStringView(raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, false
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return inner, true
+	}
 	var s string
-	if json.Unmarshal(raw, &s) == nil && s != "" {
-		return s, nil
+	if json.Unmarshal(raw, &s) != nil {
+		return nil, false
 	}
-	var o struct {
-		URL string `json:"url"`
-	}
-	if json.Unmarshal(raw, &o) == nil && o.URL != "" {
-		return o.URL, nil
-	}
-	return "", errors.New("must be a URL string or an object with a url")
+	return []byte(s), true
 }
 
 // decodeStop accepts a string or an array of strings.
@@ -384,95 +477,56 @@ func decodeToolChoice(raw json.RawMessage) (toolChoice, error) {
 // params are the effective sampling settings after validation.
 type params struct {
 	thinking    bool
+	keepAll     bool   // thinking.keep "all", sent or forced: earlier reasoning is read
+	effort      string // reasoning_effort in force ("" for families without efforts)
 	temperature float64
 	n           int
 	maxTokens   int  // effective completion budget
 	explicitMax bool // maxTokens came from the request
+	logprobs    bool // logprobs asked for
+	topLogprobs int  // alternatives per token, with logprobs
 }
 
 // zeroTemperature is the temperature at or below which n>1 is refused:
 // the docs call 0.001 "very close to 0" and give no exact threshold.
 const zeroTemperature = 0.001
 
+// maxTopLogprobs is the largest top_logprobs: no source gives Kimi's, so
+// OpenAI's is taken.
+const maxTopLogprobs = 20
+
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // checkParams applies the per-family parameter rules of package catalog.
-func checkParams(req *chatRequest, m ModelSpec) (params, *apiError) {
+// dropFixed (a gateway such as Ace Data Cloud's) treats the fixed
+// sampling parameters as not sent instead of refusing other values.
+func checkParams(req *chatRequest, m ModelSpec, dropFixed bool) (params, *apiError) {
 	fr := rulesFor(m.Family)
 	p := params{n: 1}
 
 	// Thinking first: it decides k2.5's fixed temperature.
-	p.thinking = fr.Thinks("")
-	// On families without reasoning the field is accepted and ignored
-	// (undocumented there; rejecting it would break generic clients).
-	if req.Thinking != nil && fr.Thinking != catalog.ThinkingNone {
-		switch req.Thinking.Type {
-		case "enabled":
-		case "disabled":
-			if fr.Thinking == catalog.ThinkingForced {
-				return p, errBadRequest("invalid thinking: only type=enabled is allowed for this model")
+	if aerr := checkThinking(req.thinking, fr, &p); aerr != nil {
+		return p, aerr
+	}
+	if len(fr.Efforts) > 0 {
+		p.effort = cmp.Or(m.DefaultEffort, fr.DefaultEffort)
+		if e := req.ReasoningEffort; e != nil {
+			if !slices.Contains(fr.Efforts, *e) {
+				return p, errBadEffort(fr.Efforts)
 			}
-			p.thinking = false
-		default:
-			return p, errInvalid("thinking.type must be enabled or disabled, got %q", req.Thinking.Type)
+			p.effort = *e
 		}
 	}
-	p.temperature = fr.DefaultTemperature(p.thinking)
+	// Elsewhere reasoning_effort is accepted and ignored: clients send it
+	// to every model, and none documents a refusal.
 
-	if fr.FixedSampling {
-		// Fixed sampling (k2.5): sending exactly the fixed value is
-		// accepted, as a client that echoes documented defaults would do;
-		// any other value is refused (the docs leave this open).
-		checks := []struct {
-			name  string
-			got   *float64
-			fixed float64
-		}{
-			{"temperature", req.Temperature, p.temperature},
-			{"top_p", req.TopP, fr.TopP},
-			{"presence_penalty", req.PresencePenalty, 0},
-			{"frequency_penalty", req.FrequencyPenalty, 0},
-		}
-		for _, c := range checks {
-			if c.got != nil && math.Abs(*c.got-c.fixed) > 1e-9 {
-				return p, errBadRequest("invalid %s: only %s is allowed for this model", c.name, fmtNum(c.fixed))
-			}
-		}
-		if req.N != nil && *req.N != 1 {
-			return p, errBadRequest("invalid n: only 1 is allowed for this model")
-		}
-	} else {
-		if t := req.Temperature; t != nil {
-			if *t < 0 || *t > 1 {
-				return p, errInvalid("temperature must be in [0, 1], got %s", fmtNum(*t))
-			}
-			p.temperature = *t
-		}
-		if t := req.TopP; t != nil && (*t < 0 || *t > 1) {
-			return p, errInvalid("top_p must be in [0, 1], got %s", fmtNum(*t))
-		}
-		for _, pen := range []struct {
-			name string
-			v    *float64
-		}{{"presence_penalty", req.PresencePenalty}, {"frequency_penalty", req.FrequencyPenalty}} {
-			if pen.v != nil && (*pen.v < -2 || *pen.v > 2) {
-				return p, errInvalid("%s must be in [-2, 2], got %s", pen.name, fmtNum(*pen.v))
-			}
-		}
-		if req.N != nil {
-			if *req.N < 1 || *req.N > 5 {
-				return p, errInvalid("n must be in [1, 5], got %d", *req.N)
-			}
-			p.n = *req.N
-		}
-		// The effective temperature counts: moonshot-v1 defaults to 0.
-		if p.n > 1 && p.temperature <= zeroTemperature {
-			return p, errInvalid("n must be 1 when temperature is 0 or close to 0 (got temperature %s, n %d)", fmtNum(p.temperature), p.n)
-		}
+	p.temperature = fr.DefaultTemperature(p.thinking)
+	if aerr := checkSampling(req, fr, &p, dropFixed); aerr != nil {
+		return p, aerr
 	}
 
 	// max_completion_tokens (2026) wins over the deprecated max_tokens
-	// when both are sent; the precedence is undocumented.
+	// when both are sent, as the live API does.
 	mt := req.MaxTokens
 	name := "max_tokens"
 	if req.MaxCompletionTokens != nil {
@@ -499,7 +553,7 @@ func checkParams(req *chatRequest, m ModelSpec) (params, *apiError) {
 			if rf.JSONSchema == nil {
 				return p, errInvalid("response_format.json_schema is required when type is json_schema")
 			}
-			if d := checkSchema(rf.JSONSchema.Schema); d != "" {
+			if d := checkResponseSchema(rf.JSONSchema.Schema); d != "" {
 				return p, errInvalid("response_format.json_schema is not a valid moonshot flavored json schema, details: <%s>", d)
 			}
 		default:
@@ -507,15 +561,144 @@ func checkParams(req *chatRequest, m ModelSpec) (params, *apiError) {
 		}
 	}
 
+	p.logprobs = req.Logprobs != nil && *req.Logprobs
+	if tl := req.TopLogprobs; tl != nil {
+		if *tl < 0 || *tl > maxTopLogprobs {
+			return p, errTopLogprobsRange(*tl)
+		}
+		if *tl > 0 && !p.logprobs {
+			return p, errTopLogprobsAlone
+		}
+		p.topLogprobs = *tl
+	}
+
 	if p.thinking {
 		switch req.choice.mode {
 		case "required":
-			return p, errBadRequest("tool_choice 'required' is incompatible with thinking enabled")
+			if !fr.RequiredWhileThinking {
+				return p, errBadRequest("tool_choice 'required' is incompatible with thinking enabled")
+			}
 		case "specified":
 			return p, errBadRequest("tool_choice 'specified' is incompatible with thinking enabled")
 		}
 	}
 	return p, nil
+}
+
+// checkThinking applies the family's thinking rules to the thinking
+// object and sets p.thinking and p.keepAll. Families without reasoning
+// accept and ignore the object (undocumented there; refusing it would
+// break generic clients).
+func checkThinking(t *thinkingParam, fr catalog.Rules, p *params) *apiError {
+	p.thinking = fr.Thinks("")
+	p.keepAll = fr.Keep == catalog.KeepAlways
+	if t == nil || fr.Thinking == catalog.ThinkingNone {
+		return nil
+	}
+	// The object's schema has additionalProperties false; keep is
+	// checked below, by the family's rule.
+	if t.unknown != "" {
+		return errThinkingField(t.unknown)
+	}
+	switch {
+	case !t.hasType:
+		return errInvalid("thinking.type is required")
+	case t.Type == "enabled":
+	case t.Type == "disabled":
+		if fr.Thinking == catalog.ThinkingForced {
+			return errBadRequest("invalid thinking: only type=enabled is allowed for this model")
+		}
+		p.thinking = false
+	default:
+		return errInvalid("thinking.type must be enabled or disabled, got %q", t.Type)
+	}
+	if !t.hasKeep {
+		return nil
+	}
+	keep := ""
+	if t.Keep != nil {
+		keep = *t.Keep
+	}
+	switch fr.Keep {
+	case catalog.KeepRefused:
+		return errKeepRefused
+	case catalog.KeepOptional:
+		if t.Keep != nil && keep != "all" {
+			return errKeepOptional
+		}
+		p.keepAll = keep == "all"
+	case catalog.KeepAlways:
+		// null reads as absent: "all" either way.
+		if t.Keep != nil && keep != "all" {
+			return errKeepAlways
+		}
+	default:
+		// Undocumented for the family: passed over, as a client that
+		// sends it to every thinking model expects.
+		p.keepAll = keep == "all"
+	}
+	return nil
+}
+
+// checkSampling checks temperature, top_p, the penalties and n one by
+// one: a parameter the family fixes must be sent at its fixed value or
+// not at all (or is dropped, with dropFixed), any other is range-checked.
+// Sending exactly the fixed value is accepted, as a client that echoes
+// documented defaults would do (the docs leave this open).
+func checkSampling(req *chatRequest, fr catalog.Rules, p *params, dropFixed bool) *apiError {
+	fixed := func(param catalog.Params) bool { return fr.Fixed.Has(param) }
+	// notFixed reports whether v must be range-checked: a fixed
+	// parameter at another value than want is refused (or dropped).
+	check := func(param catalog.Params, name string, v *float64, want float64) (notFixed bool, aerr *apiError) {
+		if !fixed(param) {
+			return true, nil
+		}
+		if v != nil && !dropFixed && math.Abs(*v-want) > 1e-9 {
+			return false, errFixedParam(name, fmtNum(want))
+		}
+		return false, nil
+	}
+
+	if free, aerr := check(catalog.ParamTemperature, "temperature", req.Temperature, p.temperature); aerr != nil {
+		return aerr
+	} else if t := req.Temperature; free && t != nil {
+		if *t < 0 || *t > 1 {
+			return errInvalid("temperature must be in [0, 1], got %s", fmtNum(*t))
+		}
+		p.temperature = *t
+	}
+	if free, aerr := check(catalog.ParamTopP, "top_p", req.TopP, fr.TopP); aerr != nil {
+		return aerr
+	} else if t := req.TopP; free && t != nil && (*t < 0 || *t > 1) {
+		return errInvalid("top_p must be in [0, 1], got %s", fmtNum(*t))
+	}
+	for _, pen := range []struct {
+		name string
+		v    *float64
+	}{{"presence_penalty", req.PresencePenalty}, {"frequency_penalty", req.FrequencyPenalty}} {
+		if free, aerr := check(catalog.ParamPenalties, pen.name, pen.v, 0); aerr != nil {
+			return aerr
+		} else if free && pen.v != nil && (*pen.v < -2 || *pen.v > 2) {
+			return errInvalid("%s must be in [-2, 2], got %s", pen.name, fmtNum(*pen.v))
+		}
+	}
+	if fixed(catalog.ParamN) {
+		if req.N != nil && *req.N != 1 && !dropFixed {
+			return errFixedParam("n", "1")
+		}
+		return nil
+	}
+	if req.N != nil {
+		if *req.N < 1 || *req.N > 5 {
+			return errInvalid("n must be in [1, 5], got %d", *req.N)
+		}
+		p.n = *req.N
+	}
+	// The effective temperature counts: moonshot-v1 defaults to 0.
+	if p.n > 1 && p.temperature <= zeroTemperature {
+		return errInvalid("n must be 1 when temperature is 0 or close to 0 (got temperature %s, n %d)", fmtNum(p.temperature), p.n)
+	}
+	return nil
 }
 
 // checkSchema is a small subset of the MFJS checks: the root must be an
@@ -615,7 +798,9 @@ func checkMessages(msgs []message, thinking bool) *apiError {
 				seen[tc.ID] = true
 			}
 			if len(m.ToolCalls) > 0 {
-				if thinking && (m.ReasoningContent == nil || *m.ReasoningContent == "") {
+				// "" counts as sent: a turn may have reasoned nothing,
+				// and clients that lost the text send "" (or " ") back.
+				if thinking && m.ReasoningContent == nil {
 					return errBadRequest("thinking is enabled but reasoning_content is missing in assistant tool call message at index %d", i)
 				}
 				// One tool message per call must follow, before anything else.

@@ -8,14 +8,48 @@
 // /v1/tokenizers/estimate-token-count and GET /v1/users/me/balance,
 // with Kimi's wire details: the
 // error envelopes and texts, the gateway 404 body for unknown routes, the
-// Msh-* response headers, per-model-family parameter rules (moonshot-v1,
-// kimi-latest, K2, K2 thinking, K2.5, thinking-preview), token limits,
+// Msh-* response headers, per-model-family parameter rules, token limits,
 // per-account rate limits (concurrency, RPM, TPM, TPD), tool calls with
 // family-style ids, the $web_search two-step protocol, reasoning_content,
-// Partial Mode, JSON mode, automatic prefix caching, explicit context
-// caches and tags, and Kimi's SSE framing
-// (per-choice usage in the final chunk, optional include_usage trailer,
-// data: [DONE]).
+// Partial Mode, JSON mode, logprobs, image and video input, automatic
+// prefix caching, explicit context caches and tags, and Kimi's SSE
+// framing (per-choice usage in the final chunk, optional include_usage
+// trailer, data: [DONE]). Ace Data Cloud's re-sold endpoint is served at
+// /kimi/chat/completions (Server.AceDataCloudURL) with Ace's envelope and
+// model list.
+//
+// # Models
+//
+// The catalogue is package catalog's for Moonshot's platform as of
+// December 2026 (DefaultModels): moonshot-v1 (8k, 32k, 128k, auto and the
+// vision previews), kimi-k2.5, kimi-k2.6, kimi-k2.7-code(-highspeed) and
+// kimi-k3. GET /v1/models lists them with the 2026 fields (context_length,
+// supports_image_in, supports_video_in, supports_reasoning,
+// supports_tool_use, supports_thinking_type, think_efforts for kimi-k3,
+// display_name). The models Moonshot retired (the K2 line, kimi-latest,
+// kimi-thinking-preview) answer 404 "Not found the model {id} or
+// Permission denied", as on Kimi; WithRetiredModels serves them again for
+// old test suites.
+//
+// Each family's rules are catalog's: sampling parameters fixed per
+// parameter (kimi-k2.5 to kimi-k2.7 fix temperature, top_p, n and the
+// penalties; kimi-k3 only temperature, at 1) and refused at another value
+// ("invalid temperature: only 1 is allowed for this model"), others
+// range-checked; thinking on by default, forced or absent; thinking.keep
+// refused (kimi-k2.5), null or "all" (kimi-k2.6) or always "all"
+// (kimi-k2.7), and no other field in the thinking object; the top-level
+// reasoning_effort (kimi-k3: low, high or max; accepted and ignored
+// elsewhere); tool_choice "required" and a named function refused while
+// thinking, except "required" on kimi-k3; reasoning_content required on
+// earlier assistant tool-call turns while thinking ("" counts). Requests
+// may give the answer budget as max_completion_tokens (which wins) or
+// max_tokens. logprobs with top_logprobs (0 to 20) adds OpenAI-style
+// choices[].logprobs.content to responses and content deltas,
+// deterministically. Image and video parts go only to models that take
+// them, as base64 data URLs of a supported format or ms://<file_id>
+// references to the account's image or video uploads; http(s) URLs are
+// refused, as Moonshot does not fetch media. Texts no source gives are
+// the emulator's own, all in assumed.go.
 //
 // Replies are generated deterministically: the same request always gets
 // the same reply, in the language of the question. Token counts come from
@@ -50,12 +84,21 @@
 // Tiers; WithTimeScale speeds up emulated time so that per-minute and
 // per-day windows and cache TTLs can be exercised quickly; WithFaults and
 // the X-Kimitest-Fault request header inject failures; WithStreamDelay
-// paces SSE chunks.
+// paces SSE chunks. A rate-limit 429 says how long to wait in its message
+// only, as Kimi's does; WithRetryAfterHeader adds a Retry-After header.
+//
+// Every response to a known key carries the account's Msh-Uid, Msh-Gid,
+// Msh-Org-Id ("org-" and 32 hex digits, Account.OrgID) and
+// Msh-Project-Id ("proj-" and 32 hex digits, Account.ProjectID); every
+// response has a fresh Msh-Request-Id and X-Msh-Trace-Id. A client that
+// sends Accept-Encoding: gzip gets JSON bodies gzip-compressed; event
+// streams and file contents are sent uncompressed.
 //
 // # Context caching
 //
-// Explicit context caches (moonshot-v1 family;
-// https://platform.moonshot.ai/docs/api/caching) are served under
+// Explicit context caches (moonshot-v1 family only, a legacy feature no
+// 2026 document describes; https://platform.moonshot.ai/docs/api/caching)
+// are served under
 // /v1/caching: create, list (limit, order, after, before,
 // metadata[key]=value), get, update, delete, and tags under
 // /v1/caching/refs/tags. Caches and tags are per account. A new or
@@ -77,7 +120,9 @@
 // # Files
 //
 // POST /v1/files takes multipart/form-data with a file part and a purpose
-// (file-extract when missing; image, video and batch are stored as sent).
+// (file-extract when missing; image, video and batch are stored as sent,
+// image and video files only in a format chat takes, judged by their
+// first bytes).
 // The documented per-account limits (1,000 files, 100 MB each, 10 GB in
 // all; https://platform.moonshot.ai/docs/api/files) apply with the
 // documented error texts; WithFileLimits lowers them for tests. Uploads
@@ -110,8 +155,10 @@
 // and $0.005 per $web_search call, next to the context-cache fees. GET
 // /v1/users/me/balance reports Account.Balance (cash, default
 // DefaultBalance) and Account.Voucher minus the charges, vouchers spent
-// first; once the available balance is ≤ 0, chat and cache creation are
-// refused with 429 exceeded_current_quota_error. See balance.go.
+// first (another account's user id in place of "me" is refused with 403
+// "You are not allowed to get other user info"); once the available
+// balance is ≤ 0, chat and cache creation are refused with 429
+// exceeded_current_quota_error. See balance.go.
 //
 // # Hostile input
 //

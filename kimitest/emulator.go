@@ -7,12 +7,15 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
 // Account is one emulated organization. As on Kimi, rate limits, balance
@@ -24,11 +27,16 @@ type Account struct {
 	Key string // API key, "sk-…"; the Emulator methods that take a key accept any of the Account's keys
 	// Keys are further API keys of the same organization. Each is quoted
 	// in error messages by its own access-key id.
-	Keys   []string
-	OrgID  string // organization id quoted in 429 messages; default derived from Key ("org-…")
-	UserID string // Msh-Uid header: 20 lowercase alphanumerics; default derived from Key
-	Tier   string // Msh-Gid header; default "enterprise-tier-5"
-	Limits Limits // zero value: the WithLimits default (itself unlimited by default)
+	Keys []string
+	// OrgID is the organization id quoted in 429 messages and sent as
+	// Msh-Org-Id; default derived from Key, "org-" and 32 hex digits.
+	OrgID string
+	// ProjectID is the Msh-Project-Id header: default derived from Key,
+	// "proj-" and 32 hex digits (the organization's default project).
+	ProjectID string
+	UserID    string // Msh-Uid header: 20 lowercase alphanumerics; default derived from Key
+	Tier      string // Msh-Gid header; default "enterprise-tier-5"
+	Limits    Limits // zero value: the WithLimits default (itself unlimited by default)
 	// Balance is the starting cash balance in Currency. Charges (chat
 	// tokens, $web_search calls, context-cache fees; see Emulator.Ledger)
 	// are taken from Voucher first, then from Balance, which may go
@@ -73,6 +81,8 @@ type config struct {
 	fileLimits  FileLimits    // WithFileLimits
 	cacheStrict bool          // WithStrictCacheRevival (caching.go)
 	bodyTimeout time.Duration // body read deadline; bodyReadTimeout except in tests
+	retired     bool          // WithRetiredModels
+	retryAfter  bool          // WithRetryAfterHeader
 }
 
 // WithAccount adds an account (an organization with one or more keys);
@@ -100,6 +110,19 @@ func WithLimits(l Limits) Option { return func(c *config) { c.limits = l } }
 func WithModels(m ...ModelSpec) Option {
 	return func(c *config) { c.models = append([]ModelSpec(nil), m...) }
 }
+
+// WithRetiredModels serves again the models Moonshot has retired
+// (RetiredModels: the K2 line, kimi-latest, kimi-thinking-preview), after
+// the catalogue, for test suites written against them. Without it they
+// are unknown: 404 "Not found the model {id} or Permission denied", as on
+// Kimi.
+func WithRetiredModels() Option { return func(c *config) { c.retired = true } }
+
+// WithRetryAfterHeader adds a Retry-After header (whole seconds) to the
+// 429s of the rate limits. Kimi sends none (a 2026 capture has neither it
+// nor X-RateLimit-*): the wait is only in the message, "please try again
+// after N seconds", which is all a client should rely on.
+func WithRetryAfterHeader() Option { return func(c *config) { c.retryAfter = true } }
 
 // WithLogger logs one line per request; the default discards.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
@@ -129,6 +152,10 @@ type org struct {
 	caches *cacheStore // explicit context caches and tags (caching.go)
 	ledger *ledger     // billing charges (ledger.go)
 	files  *fileStore  // uploaded files (files.go)
+
+	// The per-account response headers, each built once (net/http only
+	// reads them).
+	hdrUID, hdrGID, hdrOrg, hdrProject []string
 }
 
 // account is an org as reached through one of its keys: the state is the
@@ -158,6 +185,8 @@ type Emulator struct {
 	mux       *http.ServeMux
 	handler   http.Handler
 	blobs     *blobDir // on-disk file storage (files.go)
+	kimiChat  chatRoute
+	aceChat   chatRoute
 
 	reqSeq atomic.Uint64
 	node   [6]byte // node part of request ids
@@ -179,6 +208,16 @@ func New(opts ...Option) *Emulator {
 	if cfg.models == nil {
 		cfg.models = DefaultModels()
 	}
+	if cfg.retired {
+		for _, m := range RetiredModels() {
+			if !slices.ContainsFunc(cfg.models, func(x ModelSpec) bool { return x.ID == m.ID }) {
+				cfg.models = append(cfg.models, m)
+			}
+		}
+	}
+	for _, m := range cfg.models {
+		m.checkDefaultEffort()
+	}
 	if len(cfg.accounts) == 0 {
 		cfg.accounts = []Account{{Key: DefaultKey}}
 	}
@@ -191,6 +230,7 @@ func New(opts ...Option) *Emulator {
 		blobs:     &blobDir{},
 	}
 	e.limiter = newLimiter(e.clock)
+	e.limiter.retryAfterHeader = cfg.retryAfter
 	rand.Read(e.node[:])
 	e.node[0] |= 1 // multicast bit: marks a random node id, as RFC 4122 asks
 	for _, m := range cfg.models {
@@ -205,8 +245,13 @@ func New(opts ...Option) *Emulator {
 			e.accounts[k] = &account{org: o, akID: akID(k)}
 		}
 	}
+	e.kimiChat = chatRoute{models: e.models, provider: catalog.RulesFor(catalog.ProviderMoonshot)}
+	e.aceChat = chatRoute{models: aceSpecs(), provider: catalog.RulesFor(catalog.ProviderAceData)}
 	e.mux = e.buildMux()
-	e.handler = guard(cfg.logger, cfg.bodyTimeout, newFaults(cfg.faults).wrap(http.HandlerFunc(e.serve)))
+	// Compression sits outside the faults, as a gateway in front of a
+	// faulty server would: a fault's malformed body still arrives as valid
+	// gzip.
+	e.handler = guard(cfg.logger, cfg.bodyTimeout, compress(newFaults(cfg.faults).wrap(http.HandlerFunc(e.serve))))
 	return e
 }
 
@@ -221,7 +266,10 @@ func (e *Emulator) newOrg(a Account) *org {
 		a.UserID = string(id)
 	}
 	if a.OrgID == "" {
-		a.OrgID = "org-" + hex.EncodeToString(sum[20:30])
+		a.OrgID = "org-" + derivedHex("org", a.Key)
+	}
+	if a.ProjectID == "" {
+		a.ProjectID = "proj-" + derivedHex("proj", a.Key)
 	}
 	if a.Tier == "" {
 		a.Tier = "enterprise-tier-5"
@@ -244,7 +292,15 @@ func (e *Emulator) newOrg(a Account) *org {
 	a.Voucher = max(a.Voucher, 0)
 	a.Keys = slices.Clone(a.Keys) // the caller's slice stays the caller's
 	return &org{Account: a, cache: newPrefixCache(), caches: newCacheStore(),
+		hdrUID: []string{a.UserID}, hdrGID: []string{a.Tier}, hdrOrg: []string{a.OrgID}, hdrProject: []string{a.ProjectID},
 		ledger: newLedger(a.Currency), files: newFileStore()}
+}
+
+// derivedHex is 32 hex digits derived from a key, for the ids an account
+// leaves unset: stable across runs, and distinct per purpose.
+func derivedHex(purpose, key string) string {
+	sum := sha256.Sum256([]byte("kimitest-" + purpose + "\x00" + key))
+	return hex.EncodeToString(sum[:16])
 }
 
 // Close releases what the emulator holds outside memory: the temporary
@@ -290,21 +346,25 @@ func (e *Emulator) routes() []route {
 		{"DELETE /v1/files/{id}", e.handleDeleteFile},
 		// Token estimation (estimate.go) and balance (balance.go).
 		{"POST /v1/tokenizers/estimate-token-count", e.handleEstimateTokens},
-		{"GET /v1/users/me/balance", e.handleBalance},
+		{"GET /v1/users/{user}/balance", e.handleBalance},
 	}
 }
 
 // serve dispatches by route, then sets the common headers and checks auth.
 func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 	rw := &respWriter{ResponseWriter: w, start: time.Now()}
-	rw.Header().Set("Msh-Request-Id", e.requestID())
-	rw.Header().Set("Content-Type", "application/json; charset=utf-8")
+	h := rw.Header()
+	h.Set("Msh-Request-Id", e.requestID())
+	h.Set("X-Msh-Trace-Id", traceID())
+	h.Set("Content-Type", "application/json; charset=utf-8")
 	// The user headers go on every response of a known key, gateway 404s
 	// included; without a valid key there is no user to name.
 	if _, key, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok {
 		if a := e.accounts[strings.TrimSpace(key)]; a != nil {
-			rw.Header().Set("Msh-Uid", a.UserID)
-			rw.Header().Set("Msh-Gid", a.Tier)
+			h["Msh-Uid"] = a.hdrUID
+			h["Msh-Gid"] = a.hdrGID
+			h["Msh-Org-Id"] = a.hdrOrg
+			h["Msh-Project-Id"] = a.hdrProject
 		}
 	}
 	if r.RequestURI == "*" || r.Method == http.MethodConnect {
@@ -366,6 +426,15 @@ func (e *Emulator) requestID() string {
 	copy(b[10:], e.node[:])
 	h := hex.EncodeToString(b[:])
 	return fmt.Sprintf("%s-%s-%s-%s-%s", h[0:8], h[8:12], h[12:16], h[16:20], h[20:32])
+}
+
+// traceID is a fresh X-Msh-Trace-Id: 32 hex digits. It needs to be
+// unique, not unpredictable.
+func traceID() string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], mrand.Uint64())
+	binary.BigEndian.PutUint64(b[8:], mrand.Uint64())
+	return hex.EncodeToString(b[:])
 }
 
 // respWriter stamps Server-Timing when the header is written and records

@@ -17,9 +17,9 @@ import (
 //     schema has no tools field; counting them keeps N equal to the chat's
 //     prompt_tokens); other chat fields are ignored, not validated;
 //   - messages are validated like chat messages (roles, empty content,
-//     tool-call structure); the thinking-only reasoning_content rule is
-//     not applied, and a role=cache message is refused (there is no cache
-//     expansion here);
+//     tool-call structure, image and video parts); the thinking-only
+//     reasoning_content rule is not applied, and a role=cache message is
+//     refused (there is no cache expansion here);
 //   - every model of the catalogue is accepted, thinking models included
 //     (the 2026 OpenAPI enum leaves them out, but their tokens count the
 //     same); an unknown model is 404 as in chat;
@@ -28,7 +28,7 @@ import (
 //     and it works on a suspended account; it does count as a request for
 //     the concurrency and RPM limits (like every API call).
 func (e *Emulator) handleEstimateTokens(w http.ResponseWriter, r *http.Request, a *account) {
-	req, model, aerr := e.readChatRequest(w, r)
+	req, model, aerr := readChatRequest(w, r, e.models)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -44,6 +44,10 @@ func (e *Emulator) handleEstimateTokens(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	if aerr := checkMessages(req.Messages, false); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	if aerr := checkMedia(req.Messages, model, a.files); aerr != nil {
 		writeError(w, aerr)
 		return
 	}

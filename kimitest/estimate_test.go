@@ -35,12 +35,12 @@ func TestEstimateMatchesChat(t *testing.T) {
 		{"chinese", "moonshot-v1-32k", map[string]any{"messages": msgs(
 			map[string]any{"role": "system", "content": "你是 Kimi，由 Moonshot AI 提供的人工智能助手。"},
 			user("你好，我叫李雷，1+1等于多少？"))}},
-		{"multi-turn", "kimi-k2-turbo-preview", map[string]any{"messages": msgs(
+		{"multi-turn", "kimi-k2.6", map[string]any{"messages": msgs(
 			user("地球的自转周期是多少?"), map[string]any{"role": "assistant", "content": "大约 23 小时 56 分 4 秒。"}, user("月球呢? And Mars?"))}},
-		{"tools", "kimi-latest", map[string]any{"tools": []any{weather}, "messages": msgs(
+		{"tools", "moonshot-v1-128k", map[string]any{"tools": []any{weather}, "messages": msgs(
 			user("北京天气?"), call, map[string]any{"role": "tool", "tool_call_id": "get_weather:0", "name": "get_weather", "content": `{"temp":21}`},
 			user("thanks"))}},
-		{"thinking", "kimi-k2-thinking", map[string]any{"messages": msgs(user("Prove that √2 is irrational. 请用中文回答。"))}},
+		{"thinking", "kimi-k3", map[string]any{"messages": msgs(user("Prove that √2 is irrational. 请用中文回答。"))}},
 		{"vision", "moonshot-v1-8k-vision-preview", map[string]any{"messages": msgs(map[string]any{"role": "user", "content": []any{
 			map[string]any{"type": "image_url", "image_url": map[string]any{"url": "data:image/png;base64,iVBORw0KGgo="}},
 			map[string]any{"type": "text", "text": "What is in this picture?"}}})}},

@@ -21,7 +21,7 @@ func Example() {
 	}
 	defer srv.Close()
 
-	body := `{"model":"kimi-k2-turbo-preview","messages":[{"role":"user","content":"ping"}]}`
+	body := `{"model":"kimi-k2.6","messages":[{"role":"user","content":"ping"}]}`
 	req, _ := http.NewRequest("POST", srv.URL+"/chat/completions", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+srv.Key)
 	req.Header.Set("Content-Type", "application/json")

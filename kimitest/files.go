@@ -66,7 +66,11 @@ import (
 // bytes, created_at (emulated clock), filename, purpose, status "ok" (the
 // 2024 sample; the docs do not enumerate statuses) or "error"
 // when extraction failed, with status_details saying why ("" otherwise).
-// Files of the other purposes are stored as sent, status "ok".
+// Files of the other purposes are stored as sent, status "ok"; an image
+// or video file must be in a format chat takes (media.go), else the
+// upload is refused with "Invalid request: unsupported image format:
+// {type}" (or video), the type sniffed from its first bytes. Chat
+// messages refer to them as ms://<file_id>.
 //
 // Listing returns the account's files in upload order.
 //
@@ -504,6 +508,11 @@ func (e *Emulator) handleUploadFile(w http.ResponseWriter, r *http.Request, a *a
 	}
 	if filename == "" {
 		filename = "upload"
+	}
+	if aerr := checkUploadMedia(purpose, data); aerr != nil {
+		discard()
+		refuseUpload(w, aerr)
+		return
 	}
 	f := &storedFile{id: newFileID(), created: e.clock.Now(), filename: filename, purpose: purpose, data: data}
 	if purpose == "file-extract" {

@@ -171,8 +171,8 @@ func TestFilesPurpose(t *testing.T) {
 	if r := uploadRaw(t, srv, body, ct); r.Status != 200 || !strings.Contains(string(r.Body), `"purpose":"file-extract"`) {
 		t.Fatalf("misspelt purpose: %d %s", r.Status, r.Body)
 	}
-	for _, p := range []string{"image", "video", "batch"} {
-		f := mustUpload(t, srv, "x.bin", p, []byte{0, 1, 2})
+	for p, content := range map[string][]byte{"image": pngBytes, "video": mp4Bytes, "batch": {0, 1, 2}} {
+		f := mustUpload(t, srv, "x.bin", p, content)
 		if f.Purpose != p || f.Status != "ok" {
 			t.Fatalf("purpose %s: %+v", p, f)
 		}

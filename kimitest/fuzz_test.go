@@ -33,7 +33,8 @@ func fuzzExtract(t *testing.T, name string, data []byte) {
 
 func FuzzChatRequest(f *testing.F) {
 	f.Add([]byte(`{"model":"moonshot-v1-8k","messages":[{"role":"user","content":"hi"}]}`))
-	f.Add([]byte(`{"model":"kimi-k2-turbo-preview","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"x"}}]}],"max_tokens":9223372036854775807,"n":2,"temperature":0.5,"stop":["a","b"],"tool_choice":"auto","tools":[{"type":"function","function":{"name":"get_x","parameters":{"type":"object"}}}]}`))
+	f.Add([]byte(`{"model":"moonshot-v1-8k-vision-preview","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"x"}}]}],"max_tokens":9223372036854775807,"n":2,"temperature":0.5,"stop":["a","b"],"tool_choice":"auto","tools":[{"type":"function","function":{"name":"get_x","parameters":{"type":"object"}}}]}`))
+	f.Add([]byte(`{"model":"kimi-k2.6","messages":[{"role":"user","content":[{"type":"image_url","image_url":"data:image/png;base64,AAAA"},{"type":"video_url","video_url":{"url":"ms://f1"}}]}],"thinking":{"type":"enabled","keep":"all"},"reasoning_effort":"high","logprobs":true,"top_logprobs":3,"max_completion_tokens":64}`))
 	f.Add([]byte(webSearchTurn("9223372036854775807")))
 	f.Add([]byte(`{"model":5,"messages":"x","thinking":{"type":"enabled"},"response_format":{"type":"json_schema","json_schema":{"schema":{}}}}`))
 	e := New()

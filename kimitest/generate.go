@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -96,7 +95,11 @@ func generateChoice(in genInput, index, budget int) choiceResult {
 			reasoning = reasoningText(zh, topic, "")
 		}
 	default:
-		calls = chooseToolCalls(in, rng, question, topic)
+		var cut bool
+		calls, cut = chooseToolCalls(in, rng, question, zh)
+		if cut {
+			finish = "length"
+		}
 		switch {
 		case len(calls) > 0:
 			if in.p.thinking {
@@ -110,14 +113,19 @@ func generateChoice(in genInput, index, budget int) choiceResult {
 		default:
 			text := replyText(rng, index, zh, topic)
 			content = text
-			if rf := in.req.ResponseFormat; rf != nil {
-				switch rf.Type {
-				case "json_object":
-					content = marshalNoEscape(map[string]any{"topic": topic, "answer": text})
-				case "json_schema":
-					var schema map[string]any
-					json.Unmarshal(rf.JSONSchema.Schema, &schema)
-					content = marshalNoEscape(fillSchema(schema, rng, topic, keyword(question, topic)))
+			if rf := in.req.ResponseFormat; rf != nil && (rf.Type == "json_object" || rf.Type == "json_schema" && rf.JSONSchema != nil) {
+				// Structured answers are built from the question; plain
+				// ones never pay for reading it.
+				facts := newQuestionFacts(question, zh, text, in.req.Tools)
+				srng := structuredRNG(rng, 0)
+				if rf.Type == "json_object" {
+					content = jsonObjectAnswer(facts, srng, text)
+				} else {
+					strict := rf.JSONSchema.Strict != nil && *rf.JSONSchema.Strict
+					var whole bool
+					if content, whole = schemaInstance(rf.JSONSchema.Schema, facts, srng, strict); !whole {
+						finish = "length"
+					}
 				}
 			}
 			if in.p.thinking {
@@ -144,6 +152,13 @@ func generateChoice(in genInput, index, budget int) choiceResult {
 		}
 	}
 	return res
+}
+
+// structuredRNG is the generator of a structured value, drawn from the
+// choice's: the generator keeps it, which would move the choice's own to
+// the heap for every request.
+func structuredRNG(rng *rand.Rand, i int) *rand.Rand {
+	return rand.New(rand.NewPCG(rng.Uint64(), uint64(i)))
 }
 
 // truncate spends budget tokens on reasoning, then content, then tool
@@ -247,21 +262,6 @@ func topicOf(q string, zh bool) string {
 		return "your question"
 	}
 	return t
-}
-
-var capitalRE = regexp.MustCompile(`\b[A-Z][a-zA-Z]+`)
-
-// keyword picks a likely argument value from the question: the last
-// capitalised word that does not start it (often a place or a name), else
-// the topic.
-func keyword(q, topic string) string {
-	locs := capitalRE.FindAllStringIndex(q, -1)
-	for i := len(locs) - 1; i >= 0; i-- {
-		if locs[i][0] > 0 {
-			return q[locs[i][0]:locs[i][1]]
-		}
-	}
-	return topic
 }
 
 var (
@@ -425,13 +425,16 @@ func priorCalls(msgs []message) int {
 }
 
 // toolCallID follows the family's tool-call id style: "name:idx" for
-// moonshot-v1 and kimi-latest, "functions.name:idx" for the K2 family;
-// builtins drop the "$".
+// moonshot-v1 and kimi-latest, "functions.name:idx" for K2 to K2.6,
+// "name_idx" for K2.7 and K3. Builtins drop the "$".
 func toolCallID(fr catalog.Rules, name string, idx int) string {
-	if strings.HasPrefix(name, "$") {
-		return fmt.Sprintf("%s:%d", strings.TrimPrefix(name, "$"), idx)
-	}
-	if fr.ToolCallIDs == catalog.ToolCallIDQualified {
+	builtin, isBuiltin := strings.CutPrefix(name, "$")
+	switch {
+	case fr.ToolCallIDs == catalog.ToolCallIDUnderscore:
+		return fmt.Sprintf("%s_%d", builtin, idx)
+	case isBuiltin:
+		return fmt.Sprintf("%s:%d", builtin, idx)
+	case fr.ToolCallIDs == catalog.ToolCallIDQualified:
 		return fmt.Sprintf("functions.%s:%d", name, idx)
 	}
 	return fmt.Sprintf("%s:%d", name, idx)
@@ -446,10 +449,13 @@ func toolCallID(fr catalog.Rules, name string, idx int) string {
 //     five or more letters of its description, or a two-character CJK
 //     word of its description, appears in that message;
 //   - failing that, the builtin $web_search when it is offered.
-func chooseToolCalls(in genInput, rng *rand.Rand, question, topic string) []toolCallOut {
+//
+// The arguments are an instance of the function's parameters, filled from
+// the question. cut is set when they did not fit the generator's bounds.
+func chooseToolCalls(in genInput, rng *rand.Rand, question string, zh bool) (out []toolCallOut, cut bool) {
 	tools := in.req.Tools
 	if len(tools) == 0 || in.req.choice.mode == "none" {
-		return nil
+		return nil, false
 	}
 	msgs := in.req.Messages
 	base := priorCalls(msgs)
@@ -473,7 +479,7 @@ func chooseToolCalls(in genInput, rng *rand.Rand, question, topic string) []tool
 		}
 	default:
 		if msgs[len(msgs)-1].Role != "user" {
-			return nil
+			return nil, false
 		}
 		for _, t := range tools {
 			if t.Type == "function" && mentions(question, t.Function) {
@@ -488,7 +494,7 @@ func chooseToolCalls(in genInput, rng *rand.Rand, question, topic string) []tool
 			}
 		}
 	}
-	var out []toolCallOut
+	var facts *questionFacts
 	for i, t := range picked {
 		var args string
 		if t.Function.Name == "$web_search" {
@@ -501,17 +507,21 @@ func chooseToolCalls(in genInput, rng *rand.Rand, question, topic string) []tool
 				"usage":         map[string]any{"total_tokens": 800 + rng.IntN(2000)},
 			})
 		} else {
-			var schema map[string]any
-			json.Unmarshal(t.Function.Parameters, &schema)
-			v := fillSchema(schema, rng, topic, keyword(question, topic))
-			if _, ok := v.(map[string]any); !ok {
-				v = map[string]any{}
+			if facts == nil {
+				// Free-text arguments (a message body) get a sentence.
+				facts = newQuestionFacts(question, zh, "", tools)
+				facts.answer = fmt.Sprintf(enOpeners[0], facts.topic)
+				if zh {
+					facts.answer = fmt.Sprintf(zhOpeners[0], facts.topic)
+				}
 			}
-			args = marshalNoEscape(v)
+			var whole bool
+			args, whole = toolArguments(t.Function.Parameters, facts, structuredRNG(rng, i))
+			cut = cut || !whole
 		}
 		out = append(out, toolCallOut{ID: toolCallID(in.fr, t.Function.Name, base+i), Name: t.Function.Name, Arguments: args})
 	}
-	return out
+	return out, cut
 }
 
 var stopwords = map[string]bool{
@@ -548,92 +558,6 @@ func mentions(question string, f toolFunction) bool {
 		}
 	}
 	return false
-}
-
-// fillSchema builds a value satisfying a (JSON-schema-like) schema: the
-// required properties of objects (all properties when none is required),
-// one item for arrays, type-appropriate scalars. str is used for plain
-// strings; topic is kept for the JSON-mode "topic"-like fields.
-func fillSchema(s map[string]any, rng *rand.Rand, topic, str string) any {
-	if s == nil {
-		return map[string]any{}
-	}
-	if c, ok := s["const"]; ok {
-		return c
-	}
-	if e, ok := s["enum"].([]any); ok && len(e) > 0 {
-		return e[0]
-	}
-	if d, ok := s["default"]; ok {
-		return d
-	}
-	for _, k := range []string{"anyOf", "oneOf", "allOf"} {
-		if alts, ok := s[k].([]any); ok && len(alts) > 0 {
-			if m, ok := alts[0].(map[string]any); ok {
-				return fillSchema(m, rng, topic, str)
-			}
-		}
-	}
-	typ, _ := s["type"].(string)
-	if ts, ok := s["type"].([]any); ok {
-		for _, t := range ts {
-			if t, _ := t.(string); t != "null" {
-				typ = t
-				break
-			}
-		}
-	}
-	if typ == "" {
-		if _, ok := s["properties"]; ok {
-			typ = "object"
-		}
-	}
-	switch typ {
-	case "object":
-		props, _ := s["properties"].(map[string]any)
-		out := map[string]any{}
-		var keys []string
-		if req, ok := s["required"].([]any); ok && len(req) > 0 {
-			for _, k := range req {
-				if k, ok := k.(string); ok {
-					keys = append(keys, k)
-				}
-			}
-		} else {
-			for k := range props {
-				keys = append(keys, k)
-			}
-		}
-		for _, k := range keys {
-			ps, _ := props[k].(map[string]any)
-			out[k] = fillSchema(ps, rng, topic, str)
-		}
-		return out
-	case "array":
-		items, _ := s["items"].(map[string]any)
-		return []any{fillSchema(items, rng, topic, str)}
-	case "integer":
-		if v, ok := s["minimum"].(float64); ok {
-			return int64(v)
-		}
-		return 1 + rng.IntN(9)
-	case "number":
-		if v, ok := s["minimum"].(float64); ok {
-			return v
-		}
-		return float64(1+rng.IntN(90)) / 10
-	case "boolean":
-		return true
-	case "null":
-		return nil
-	}
-	switch s["format"] {
-	case "date":
-		return "2025-01-01"
-	case "date-time":
-		return "2025-01-01T00:00:00Z"
-	}
-	return str
 }
 
 func marshalNoEscape(v any) string {

@@ -26,7 +26,7 @@ import (
 func webSearchTurn(totalTokens string) string {
 	args := `{"search_result":{"search_id":"s1"},"usage":{"total_tokens":` + totalTokens + `}}`
 	q := strconv.Quote(args)
-	return `{"model":"kimi-k2-turbo-preview","tools":[{"type":"builtin_function","function":{"name":"$web_search"}}],"messages":[` +
+	return `{"model":"moonshot-v1-128k","tools":[{"type":"builtin_function","function":{"name":"$web_search"}}],"messages":[` +
 		`{"role":"user","content":"news?"},` +
 		`{"role":"assistant","content":"","tool_calls":[{"id":"c1","type":"builtin_function","function":{"name":"$web_search","arguments":` + q + `}}]},` +
 		`{"role":"tool","tool_call_id":"c1","name":"$web_search","content":` + q + `}]}`

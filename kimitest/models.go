@@ -1,7 +1,10 @@
 package kimitest
 
 import (
+	"cmp"
+	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/onesdk-go/onesdk/catalog"
 )
@@ -12,13 +15,19 @@ import (
 type Family = catalog.Family
 
 // The families of package catalog, re-exported for ModelSpec literals.
+// The first four are the models Moonshot serves in 2026; the others are
+// those of retired models (WithRetiredModels) and of Ace Data Cloud's
+// kimi-k2-instruct-0905.
 const (
 	FamilyMoonshotV1      = catalog.FamilyMoonshotV1      // moonshot-v1-*, incl. vision previews and auto
-	FamilyKimiLatest      = catalog.FamilyKimiLatest      // kimi-latest
-	FamilyK2              = catalog.FamilyK2              // kimi-k2-*-preview
-	FamilyK2Thinking      = catalog.FamilyK2Thinking      // kimi-k2-thinking(-turbo): thinking forced
-	FamilyK25             = catalog.FamilyK25             // kimi-k2.5: fixed sampling, thinking on by default
-	FamilyThinkingPreview = catalog.FamilyThinkingPreview // kimi-thinking-preview: thinking forced, no tools
+	FamilyK25             = catalog.FamilyK25             // kimi-k2.5: fixed sampling, thinking on by default, no keep
+	FamilyK26             = catalog.FamilyK26             // kimi-k2.6: as kimi-k2.5, plus thinking.keep
+	FamilyK27             = catalog.FamilyK27             // kimi-k2.7-code(-highspeed): thinking and keep "all" forced
+	FamilyK3              = catalog.FamilyK3              // kimi-k3: always reasoning, reasoning_effort
+	FamilyKimiLatest      = catalog.FamilyKimiLatest      // kimi-latest (retired)
+	FamilyK2              = catalog.FamilyK2              // kimi-k2-*-preview (retired), kimi-k2-instruct-0905 (Ace)
+	FamilyK2Thinking      = catalog.FamilyK2Thinking      // kimi-k2-thinking(-turbo): thinking forced (retired; Ace)
+	FamilyThinkingPreview = catalog.FamilyThinkingPreview // kimi-thinking-preview: thinking forced, no tools (retired)
 )
 
 // ModelSpec is one entry of the emulated catalogue. Its rules are its
@@ -31,16 +40,39 @@ type ModelSpec struct {
 	Created       int64 // unix seconds, as listed by GET /v1/models
 	ImageIn       bool
 	VideoIn       bool
+	// DisplayName is GET /v1/models' display_name; "" lists the ID.
+	DisplayName string
+	// DefaultEffort is the reasoning_effort of a request that names none,
+	// for a family with efforts (kimi-k3); "" is the family's default.
+	// No source gives Moonshot's, hence the setting. New panics on a
+	// value the family does not take.
+	DefaultEffort string
+}
+
+// specOf is the emulated entry of a catalogue model.
+func specOf(m catalog.Model) ModelSpec {
+	return ModelSpec{ID: m.ID, Family: m.Family, ContextLength: m.ContextWindow,
+		Created: m.Created, ImageIn: m.ImageInput, VideoIn: m.VideoInput}
 }
 
 // DefaultModels returns the built-in catalogue: the models package catalog
-// lists for Moonshot's platform, retired ones left out. Pass a modified
-// copy to WithModels to change it.
+// lists for Moonshot's platform, retired ones left out (WithRetiredModels
+// adds them). Pass a modified copy to WithModels to change it.
 func DefaultModels() []ModelSpec {
 	var out []ModelSpec
 	for _, m := range catalog.ForProvider(catalog.ProviderMoonshot) {
-		out = append(out, ModelSpec{ID: m.ID, Family: m.Family, ContextLength: m.ContextWindow,
-			Created: m.Created, ImageIn: m.ImageInput, VideoIn: m.VideoInput})
+		out = append(out, specOf(m))
+	}
+	return out
+}
+
+// RetiredModels returns the models Moonshot has retired (the K2 line,
+// kimi-latest, kimi-thinking-preview), which WithRetiredModels serves
+// again.
+func RetiredModels() []ModelSpec {
+	var out []ModelSpec
+	for _, m := range catalog.Retired() {
+		out = append(out, specOf(m))
 	}
 	return out
 }
@@ -57,20 +89,43 @@ func rulesFor(f Family) catalog.Rules {
 	return r
 }
 
+// checkDefaultEffort panics on a DefaultEffort the family does not take,
+// as a configuration mistake.
+func (m ModelSpec) checkDefaultEffort() {
+	if m.DefaultEffort == "" {
+		return
+	}
+	if efforts := rulesFor(m.Family).Efforts; !slices.Contains(efforts, m.DefaultEffort) {
+		panic(fmt.Sprintf("kimitest: model %q: DefaultEffort %q is not one of its family's efforts %v", m.ID, m.DefaultEffort, efforts))
+	}
+}
+
 // modelObject is a list item carrying both the 2024 and the 2026 fields,
-// in the 2024 field order.
+// the 2024 ones first in their order.
 type modelObject struct {
-	ID                string       `json:"id"`
-	Object            string       `json:"object"`
-	Created           int64        `json:"created"`
-	OwnedBy           string       `json:"owned_by"`
-	Root              string       `json:"root"`
-	Parent            string       `json:"parent"`
-	Permission        []permission `json:"permission"`
-	ContextLength     int          `json:"context_length"`
-	SupportsImageIn   bool         `json:"supports_image_in"`
-	SupportsVideoIn   bool         `json:"supports_video_in"`
-	SupportsReasoning bool         `json:"supports_reasoning"`
+	ID                   string        `json:"id"`
+	Object               string        `json:"object"`
+	Created              int64         `json:"created"`
+	OwnedBy              string        `json:"owned_by"`
+	Root                 string        `json:"root"`
+	Parent               string        `json:"parent"`
+	Permission           []permission  `json:"permission"`
+	ContextLength        int           `json:"context_length"`
+	SupportsImageIn      bool          `json:"supports_image_in"`
+	SupportsVideoIn      bool          `json:"supports_video_in"`
+	SupportsReasoning    bool          `json:"supports_reasoning"`
+	SupportsToolUse      bool          `json:"supports_tool_use"`
+	SupportsThinkingType string        `json:"supports_thinking_type"` // "only", "both" or "no"
+	ThinkEfforts         *thinkEfforts `json:"think_efforts,omitempty"`
+	DisplayName          string        `json:"display_name"`
+}
+
+// thinkEfforts lists the reasoning_effort values of a family that takes
+// them; families without are listed without the object.
+type thinkEfforts struct {
+	Support       bool     `json:"support"`
+	ValidEfforts  []string `json:"valid_efforts"`
+	DefaultEffort string   `json:"default_effort"`
 }
 
 type permission struct {
@@ -89,14 +144,23 @@ type permission struct {
 }
 
 func (m ModelSpec) object() modelObject {
-	return modelObject{
+	r := rulesFor(m.Family)
+	o := modelObject{
 		ID: m.ID, Object: "model", Created: m.Created, OwnedBy: "moonshot",
-		Permission:        []permission{{Organization: "public", Group: "public"}},
-		ContextLength:     m.ContextLength,
-		SupportsImageIn:   m.ImageIn,
-		SupportsVideoIn:   m.VideoIn,
-		SupportsReasoning: rulesFor(m.Family).Thinking != catalog.ThinkingNone,
+		Permission:           []permission{{Organization: "public", Group: "public"}},
+		ContextLength:        m.ContextLength,
+		SupportsImageIn:      m.ImageIn,
+		SupportsVideoIn:      m.VideoIn,
+		SupportsReasoning:    r.Thinking != catalog.ThinkingNone,
+		SupportsToolUse:      r.Tools,
+		SupportsThinkingType: r.ThinkingType(),
+		DisplayName:          cmp.Or(m.DisplayName, m.ID),
 	}
+	if len(r.Efforts) > 0 {
+		o.ThinkEfforts = &thinkEfforts{Support: true, ValidEfforts: slices.Clone(r.Efforts),
+			DefaultEffort: cmp.Or(m.DefaultEffort, r.DefaultEffort)}
+	}
+	return o
 }
 
 func (e *Emulator) handleListModels(w http.ResponseWriter, r *http.Request, _ *account) {
@@ -117,10 +181,4 @@ func (e *Emulator) handleGetModel(w http.ResponseWriter, r *http.Request, _ *acc
 		return
 	}
 	writeJSON(w, http.StatusOK, m.object())
-}
-
-// lookupModel is exact (case-sensitive), like the real API.
-func (e *Emulator) lookupModel(id string) (ModelSpec, bool) {
-	m, ok := e.models[id]
-	return m, ok
 }

@@ -4,50 +4,32 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"maps"
 	"math"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
 // Limits are an account's rate limits, shared by all its keys and models
-// (https://platform.moonshot.ai/docs/pricing/limits). A zero field means
-// that dimension is unlimited.
-type Limits struct {
-	Concurrency int // requests in flight
-	RPM         int // requests per minute
-	TPM         int // tokens per minute (prompt + max_tokens, charged at admission)
-	TPD         int // tokens per day (same charge)
-}
+// (https://platform.moonshot.ai/docs/pricing/limits): package catalog's,
+// which package quota reads too. A zero field means that dimension is
+// unlimited.
+type Limits = catalog.Limits
 
 // FreeTier returns the free tier of Moonshot's 2025 rate-limit table.
-func FreeTier() Limits { return Limits{Concurrency: 1, RPM: 3, TPM: 32000, TPD: 1500000} }
-
-// Tiers returns Moonshot's published tier tables, keyed by name: "free"
-// and "tier1".."tier5" from the 2025 docs, "2026-tier0".."2026-tier5"
-// from the 2026 platform.moonshot.ai docs. "unlimited" is 0. The map is
-// the caller's to change.
-func Tiers() map[string]Limits { return maps.Clone(tiers) }
-
-// tiers is unexported so that no caller can change the published tables
-// under other users of the package.
-var tiers = map[string]Limits{
-	"free":  FreeTier(),
-	"tier1": {Concurrency: 50, RPM: 200, TPM: 128000, TPD: 10000000},
-	"tier2": {Concurrency: 100, RPM: 500, TPM: 128000, TPD: 20000000},
-	"tier3": {Concurrency: 200, RPM: 5000, TPM: 384000},
-	"tier4": {Concurrency: 400, RPM: 5000, TPM: 768000},
-	"tier5": {Concurrency: 1000, RPM: 10000, TPM: 2000000},
-
-	"2026-tier0": {Concurrency: 1, RPM: 3, TPM: 500000, TPD: 1500000},
-	"2026-tier1": {Concurrency: 50, RPM: 200, TPM: 2000000},
-	"2026-tier2": {Concurrency: 100, RPM: 500, TPM: 3000000},
-	"2026-tier3": {Concurrency: 200, RPM: 5000, TPM: 3000000},
-	"2026-tier4": {Concurrency: 400, RPM: 5000, TPM: 4000000},
-	"2026-tier5": {Concurrency: 1000, RPM: 10000, TPM: 5000000},
+func FreeTier() Limits {
+	l, _ := catalog.Tier("free")
+	return l
 }
+
+// Tiers returns Moonshot's published tier tables (catalog.Tiers), keyed
+// by name: "free" and "tier1".."tier5" from the 2025 docs,
+// "2026-tier0".."2026-tier5" from the 2026 docs. The map is the caller's
+// to change.
+func Tiers() map[string]Limits { return catalog.Tiers() }
 
 const (
 	minuteWindow = time.Minute
@@ -70,8 +52,8 @@ const (
 // never early. An account without limits is not tracked at all.
 type limiter struct {
 	clock *clock
-	// retryAfterHeader adds a Retry-After header to 429s. Whether real Kimi
-	// sends one is undocumented and unverified; the hint is always in the
+	// retryAfterHeader adds a Retry-After header to 429s
+	// (WithRetryAfterHeader). Kimi sends none; the hint is always in the
 	// message.
 	retryAfterHeader bool
 
@@ -108,7 +90,7 @@ func newLimiter(c *clock) *limiter {
 	if c == nil {
 		c = newClock(1)
 	}
-	return &limiter{clock: c, retryAfterHeader: true, accounts: map[string]*accountUsage{}}
+	return &limiter{clock: c, accounts: map[string]*accountUsage{}}
 }
 
 // admitAs charges one request against RPM, one in-flight slot against

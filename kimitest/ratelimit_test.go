@@ -111,6 +111,14 @@ func (r limitResult) want429(t *testing.T, msg, retryAfter string) {
 	}
 }
 
+// hintingLimiter is a limiter that sends Retry-After, as
+// WithRetryAfterHeader asks.
+func hintingLimiter(c *clock) *limiter {
+	l := newLimiter(c)
+	l.retryAfterHeader = true
+	return l
+}
+
 func prefix(account string) string {
 	return "Your account org-test<" + akID(account) + "> request reached organization "
 }
@@ -125,7 +133,7 @@ func sleepEmulated(t *testing.T, c *clock, d time.Duration) {
 func TestLimiterRPM(t *testing.T) {
 	t.Parallel()
 	c := newClock(20) // one emulated minute per three real seconds
-	s := newLimitServer(t, newLimiter(c), Limits{RPM: 3})
+	s := newLimitServer(t, hintingLimiter(c), Limits{RPM: 3})
 	for range 3 {
 		s.call(t, "a", 10, false).wantOK(t)
 	}
@@ -143,7 +151,7 @@ func TestLimiterRPMRetrySecondsAreReal(t *testing.T) {
 	t.Parallel()
 	// At real time the wait is a whole minute: 59 or 60 seconds depending
 	// on rounding of the time spent between the two requests.
-	s := newLimitServer(t, newLimiter(newClock(1)), Limits{RPM: 1})
+	s := newLimitServer(t, hintingLimiter(newClock(1)), Limits{RPM: 1})
 	s.call(t, "a", 0, false).wantOK(t)
 	r := s.call(t, "a", 0, false)
 	m := regexp.MustCompile(`^` + regexp.QuoteMeta(prefix("a")) + `max RPM: 1, please try again after (59|60) seconds$`).FindStringSubmatch(r.msg)
@@ -156,7 +164,7 @@ func TestLimiterRPMRetrySecondsAreReal(t *testing.T) {
 func TestLimiterTPM(t *testing.T) {
 	t.Parallel()
 	c := newClock(20)
-	s := newLimitServer(t, newLimiter(c), Limits{TPM: 1000})
+	s := newLimitServer(t, hintingLimiter(c), Limits{TPM: 1000})
 	s.call(t, "a", 600, false).wantOK(t)
 	s.call(t, "a", 500, false).want429(t, prefix("a")+"TPM rate limit, current:1100, limit:1000", "3")
 	s.call(t, "a", 400, false).wantOK(t) // exactly at the limit; the refusal charged nothing
@@ -174,7 +182,7 @@ func TestLimiterTPM(t *testing.T) {
 func TestLimiterTPD(t *testing.T) {
 	t.Parallel()
 	c := newClock(86400 / 3) // one emulated day per three real seconds
-	s := newLimitServer(t, newLimiter(c), Limits{TPD: 1000})
+	s := newLimitServer(t, hintingLimiter(c), Limits{TPD: 1000})
 	s.call(t, "a", 1000, false).wantOK(t)
 	r := s.call(t, "a", 1, false)
 	if n, err := strconv.Atoi(strings.Join(r.retryAfter, ",")); err != nil || n < 1 || n > 3 {
@@ -194,7 +202,7 @@ func TestLimiterTPD(t *testing.T) {
 
 func TestLimiterConcurrency(t *testing.T) {
 	t.Parallel()
-	s := newLimitServer(t, newLimiter(newClock(1)), Limits{Concurrency: 1})
+	s := newLimitServer(t, hintingLimiter(newClock(1)), Limits{Concurrency: 1})
 	first := make(chan limitResult, 1)
 	go func() {
 		r, err := s.try("a", 0, true)
@@ -276,16 +284,15 @@ func TestLimiterRefusedConsumesNothing(t *testing.T) {
 
 func TestLimiterRetryAfterSwitch(t *testing.T) {
 	t.Parallel()
-	l := newLimiter(newClock(20))
-	l.retryAfterHeader = false
-	s := newLimitServer(t, l, Limits{RPM: 1})
+	// The default, as on Kimi: the wait is in the message only.
+	s := newLimitServer(t, newLimiter(newClock(20)), Limits{RPM: 1})
 	s.call(t, "a", 0, false).wantOK(t)
 	s.call(t, "a", 0, false).want429(t, prefix("a")+"max RPM: 1, please try again after 3 seconds", "")
 }
 
 func TestLimiterParallelExactCount(t *testing.T) {
 	t.Parallel()
-	s := newLimitServer(t, newLimiter(newClock(1)), Limits{RPM: 25, TPM: 1000})
+	s := newLimitServer(t, hintingLimiter(newClock(1)), Limits{RPM: 25, TPM: 1000})
 	var mu sync.Mutex
 	counts := map[int]int{}
 	var wg sync.WaitGroup

@@ -91,7 +91,7 @@ func TestStreamWithoutIncludeUsage(t *testing.T) {
 func TestStreamNChoicesInterleave(t *testing.T) {
 	srv := setup(t)
 	body := func() map[string]any {
-		return map[string]any{"model": "kimi-k2-turbo-preview", "messages": msgs(user("Name a fruit")), "n": 2}
+		return map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("Name a fruit")), "n": 2, "temperature": 0.7}
 	}
 	ref := chat(t, srv, body())
 	b := body()
@@ -120,7 +120,7 @@ func TestStreamNChoicesInterleave(t *testing.T) {
 func TestStreamToolCalls(t *testing.T) {
 	srv := setup(t)
 	body := func() map[string]any {
-		return map[string]any{"model": "kimi-k2-thinking", "messages": msgs(user("What's the weather in Tokyo?")), "tools": []any{weatherTool()}}
+		return map[string]any{"model": "kimi-k2.7-code", "messages": msgs(user("What's the weather in Tokyo?")), "tools": []any{weatherTool()}}
 	}
 	ref := chat(t, srv, body())
 	chunks, _ := streamChat(t, srv, body())
@@ -174,7 +174,7 @@ func TestStreamIncrementalAndDisconnect(t *testing.T) {
 		t.Fatalf("first line %q: %v", line, err)
 	}
 	// While the stream is open the only slot is taken.
-	body := map[string]any{"model": "kimi-latest", "messages": msgs(user("x"))}
+	body := map[string]any{"model": "moonshot-v1-8k", "messages": msgs(user("x"))}
 	if r := postChat(t, srv, body); r.Status != 429 {
 		t.Fatalf("second request during stream: %d", r.Status)
 	}

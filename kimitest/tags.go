@@ -61,10 +61,6 @@ func errBadTagName(tag string) *apiError {
 	return errInvalid("tag %q is invalid: it must be 1 to 128 characters, start with an ASCII letter and contain only letters, digits, '_', '-' and '.'", tag)
 }
 
-func errTagNotFound(tag string) *apiError {
-	return &apiError{Status: http.StatusNotFound, Type: "resource_not_found_error", Message: "Not found the context cache tag " + tag + " or Permission denied"}
-}
-
 // putTag creates or re-points a tag. The caller holds the lock.
 func (s *cacheStore) putTag(tag, cacheID string, now time.Time) *cacheTag {
 	s.seq++

@@ -241,7 +241,7 @@ func TestChatWithCacheErrors(t *testing.T) {
 	e.createManual(t)
 	e.run(t, "chat", "--cache", "no_such_tag", "hi").wantError(t, exitBadRequest, "onesdk: not found (404", "no_such_tag", "'onesdk tag list'")
 	for _, args := range [][]string{
-		{"chat", "--cache", "manual", "--model", "kimi-k2-turbo-preview", "hi"},
+		{"chat", "--cache", "manual", "--model", "kimi-k2.6", "hi"},
 		{"chat", "--cache", " ", "hi"},
 	} {
 		e.run(t, args...).wantUsage(t)

@@ -12,12 +12,25 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onesdk-go/onesdk"
+	"github.com/onesdk-go/onesdk/catalog"
 	"github.com/onesdk-go/onesdk/kimi"
 )
 
-// defaultModel is Kimi's fast general model; it is also offered by
-// Ace Data Cloud, so the default works for both providers.
-const defaultModel = "kimi-k2-turbo-preview"
+// defaultModel is the model of chat and tokens without --model: the
+// provider's current general model (kimi-k2.6 on Moonshot, kimi-k2.5 on
+// Ace Data Cloud), from package catalog.
+func (a *app) defaultModel() string { return catalog.RulesFor(a.providerInfo.Catalog).DefaultModel }
+
+// modelHelp is the --model flag's help, naming each provider's default.
+func modelHelp(what string) string {
+	var d []string
+	for _, p := range onesdk.Providers() {
+		if info, ok := onesdk.LookupProvider(p); ok {
+			d = append(d, catalog.RulesFor(info.Catalog).DefaultModel+" on "+p)
+		}
+	}
+	return what + " (default: the provider's, " + strings.Join(d, ", ") + ")"
+}
 
 // defaultCacheModel is chat's model with --cache: explicit caches serve
 // the moonshot-v1 chat models only, and the largest context holds the
@@ -34,6 +47,7 @@ type chatOptions struct {
 	temperature   float64
 	maxTokens     int
 	thinking      string
+	effort        string
 	noStream      bool
 	hideReasoning bool
 	interactive   bool
@@ -58,7 +72,7 @@ it (the --system prompt stays), /exit or end of input leaves. Ctrl-C
 stops the answer being written and returns to the prompt; the
 interrupted turn is not kept in the history.
 
-The reasoning of thinking models (kimi-k2-thinking, kimi-k2.5) goes to
+The reasoning of thinking models (kimi-k2.5 and later) goes to
 standard error, dimmed on a terminal; --hide-reasoning drops it. An answer
 cut short by the token limit ends with a note on standard error.
 
@@ -95,9 +109,11 @@ file Kimi cannot extract, a bad request (exit code 6). --file takes one
 question: it does not combine with a session, --cache, --temperature or
 --thinking.
 
-The default model is ` + defaultModel + `.`,
+The default model is the provider's current general model: ` + catalog.RulesFor(catalog.ProviderMoonshot).DefaultModel + ` on
+Moonshot, ` + catalog.RulesFor(catalog.ProviderAceData).DefaultModel + ` on Ace Data Cloud. kimi-k3 reasons at
+--reasoning-effort low, high or max.`,
 		Example: `  onesdk chat "What is the capital of France?"
-  onesdk chat --model kimi-k2-thinking --max-tokens 16000 "Prove that √2 is irrational"
+  onesdk chat --model kimi-k3 --reasoning-effort max --max-tokens 16000 "Prove that √2 is irrational"
   git diff | onesdk chat --system "Review this patch" -
   onesdk --json chat --no-stream "Hello" | jq -r '.choices[0].message.content'
   onesdk chat --system "You are terse." --max-turns 10
@@ -107,11 +123,12 @@ The default model is ` + defaultModel + `.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runChat(cmd, o, args) },
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.model, "model", "m", defaultModel, "model id ('onesdk models' lists them)")
+	f.StringVarP(&o.model, "model", "m", "", modelHelp("model id ('onesdk models' lists them)"))
 	f.StringVarP(&o.system, "system", "s", "", "system prompt")
 	f.Float64VarP(&o.temperature, "temperature", "t", 0, "sampling temperature (default: the model's)")
 	f.IntVar(&o.maxTokens, "max-tokens", 0, "maximum tokens to generate, reasoning included (default: the server's)")
-	f.StringVar(&o.thinking, "thinking", "", `"enabled" or "disabled": switch reasoning of models that allow it (kimi-k2.5)`)
+	f.StringVar(&o.thinking, "thinking", "", `"enabled" or "disabled": switch reasoning of models that allow it (kimi-k2.5, kimi-k2.6)`)
+	f.StringVar(&o.effort, "reasoning-effort", "", `how hard an effort model reasons: "low", "high" or "max" (kimi-k3)`)
 	f.BoolVar(&o.noStream, "no-stream", false, "wait for the whole answer instead of streaming it")
 	f.BoolVar(&o.hideReasoning, "hide-reasoning", false, "do not show the reasoning of thinking models")
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "multi-turn session even when standard input is not a terminal")
@@ -120,13 +137,14 @@ The default model is ` + defaultModel + `.`,
 	f.StringArrayVarP(&o.files, "file", "f", nil, "ask about this document: uploaded, extracted, put ahead of the question (repeatable)")
 	f.BoolVar(&o.keepFiles, "keep-files", false, "with --file: keep the uploaded files instead of deleting them afterwards")
 	_ = cmd.RegisterFlagCompletionFunc("thinking", cobra.FixedCompletions([]string{"enabled", "disabled"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("reasoning-effort", cobra.FixedCompletions([]string{"low", "high", "max"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("model", a.completeModels)
 	_ = cmd.RegisterFlagCompletionFunc("cache", a.completeIDs(tagNames))
 	return cmd
 }
 
 func (a *app) runChat(cmd *cobra.Command, o *chatOptions, args []string) error {
-	req, err := o.request(cmd)
+	req, err := o.request(cmd, a.defaultModel())
 	if err != nil {
 		return err
 	}
@@ -214,10 +232,14 @@ func (o *chatOptions) noteCache(w io.Writer, resp *onesdk.Response) {
 }
 
 // request checks the generation flags and returns the request they make,
-// without messages.
-func (o *chatOptions) request(cmd *cobra.Command) (onesdk.Request, error) {
+// without messages; model is the model without --model.
+func (o *chatOptions) request(cmd *cobra.Command, model string) (onesdk.Request, error) {
 	f := cmd.Flags()
 	req := onesdk.Request{Model: strings.TrimSpace(o.model)}
+	if !f.Changed("model") {
+		req.Model = model
+	}
+	req.ReasoningEffort = strings.TrimSpace(o.effort)
 	if f.Changed("cache") {
 		o.cache = strings.TrimSpace(o.cache)
 		if o.cache == "" {

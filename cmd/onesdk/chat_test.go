@@ -19,8 +19,10 @@ func TestChatOfflineStreamsAnswer(t *testing.T) {
 	if out.writes < 3 {
 		t.Errorf("answer arrived in %d writes, want it streamed delta by delta", out.writes)
 	}
-	if r.stderr != "" {
-		t.Errorf("stderr = %q, want nothing for a non-thinking model", r.stderr)
+	// The default model (kimi-k2.6) thinks: its reasoning goes to
+	// stderr, never into the answer.
+	if r.stderr == "" || strings.Contains(r.stderr, "onesdk:") || strings.Contains(text, strings.TrimSpace(r.stderr)) {
+		t.Errorf("stderr = %q, want the reasoning alone (stdout %q)", r.stderr, text)
 	}
 }
 
@@ -67,8 +69,8 @@ func TestChatFlagsReachTheRequest(t *testing.T) {
 		t.Errorf("request = model %q, messages %+v", r.Model, r.Messages)
 	}
 	// An explicit 0 must be sent, not dropped as "unset".
-	if r.Temperature == nil || *r.Temperature != 0 || r.MaxTokens == nil || *r.MaxTokens != 64 {
-		t.Errorf("temperature %v, max_tokens %v; want 0 and 64", r.Temperature, r.MaxTokens)
+	if r.Temperature == nil || *r.Temperature != 0 || r.MaxCompletionTokens == nil || *r.MaxCompletionTokens != 64 || r.MaxTokens != nil {
+		t.Errorf("temperature %v, max_completion_tokens %v (max_tokens %v); want 0 and 64", r.Temperature, r.MaxCompletionTokens, r.MaxTokens)
 	}
 	if r.Thinking != nil {
 		t.Errorf("thinking sent without --thinking: %+v", r.Thinking)
@@ -105,7 +107,7 @@ func TestChatThinkingModelShowsReasoningApart(t *testing.T) {
 	e := setup(t)
 	q := "Is 91 a prime number?"
 
-	shown := e.run(t, "chat", "--model", "kimi-k2-thinking", q).mustOK(t)
+	shown := e.run(t, "chat", "--model", "kimi-k2.7-code", q).mustOK(t)
 	reasoning := strings.TrimSpace(shown.stderr)
 	if reasoning == "" || strings.TrimSpace(shown.stdout) == "" {
 		t.Fatalf("want the answer on stdout and the reasoning on stderr; stdout %q, stderr %q", shown.stdout, shown.stderr)
@@ -117,7 +119,7 @@ func TestChatThinkingModelShowsReasoningApart(t *testing.T) {
 		t.Errorf("ANSI codes written to a stderr that is not a terminal: %q", shown.stderr)
 	}
 
-	js := e.run(t, "--json", "chat", "--model", "kimi-k2-thinking", q).mustOK(t)
+	js := e.run(t, "--json", "chat", "--model", "kimi-k2.7-code", q).mustOK(t)
 	resp := decodeOne[kimi.ChatCompletion](t, []byte(js.stdout))
 	if resp.Choices[0].Message.ReasoningContent == "" {
 		t.Errorf("assembled completion lost the reasoning: %s", js.stdout)
@@ -126,7 +128,7 @@ func TestChatThinkingModelShowsReasoningApart(t *testing.T) {
 		t.Errorf("--json wrote to stderr: %q", js.stderr)
 	}
 
-	hidden := e.run(t, "chat", "--model", "kimi-k2-thinking", "--hide-reasoning", q).mustOK(t)
+	hidden := e.run(t, "chat", "--model", "kimi-k2.7-code", "--hide-reasoning", q).mustOK(t)
 	if hidden.stderr != "" || strings.TrimSpace(hidden.stdout) == "" {
 		t.Errorf("--hide-reasoning: stdout %q, stderr %q", hidden.stdout, hidden.stderr)
 	}
@@ -136,7 +138,7 @@ func TestChatNotesAnswerCutByMaxTokens(t *testing.T) {
 	e := setup(t)
 	q := "Tell me a long story about gophers."
 	for _, extra := range [][]string{nil, {"--no-stream"}} {
-		r := e.run(t, append(append([]string{"chat", "--max-tokens", "5"}, extra...), q)...).mustOK(t)
+		r := e.run(t, append(append([]string{"chat", "--model", "moonshot-v1-8k", "--max-tokens", "5"}, extra...), q)...).mustOK(t)
 		if strings.TrimSpace(r.stdout) == "" || strings.Contains(r.stdout, cutNote) {
 			t.Errorf("%v: stdout = %q, want the cut answer alone", extra, r.stdout)
 		}
@@ -146,7 +148,7 @@ func TestChatNotesAnswerCutByMaxTokens(t *testing.T) {
 	}
 
 	// With --json the document says it; stderr stays empty.
-	js := e.run(t, "--json", "chat", "--max-tokens", "5", q).mustOK(t)
+	js := e.run(t, "--json", "chat", "--model", "moonshot-v1-8k", "--max-tokens", "5", q).mustOK(t)
 	resp := decodeOne[kimi.ChatCompletion](t, []byte(js.stdout))
 	if resp.Choices[0].FinishReason != kimi.FinishLength || js.stderr != "" {
 		t.Errorf("--json: finish_reason %q, stderr %q", resp.Choices[0].FinishReason, js.stderr)

@@ -26,7 +26,7 @@ func completions(t *testing.T, args ...string) (ids []string, directive string) 
 
 func TestModelCompletion(t *testing.T) {
 	ids, dir := completions(t, "chat", "--model", "")
-	for _, want := range []string{"moonshot-v1-8k", "kimi-k2.5", "kimi-k2-turbo-preview"} {
+	for _, want := range []string{"moonshot-v1-8k", "kimi-k2.5", "kimi-k2.6", "kimi-k3"} {
 		if !slices.Contains(ids, want) {
 			t.Errorf("chat --model completions %v lack %s", ids, want)
 		}
@@ -39,7 +39,7 @@ func TestModelCompletion(t *testing.T) {
 	}
 
 	ids, _ = completions(t, "--provider", "acedata", "tokens", "--model", "kimi-k2-t")
-	if !slices.Equal(ids, []string{"kimi-k2-turbo-preview", "kimi-k2-thinking", "kimi-k2-thinking-turbo"}) {
+	if !slices.Equal(ids, []string{"kimi-k2-thinking", "kimi-k2-thinking-turbo"}) {
 		t.Errorf("acedata kimi-k2-t completions = %v", ids)
 	}
 	if ids, _ = completions(t, "--provider", "ace", "chat", "--model", "moonshot"); len(ids) != 0 {
@@ -63,7 +63,7 @@ func TestModelsContextFromCatalogue(t *testing.T) {
 		}
 		return rows[id][0]
 	}
-	if window("kimi-k2.5") != "262144" || window("kimi-k2-0711-preview") != "131072" {
+	if window("kimi-k2.5") != "262144" || window("kimi-k2-thinking") != "262144" {
 		t.Errorf("context column from the catalogue:\n%s", r.stdout)
 	}
 	if w := window("kimi-k2-instruct-0905"); w != "" && w != "-" {

@@ -6,7 +6,7 @@
 //	echo "question" | onesdk chat --json                 # one JSON document
 //	onesdk chat --json                                   # session, one JSON line per turn
 //	onesdk models                                        # id, context, capabilities
-//	onesdk models get kimi-k2-thinking
+//	onesdk models get kimi-k3
 //	onesdk cache create --file manual.txt --tag manual --wait   # context cache
 //	onesdk chat --cache manual "How do I reset it?"             # ask against it
 //	onesdk cache list --meta project=docs                        # also get, update, delete
@@ -28,8 +28,9 @@
 // given. --api-key works but leaves the key in the shell history and the
 // process list. The key is never printed, not even with --debug.
 //
-// chat uses kimi-k2-turbo-preview unless --model says otherwise. The
-// reasoning of thinking models (kimi-k2-thinking, kimi-k2.5) goes to
+// chat uses the provider's current general model (kimi-k2.6 on Moonshot,
+// kimi-k2.5 on Ace Data Cloud) unless --model says otherwise. The
+// reasoning of thinking models (kimi-k2.5 and later) goes to
 // standard error, dimmed on a terminal, so that standard output holds only
 // the answer; --hide-reasoning drops it. An answer cut by the token limit
 // (finish_reason "length") is followed by a note on standard error, except

@@ -133,7 +133,7 @@ func TestDescribe(t *testing.T) {
 
 func TestExitCodeStreamCut(t *testing.T) {
 	e := setup(t, kimitest.WithFaults(kimitest.Fault{Route: "/v1/chat/completions", CutAfterChunks: 3}))
-	r := e.run(t, "--retries", "0", "chat", "Tell me a long story")
+	r := e.run(t, "--retries", "0", "chat", "--model", "moonshot-v1-8k", "Tell me a long story")
 	r.wantError(t, exitUnavailable, "onesdk: connection failed")
 	// What arrived is shown and closed by a newline; the error follows.
 	if r.stdout == "" || !strings.HasSuffix(r.stdout, "\n") {
@@ -153,7 +153,7 @@ func TestExitCodeClientValidation(t *testing.T) {
 		{"", []string{"chat", "--temperature", "3", "hi"}, "onesdk: invalid temperature 3: must be within [0, 1] — check --temperature\n"},
 		{"", []string{"chat", "--no-stream", "--temperature", "3", "hi"}, "onesdk: invalid temperature 3: must be within [0, 1]"},
 		{"", []string{"chat", "--model", "kimi-k2.5", "--temperature", "0.3", "hi"}, "onesdk: invalid temperature 0.3: is fixed at"},
-		{"", []string{"chat", "--model", "kimi-k2-thinking", "--thinking", "disabled", "hi"}, "onesdk: invalid thinking.type \"disabled\""},
+		{"", []string{"chat", "--model", "kimi-k2.7-code", "--thinking", "disabled", "hi"}, "onesdk: invalid thinking.type \"disabled\""},
 		// In a session the next turn would fail the same way: it ends.
 		{"hi\nagain\n", []string{"chat", "-i", "--temperature", "3"}, "onesdk: invalid temperature 3"},
 		{"hi\n", []string{"--json", "chat", "-i", "--temperature", "3"}, "onesdk: invalid temperature 3"},

@@ -101,7 +101,7 @@ func (s *session) wait(t *testing.T) int {
 func TestREPLCtrlCStopsAnswer(t *testing.T) {
 	e := setup(t, kimitest.WithStreamDelay(50*time.Millisecond), kimitest.WithRule(story),
 		kimitest.WithRule(kimitest.Rule{Match: "Go", Reply: "A programming language."}))
-	s := startSession(t, e.args("chat", "-i")...)
+	s := startSession(t, e.args("chat", "-i", "--model", "moonshot-v1-8k")...)
 	s.out.waitFor(t, "> ", 1)
 	s.send(t, "Tell me a story")
 	s.out.waitFor(t, "Once upon", 1)
@@ -157,7 +157,7 @@ func TestREPLCtrlCStopsAnswerJSON(t *testing.T) {
 // SIGTERM still ends a session, as interrupted.
 func TestREPLTermEndsSession(t *testing.T) {
 	e := setup(t)
-	s := startSession(t, e.args("chat", "-i")...)
+	s := startSession(t, e.args("chat", "-i", "--model", "moonshot-v1-8k")...)
 	s.out.waitFor(t, "> ", 1)
 	s.signal(syscall.SIGTERM)
 	if code := s.wait(t); code != exitInterrupted {
@@ -168,7 +168,7 @@ func TestREPLTermEndsSession(t *testing.T) {
 // Outside a session Ctrl-C ends the command.
 func TestChatCtrlCEndsCommand(t *testing.T) {
 	e := setup(t, kimitest.WithStreamDelay(50*time.Millisecond), kimitest.WithRule(story))
-	s := startSession(t, e.args("chat", "Tell me a story")...)
+	s := startSession(t, e.args("chat", "--model", "moonshot-v1-8k", "Tell me a story")...)
 	s.out.waitFor(t, "Once upon", 1)
 	s.signal(os.Interrupt)
 	if code := s.wait(t); code != exitInterrupted || !strings.HasSuffix(s.errOut.String(), "onesdk: interrupted\n") {
@@ -378,7 +378,7 @@ func TestCtrlCProcess(t *testing.T) {
 	e := setup(t, kimitest.WithStreamDelay(50*time.Millisecond), kimitest.WithRule(story))
 
 	// A session: Ctrl-C stops the answer, then says how to leave.
-	cmd, stdin, out, errOut := startCLI(t, bin, e.args("chat", "-i")...)
+	cmd, stdin, out, errOut := startCLI(t, bin, e.args("chat", "-i", "--model", "moonshot-v1-8k")...)
 	out.waitFor(t, "> ", 1)
 	io.WriteString(stdin, "Tell me a story\n")
 	out.waitFor(t, "Once upon", 1)
@@ -394,7 +394,7 @@ func TestCtrlCProcess(t *testing.T) {
 	}
 
 	// One question: Ctrl-C ends the command.
-	cmd, _, out, errOut = startCLI(t, bin, e.args("chat", "Tell me a story")...)
+	cmd, _, out, errOut = startCLI(t, bin, e.args("chat", "--model", "moonshot-v1-8k", "Tell me a story")...)
 	out.waitFor(t, "Once upon", 1)
 	cmd.Process.Signal(os.Interrupt)
 	cmd.Wait()

@@ -22,8 +22,8 @@ func TestModels(t *testing.T) {
 			t.Errorf("row of %s has %d columns, want 3", id, len(r)+1)
 		}
 	}
-	if r := rows["kimi-k2-turbo-preview"]; len(r) != 2 || r[0] != "262144" {
-		t.Errorf("kimi-k2-turbo-preview row = %v", r)
+	if r := rows["kimi-k2.6"]; len(r) != 2 || r[0] != "262144" {
+		t.Errorf("kimi-k2.6 row = %v", r)
 	}
 	if r := rows["kimi-k2.5"]; len(r) != 2 || !strings.Contains(r[1], "image") || !strings.Contains(r[1], "video") {
 		t.Errorf("kimi-k2.5 row = %v, want image and video", r)
@@ -35,12 +35,12 @@ func TestModels(t *testing.T) {
 		t.Errorf("--json: object %q with %d models, table has %d", list.Object, len(list.Data), len(rows))
 	}
 
-	one := e.run(t, "models", "get", "kimi-k2-thinking").mustOK(t)
-	if field(one.stdout, "id") != "kimi-k2-thinking" || field(one.stdout, "context length") != "262144" || field(one.stdout, "capabilities") != "reasoning" {
+	one := e.run(t, "models", "get", "kimi-k2.7-code").mustOK(t)
+	if field(one.stdout, "id") != "kimi-k2.7-code" || field(one.stdout, "context length") != "262144" || !strings.Contains(field(one.stdout, "capabilities"), "reasoning") {
 		t.Errorf("models get:\n%s", one.stdout)
 	}
-	oneJS := e.run(t, "--json", "models", "get", "kimi-k2-thinking").mustOK(t)
-	if m := decodeOne[kimi.Model](t, []byte(oneJS.stdout)); m.ID != "kimi-k2-thinking" || m.ContextLength != 262144 {
+	oneJS := e.run(t, "--json", "models", "get", "kimi-k2.7-code").mustOK(t)
+	if m := decodeOne[kimi.Model](t, []byte(oneJS.stdout)); m.ID != "kimi-k2.7-code" || m.ContextLength != 262144 {
 		t.Errorf("models get --json = %+v", m)
 	}
 }

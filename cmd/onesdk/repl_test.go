@@ -11,7 +11,7 @@ import (
 func TestREPLKeepsHistory(t *testing.T) {
 	e := setup(t)
 	in := "What is Go?\nWho made it?\n\nWhen?\n/history\n/exit\nnever asked\n"
-	r := e.input(t, in, "chat", "--interactive").mustOK(t)
+	r := e.input(t, in, "chat", "--interactive", "--model", "moonshot-v1-8k").mustOK(t)
 
 	reqs := e.rec.requests()
 	if len(reqs) != 3 {
@@ -42,7 +42,7 @@ func TestREPLKeepsReasoningInHistory(t *testing.T) {
 	e := setup(t)
 	// --no-stream too: both paths must keep the whole assistant message.
 	for _, extra := range [][]string{nil, {"--no-stream"}} {
-		e.input(t, "Is 7 prime?\nAnd 9?\n", append([]string{"chat", "-i", "--model", "kimi-k2-thinking"}, extra...)...).mustOK(t)
+		e.input(t, "Is 7 prime?\nAnd 9?\n", append([]string{"chat", "-i", "--model", "kimi-k2.7-code"}, extra...)...).mustOK(t)
 	}
 	reqs := e.rec.requests()
 	if len(reqs) != 4 {
@@ -137,7 +137,7 @@ func TestREPLJSONLines(t *testing.T) {
 
 func TestREPLNotesAnswerCut(t *testing.T) {
 	e := setup(t)
-	r := e.input(t, "Tell me a long story\n", "chat", "-i", "--max-tokens", "5").mustOK(t)
+	r := e.input(t, "Tell me a long story\n", "chat", "-i", "--model", "moonshot-v1-8k", "--max-tokens", "5").mustOK(t)
 	if strings.Count(r.stderr, cutNote) != 1 {
 		t.Errorf("stderr = %q, want the cut note once", r.stderr)
 	}
@@ -146,10 +146,10 @@ func TestREPLNotesAnswerCut(t *testing.T) {
 	}
 
 	// A whole answer gets no note, and --json says it in finish_reason.
-	if r := e.input(t, "Hi\n", "chat", "-i").mustOK(t); r.stderr != "" {
+	if r := e.input(t, "Hi\n", "chat", "-i", "--model", "moonshot-v1-8k").mustOK(t); r.stderr != "" {
 		t.Errorf("whole answer: stderr = %q", r.stderr)
 	}
-	js := e.input(t, "Tell me a long story\n", "--json", "chat", "-i", "--max-tokens", "5").mustOK(t)
+	js := e.input(t, "Tell me a long story\n", "--json", "chat", "-i", "--model", "moonshot-v1-8k", "--max-tokens", "5").mustOK(t)
 	c := decodeOne[kimi.ChatCompletion](t, []byte(js.stdout))
 	if c.Choices[0].FinishReason != kimi.FinishLength || js.stderr != "" {
 		t.Errorf("--json: finish_reason %q, stderr %q", c.Choices[0].FinishReason, js.stderr)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/onesdk-go/onesdk/catalog"
 	"github.com/onesdk-go/onesdk/kimitest"
 )
 
@@ -141,7 +142,7 @@ func (a *app) serve(cmd *cobra.Command, o *serveOptions) error {
 		fmt.Fprintln(out)
 		fmt.Fprintf(out, "export MOONSHOT_BASE_URL=%s MOONSHOT_API_KEY=%s\n\n", srv.URL, keys[0])
 		fmt.Fprintf(out, "curl %s/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n"+
-			"  -d '{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'\n\n", srv.URL, keys[0], defaultModel)
+			"  -d '{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'\n\n", srv.URL, keys[0], catalog.RulesFor(catalog.ProviderMoonshot).DefaultModel)
 		fmt.Fprintln(out, "Press Ctrl-C to stop.")
 	}
 	<-cmd.Context().Done()

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onesdk-go/onesdk"
+	"github.com/onesdk-go/onesdk/catalog"
 	"github.com/onesdk-go/onesdk/kimi"
 	"github.com/onesdk-go/onesdk/tokencount"
 )
@@ -19,7 +20,7 @@ import (
 // tokenCandidates are the models tokens checks the count against: the
 // models chat --file picks from and the default chat model. --model adds
 // its own.
-var tokenCandidates = append(kimi.DefaultDocumentQAModels(), defaultModel)
+var tokenCandidates = append(kimi.DefaultDocumentQAModels(), catalog.RulesFor(catalog.ProviderMoonshot).DefaultModel)
 
 type tokensOptions struct {
 	file, messages string
@@ -64,7 +65,7 @@ message) or --messages FILE (a JSON array of chat messages,
 [{"role":"system","content":"..."},...]; "-" reads standard input).
 
 By default Kimi counts them (POST /v1/tokenizers/estimate-token-count, free
-of charge) for --model (default ` + defaultModel + `); this works with
+of charge) for --model (default: the provider's general model); this works with
 --offline against the emulator. --offline-estimate counts locally instead,
 with no request, no key and any --provider, and context windows from Kimi's
 published catalogue. It is only an estimate: it errs high for Chinese, but
@@ -84,7 +85,7 @@ With --json: {"tokens":N,"model":…,"method":"server"|"offline-estimate",
 	f := cmd.Flags()
 	f.StringVarP(&o.file, "file", "f", "", "count the text of this file (one user message)")
 	f.StringVar(&o.messages, "messages", "", `count this JSON array of messages ("-": standard input)`)
-	f.StringVarP(&o.model, "model", "m", defaultModel, "model to count for, also checked for fit")
+	f.StringVarP(&o.model, "model", "m", "", modelHelp("model to count for, also checked for fit"))
 	f.BoolVar(&o.offline, "offline-estimate", false, "estimate locally, without any request")
 	f.IntVar(&o.maxTokens, "max-tokens", tokencount.DefaultMaxTokens, "answer budget reserved in each context window")
 	_ = cmd.RegisterFlagCompletionFunc("model", a.completeModels)
@@ -94,6 +95,9 @@ With --json: {"tokens":N,"model":…,"method":"server"|"offline-estimate",
 func (a *app) countTokens(cmd *cobra.Command, o *tokensOptions, args []string) error {
 	f := cmd.Flags()
 	o.model = strings.TrimSpace(o.model)
+	if !f.Changed("model") {
+		o.model = a.defaultModel()
+	}
 	if o.model == "" {
 		return usageErrorf("--model must not be empty")
 	}

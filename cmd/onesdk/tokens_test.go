@@ -50,7 +50,7 @@ func TestTokensServerCountMatchesChat(t *testing.T) {
 			t.Errorf("model row %+v for %d tokens", m, tok.Tokens)
 		}
 	}
-	if strings.Join(ids, ",") != "moonshot-v1-8k,moonshot-v1-32k,moonshot-v1-128k,kimi-k2-turbo-preview" || tok.Models[0].ContextLength != 8192 {
+	if strings.Join(ids, ",") != "moonshot-v1-8k,moonshot-v1-32k,moonshot-v1-128k,kimi-k2.6" || tok.Models[0].ContextLength != 8192 {
 		t.Errorf("candidates %v (%+v)", ids, tok.Models)
 	}
 
@@ -160,12 +160,13 @@ func TestTokensReserveMaxTokens(t *testing.T) {
 // works for any provider.
 func TestTokensOfflineEstimate(t *testing.T) {
 	const text = "The quick brown fox jumps over the lazy dog, again and again and again."
-	for _, args := range [][]string{
-		{"--json", "tokens", "--offline-estimate", text},
-		{"--json", "--provider", "acedata", "--base-url", "http://127.0.0.1:1/", "tokens", "--offline-estimate", text},
+	for models, args := range map[int][]string{
+		4: {"--json", "tokens", "--offline-estimate", text},
+		// and acedata's default model, kimi-k2.5
+		5: {"--json", "--provider", "acedata", "--base-url", "http://127.0.0.1:1/", "tokens", "--offline-estimate", text},
 	} {
 		est := parseTokens(t, cli(t, "", args...))
-		if est.Method != "offline-estimate" || est.Model != "" || len(est.Models) != 4 || est.Models[0].ContextLength != 8192 {
+		if est.Method != "offline-estimate" || est.Model != "" || len(est.Models) != models || est.Models[0].ContextLength != 8192 {
 			t.Errorf("%v: %+v", args, est)
 		}
 		// tokencount's estimate of the request, as a program would get it.

@@ -1,0 +1,117 @@
+package kimitest
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Assumed error texts. Every error below answers a case Kimi refuses (or
+// is taken to refuse) without any public source giving its exact words,
+// so the wording is the emulator's own, in the style of the platform's
+// captured texts next to it. They are ASSUMPTIONS: a client must not
+// match them, and a capture of the real text should replace the guess
+// here. The status and type of each are likelier than its words.
+//
+// The "Invalid request: {details}" texts elsewhere in the package are not
+// listed: Kimi documents that form with free details, which are the
+// emulator's by design.
+
+// errFixedParam refuses another value of a fixed sampling parameter.
+// Captured for temperature ("invalid temperature: only 1 is allowed for
+// this model") and reported for n; top_p and the penalties are assumed
+// to follow the same pattern.
+func errFixedParam(name, value string) *apiError {
+	return errBadRequest("invalid %s: only %s is allowed for this model", name, value)
+}
+
+// errBadEffort refuses a reasoning_effort the model does not take.
+// Assumed, after the fixed-parameter texts.
+func errBadEffort(efforts []string) *apiError {
+	return errBadRequest("invalid reasoning_effort: only %s is allowed for this model", orList(efforts))
+}
+
+// orList joins values as "a, b or c".
+func orList(vs []string) string {
+	if len(vs) < 2 {
+		return strings.Join(vs, "")
+	}
+	return strings.Join(vs[:len(vs)-1], ", ") + " or " + vs[len(vs)-1]
+}
+
+// The thinking object's refusals (its schema has additionalProperties
+// false; keep is per family). Assumed, after the captured "invalid
+// thinking: only type=enabled is allowed for this model".
+var (
+	// thinking.keep sent to a model without Preserved Thinking (kimi-k2.5).
+	errKeepRefused = errBadRequest("invalid thinking: keep is not supported for this model")
+	// thinking.keep other than "all" or null (kimi-k2.6).
+	errKeepOptional = errBadRequest(`invalid thinking: only keep=all or keep=null is allowed for this model`)
+	// thinking.keep other than "all" where it is always "all" (kimi-k2.7).
+	errKeepAlways = errBadRequest("invalid thinking: only keep=all is allowed for this model")
+)
+
+// errThinkingField refuses a field of the thinking object other than type
+// and keep.
+func errThinkingField(name string) *apiError {
+	if len(name) > maxQuotedMIME {
+		name = name[:maxQuotedMIME] + "…" // a key may be megabytes long
+	}
+	return errInvalid("thinking: unknown field %q, only type and keep are allowed", name)
+}
+
+// logprobs: the [0, 20] range of top_logprobs is OpenAI's (no Kimi source
+// gives one), and so is the rule that it needs logprobs.
+func errTopLogprobsRange(n int) *apiError {
+	return errInvalid("top_logprobs must be in [0, %d], got %d", maxTopLogprobs, n)
+}
+
+var errTopLogprobsAlone = errInvalid("top_logprobs requires logprobs to be true")
+
+// errMediaInput refuses an image or video part sent to a model without
+// that input (kind is "image" or "video"). Assumed, after "model {id}
+// does not support tools".
+func errMediaInput(model, kind string) *apiError {
+	return errInvalid("model %s does not support %s input", model, kind)
+}
+
+// errMediaURL refuses an image or video URL that is neither a data URL
+// nor an ms:// file reference: Moonshot does not fetch http(s) media. The
+// captured text is cut after "unsupported image url"; the rest is
+// assumed, and so is the video variant.
+func errMediaURL(kind string) *apiError {
+	return errBadRequest("unsupported %s url: only base64 data urls (data:%s/<format>;base64,...) and ms://<file_id> references are supported", kind, kind)
+}
+
+// errMediaFormat refuses a media type Kimi does not take. The image text
+// is reported from the live API; the video one is assumed to match. The
+// upload of an image or video file in another format is assumed to get
+// the same text.
+func errMediaFormat(kind, mime string) *apiError {
+	return errInvalid("unsupported %s format: %s", kind, mime)
+}
+
+// errMediaFile refuses an ms:// reference to no file of the account
+// (another account's files are not its own). Assumed, after the files
+// endpoint's 404, as the 400 of a bad request.
+func errMediaFile(id string) *apiError {
+	return errInvalid("not found the file %s or Permission denied", id)
+}
+
+// errMediaPurpose refuses an ms:// reference to a file uploaded for
+// another purpose.
+func errMediaPurpose(id, purpose, kind string) *apiError {
+	return errInvalid("file %s has purpose %s, a %s_url needs a file uploaded with purpose %s", id, purpose, kind, kind)
+}
+
+// errCacheNotFound and errTagNotFound answer an unknown context cache or
+// tag: the docs give the 404 but not its message, which follows the
+// model's "Not found the model {id} or Permission denied".
+func errCacheNotFound(id string) *apiError {
+	return &apiError{Status: http.StatusNotFound, Type: "resource_not_found_error",
+		Message: "Not found the context cache " + id + " or Permission denied"}
+}
+
+func errTagNotFound(tag string) *apiError {
+	return &apiError{Status: http.StatusNotFound, Type: "resource_not_found_error",
+		Message: "Not found the context cache tag " + tag + " or Permission denied"}
+}
