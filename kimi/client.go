@@ -18,8 +18,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/onesdk-go/onesdk/catalog"
 	"golang.org/x/net/http/httpproxy"
+
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
 // Version is the SDK version sent in the User-Agent header.

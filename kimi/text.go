@@ -3,6 +3,8 @@ package kimi
 import (
 	"strconv"
 	"strings"
+
+	"github.com/onesdk-go/onesdk/internal/ascii"
 )
 
 // The few text scans the client needs, written out rather than with
@@ -30,26 +32,10 @@ func validFunctionName(name string) bool {
 	return true
 }
 
-// asciiLower lower-cases ASCII letters only, so that byte offsets in the
-// result are offsets in s.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
-func isWordByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
-}
-
 // retryHintSeconds finds Kimi's "try again after N seconds" (also "in N
 // s", any case) in a message and returns N's digits.
 func retryHintSeconds(message string) (string, bool) {
-	m := asciiLower(message)
+	m := ascii.Lower(message)
 	for from := 0; ; {
 		i := strings.Index(m[from:], "try again ")
 		if i < 0 {
@@ -73,7 +59,7 @@ func retryHintSeconds(message string) (string, bool) {
 			continue
 		}
 		digits, unit := rest[:n], strings.TrimPrefix(rest[n:], " ")
-		if strings.HasPrefix(unit, "second") || strings.HasPrefix(unit, "s") && (len(unit) == 1 || !isWordByte(unit[1])) {
+		if strings.HasPrefix(unit, "second") || strings.HasPrefix(unit, "s") && (len(unit) == 1 || !ascii.IsWordByte(unit[1])) {
 			return digits, true
 		}
 	}
@@ -92,7 +78,7 @@ func parseRetryHint(message string) (int64, bool) {
 // htmlTitle returns the text of the first <title> element, if any: from
 // the '>' that ends the first "<title" to the next "</title>".
 func htmlTitle(s string) (string, bool) {
-	l := asciiLower(s)
+	l := ascii.Lower(s)
 	open := strings.Index(l, "<title")
 	if open < 0 {
 		return "", false
@@ -118,7 +104,7 @@ func htmlText(s string) string {
 // dropScripts replaces each <script> or <style> element (from its start
 // tag to the first "</script>" or "</style>" after it) with a space.
 func dropScripts(s string) string {
-	l := asciiLower(s)
+	l := ascii.Lower(s)
 	var b strings.Builder
 	last := 0
 	for i := 0; i < len(s); i++ {

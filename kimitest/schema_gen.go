@@ -11,6 +11,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/onesdk-go/onesdk/internal/ascii"
 )
 
 // The structured answers: JSON instances of a response schema or of a
@@ -541,7 +543,7 @@ func newQuestionFacts(question string, zh bool, answer string, tools []tool) *qu
 		}
 		question = question[cut:]
 	}
-	f := &questionFacts{text: question, lower: asciiLower(question), zh: zh, answer: answer}
+	f := &questionFacts{text: question, lower: ascii.Lower(question), zh: zh, answer: answer}
 	var toolNames []string
 	for _, t := range tools {
 		toolNames = append(toolNames, strings.ToLower(t.Function.Name))
@@ -572,10 +574,10 @@ func newQuestionFacts(question string, zh bool, answer string, tools []tool) *qu
 	f.dates = dateRE.FindAllString(question, 8)
 	for _, m := range numRE.FindAllStringIndex(question, 64) {
 		// Digits inside a date, an e-mail or a word are not quantities.
-		if m[0] > 0 && (isWordByte(question[m[0]-1]) || strings.IndexByte(".-", question[m[0]-1]) >= 0 && m[0] > 1 && isDigit(question[m[0]-2])) {
+		if m[0] > 0 && (ascii.IsWordByte(question[m[0]-1]) || strings.IndexByte(".-", question[m[0]-1]) >= 0 && m[0] > 1 && isDigit(question[m[0]-2])) {
 			continue
 		}
-		if m[1] < len(question) && (isWordByte(question[m[1]]) || question[m[1]] == '-' || question[m[1]] == '@') {
+		if m[1] < len(question) && (ascii.IsWordByte(question[m[1]]) || question[m[1]] == '-' || question[m[1]] == '@') {
 			continue
 		}
 		v, err := strconv.ParseFloat(strings.Replace(question[m[0]:m[1]], ",", ".", 1), 64)
@@ -603,24 +605,6 @@ func newQuestionFacts(question string, zh bool, answer string, tools []tool) *qu
 		}
 	}
 	return f
-}
-
-// asciiLower lowers the ASCII letters of s only, so that an offset in the
-// result is one in s (strings.ToLower may change lengths).
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
-// isWordByte reports whether c continues an ASCII word; CJK text around a
-// name or a number does not (there are no spaces in it).
-func isWordByte(c byte) bool {
-	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -724,8 +708,8 @@ func (f *questionFacts) readNames(toolNames []string) {
 }
 
 func wholeWordAt(s string, i, n int) bool {
-	before := i == 0 || !isWordByte(s[i-1])
-	after := i+n >= len(s) || !isWordByte(s[i+n])
+	before := i == 0 || !ascii.IsWordByte(s[i-1])
+	after := i+n >= len(s) || !ascii.IsWordByte(s[i+n])
 	return before && after
 }
 
@@ -990,7 +974,7 @@ func (f *questionFacts) numberNear(key string) (float64, bool) {
 	for _, n := range f.nums {
 		after := strings.ToLower(strings.TrimLeft(f.text[n.end:], " \t"))
 		for _, w := range names {
-			if strings.HasPrefix(after, w) && (len(after) == len(w) || !isWordByte(after[len(w)]) || w[0] >= utf8.RuneSelf) {
+			if strings.HasPrefix(after, w) && (len(after) == len(w) || !ascii.IsWordByte(after[len(w)]) || w[0] >= utf8.RuneSelf) {
 				return n.v, true
 			}
 		}
