@@ -55,6 +55,7 @@ type chatOptions struct {
 	cache         string   // --cache TAG
 	files         []string // --file PATH (repeatable)
 	keepFiles     bool
+	quota         quotaFlags
 }
 
 func newChatCmd(a *app) *cobra.Command {
@@ -140,6 +141,7 @@ Moonshot, ` + catalog.RulesFor(catalog.ProviderAceData).DefaultModel + ` on Ace 
 	_ = cmd.RegisterFlagCompletionFunc("reasoning-effort", cobra.FixedCompletions([]string{"low", "high", "max"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("model", a.completeModels)
 	_ = cmd.RegisterFlagCompletionFunc("cache", a.completeIDs(tagNames))
+	o.quota.register(cmd)
 	return cmd
 }
 
@@ -147,6 +149,13 @@ func (a *app) runChat(cmd *cobra.Command, o *chatOptions, args []string) error {
 	req, err := o.request(cmd, a.defaultModel())
 	if err != nil {
 		return err
+	}
+	lim, err := o.quota.limiter(a)
+	if err != nil {
+		return err
+	}
+	if lim != nil {
+		a.admitter = lim.Admitter()
 	}
 	if a.offline && o.cache != "" {
 		// Every --offline command starts an empty emulator: the tag cannot

@@ -70,6 +70,9 @@ type app struct {
 	started bool
 	// the provider --provider names, set by the pre-run check.
 	providerInfo onesdk.ProviderInfo
+	// admitter holds the command's chat requests to rate limits
+	// (quotaFlags), nil for none.
+	admitter onesdk.Admitter
 	// command is the command path being run ("onesdk tag get"), for hints.
 	command    string
 	offlineKey string
@@ -108,7 +111,7 @@ func newRootCmd(a *app) *cobra.Command {
 	_ = root.RegisterFlagCompletionFunc("region", cobra.FixedCompletions([]string{"cn", "ai"}, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(newChatCmd(a), newModelsCmd(a), newCacheCmd(a), newTagCmd(a), newFilesCmd(a), newTokensCmd(a),
-		newBalanceCmd(a), newServeCmd(a), newVersionCmd(a))
+		newBalanceCmd(a), newServeCmd(a), newBatchCmd(a), newVersionCmd(a))
 	return root
 }
 
@@ -222,6 +225,7 @@ func (a *app) newSDK(cmd *cobra.Command) (*onesdk.SDK, error) {
 		return nil, noKeyError{env: a.providerInfo.KeyEnv}
 	}
 	cfg.Proxy = a.proxy
+	cfg.Admitter = a.admitter
 	sdk, err := onesdk.New(a.provider, cfg)
 	if err != nil {
 		if a.proxy != "" && strings.Contains(err.Error(), "proxy") {

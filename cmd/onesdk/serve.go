@@ -53,7 +53,7 @@ rate-limit minute last a second).`,
 	return cmd
 }
 
-func tierNames() []string { return slices.Sorted(maps.Keys(kimitest.Tiers())) }
+func tierNames() []string { return slices.Sorted(maps.Keys(catalog.Tiers())) }
 
 // serveOrgs turns --key and --org into organizations, each a list of
 // keys: the --key ones first, one key each, then the --org ones. A key

@@ -1,0 +1,163 @@
+package batch_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/onesdk-go/onesdk/batch"
+	"github.com/onesdk-go/onesdk/catalog"
+	"github.com/onesdk-go/onesdk/kimi"
+	"github.com/onesdk-go/onesdk/kimitest"
+	"github.com/onesdk-go/onesdk/quota"
+)
+
+// writeInput writes n requests, and bad ones after them if asked.
+func writeInput(t *testing.T, n int, extra ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for i := range n {
+		l := kimi.BatchLine{CustomID: fmt.Sprintf("req-%03d", i), Method: "POST", URL: kimi.BatchURL,
+			Body: kimi.ChatRequest{Model: "moonshot-v1-8k", Messages: []kimi.Message{kimi.UserMessage(fmt.Sprintf("question %d", i))}}}
+		j, _ := json.Marshal(l)
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	for _, e := range extra {
+		b.WriteString(e + "\n")
+	}
+	p := filepath.Join(t.TempDir(), "in.jsonl")
+	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// readResults returns the custom_ids of a result file, in file order.
+func readResults(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var ids []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r kimi.BatchResult
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("%s: %q: %v", path, sc.Text(), err)
+		}
+		ids = append(ids, r.CustomID)
+	}
+	return ids
+}
+
+func unique(t *testing.T, ids []string) map[string]bool {
+	t.Helper()
+	m := map[string]bool{}
+	for _, id := range ids {
+		if m[id] {
+			t.Errorf("%s appears twice", id)
+		}
+		m[id] = true
+	}
+	return m
+}
+
+// A run at a tier's limits on a fast clock: every request once, no 429.
+func TestRunAtTheQuota(t *testing.T) {
+	const scale = 120
+	lim := catalog.Limits{Concurrency: 2, RPM: 20}
+	srv := kimitest.NewServer(t, kimitest.WithLimits(lim), kimitest.WithTimeScale(scale),
+		kimitest.WithRule(kimitest.Rule{Match: "question 7", Error: &kimitest.RuleError{Status: 400, Type: "invalid_request_error", Message: "Invalid request: no"}}))
+	l := quota.New(quota.Config{Limits: lim, Clock: quota.ScaledClock(scale)})
+	c := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client(), Retry: &kimi.RetryPolicy{}, Admitter: l.Admitter()})
+	in := writeInput(t, 30)
+	dir := t.TempDir()
+	out, errs := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "errors.jsonl")
+	var last batch.Progress
+	r := &batch.Runner{Client: c, Workers: 4, Progress: func(p batch.Progress) { last = p }}
+	s, err := r.Run(context.Background(), in, out, errs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, bad := unique(t, readResults(t, out)), unique(t, readResults(t, errs))
+	if len(ok) != 29 || len(bad) != 1 || !bad["req-007"] || s.Done != 29 || s.Failed != 1 || last.Remaining != 0 {
+		t.Errorf("%d ok, %d failed (%v), summary %+v", len(ok), len(bad), bad, s)
+	}
+	// The failure says why.
+	data, _ := os.ReadFile(errs)
+	if !strings.Contains(string(data), `"code":"invalid_request_error"`) || !strings.Contains(string(data), "Invalid request: no") {
+		t.Errorf("error line %s", data)
+	}
+	// A second run has nothing left to do.
+	s, err = r.Run(context.Background(), in, out, errs)
+	if err != nil || s.Skipped != 30 || s.Done != 0 {
+		t.Errorf("rerun: %+v %v", s, err)
+	}
+}
+
+// A kill leaves a partial last line: it is cut, and its request sent
+// again; nothing is lost or duplicated.
+func TestResumeAfterPartialLine(t *testing.T) {
+	srv := kimitest.NewServer(t)
+	c := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
+	in := writeInput(t, 6)
+	dir := t.TempDir()
+	out, errs := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "errors.jsonl")
+	os.WriteFile(out, []byte(`{"custom_id":"req-001","response":{"status_code":200,"body":{}},"error":null}`+"\n"+`{"custom_id":"req-002","respo`), 0o600)
+	s, err := (&batch.Runner{Client: c}).Run(context.Background(), in, out, errs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := unique(t, readResults(t, out)); len(got) != 6 || s.Skipped != 1 || s.Done != 5 {
+		t.Errorf("results %v, summary %+v", got, s)
+	}
+}
+
+func TestShards(t *testing.T) {
+	srv := kimitest.NewServer(t)
+	c := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
+	in := writeInput(t, 40)
+	all := map[string]bool{}
+	for i := range 3 {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "out.jsonl")
+		if _, err := (&batch.Runner{Client: c, Shard: i, Shards: 3}).Run(context.Background(), in, out, out+".err"); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range readResults(t, out) {
+			if all[id] {
+				t.Errorf("%s in two shards", id)
+			}
+			all[id] = true
+		}
+	}
+	if len(all) != 40 {
+		t.Errorf("%d of 40 requests across the shards", len(all))
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	c := kimi.NewClient(kimi.Config{APIKey: "sk-x", BaseURL: "http://127.0.0.1:1/v1"})
+	for name, extra := range map[string]string{
+		"not json":     `{"custom_id":`,
+		"duplicate id": `{"custom_id":"req-000","method":"POST","url":"/v1/chat/completions","body":{"model":"m","messages":[]}}`,
+		"method":       `{"custom_id":"x","method":"GET","url":"/v1/chat/completions","body":{}}`,
+		"url":          `{"custom_id":"x","method":"POST","url":"/v1/embeddings","body":{}}`,
+		"no id":        `{"method":"POST","url":"/v1/chat/completions","body":{}}`,
+	} {
+		in := writeInput(t, 2, extra)
+		dir := t.TempDir()
+		_, err := (&batch.Runner{Client: c}).Run(context.Background(), in, filepath.Join(dir, "o"), filepath.Join(dir, "e"))
+		if err == nil || !strings.Contains(err.Error(), "line 3") && !strings.Contains(err.Error(), "request 3") {
+			t.Errorf("%s: err = %v, want it to name line 3", name, err)
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package kimi
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+)
+
+// BatchLine is one request of a batch input file, a JSONL line in Kimi's
+// format: {"custom_id":…,"method":"POST","url":"/v1/chat/completions",
+// "body":{…chat request…}}. The same file serves the platform's Batch API
+// and a local runner (package batch).
+type BatchLine struct {
+	CustomID string      `json:"custom_id"`
+	Method   string      `json:"method"`
+	URL      string      `json:"url"`
+	Body     ChatRequest `json:"body"`
+}
+
+// BatchURL is the one endpoint a batch line may name.
+const BatchURL = "/v1/chat/completions"
+
+// MaxBatchLineBytes bounds one line of a batch file read here: the
+// platform's whole file is at most 100 MB, and a line holds one request.
+const MaxBatchLineBytes = 16 << 20
+
+// Check reports what is wrong with the line, naming the field.
+func (l *BatchLine) Check() error {
+	switch {
+	case l.CustomID == "":
+		return invalid("custom_id", l.CustomID, "must not be empty")
+	case l.Method != http.MethodPost:
+		return invalid("method", l.Method, "must be POST")
+	case l.URL != BatchURL:
+		return invalid("url", l.URL, "must be %s", BatchURL)
+	}
+	return nil
+}
+
+// BatchResult is one line of a batch output or error file, in OpenAI's
+// batch shape: {"id","custom_id","response":{"status_code","request_id",
+// "body"},"error":{"code","message"}}. Kimi does not document the shape
+// of its output lines; OpenAI's is assumed, and decoded leniently.
+type BatchResult struct {
+	ID       string         `json:"id,omitempty"`
+	CustomID string         `json:"custom_id"`
+	Response *BatchResponse `json:"response"`
+	Error    *BatchError    `json:"error"`
+}
+
+// BatchResponse is the HTTP answer to one batch request.
+type BatchResponse struct {
+	StatusCode int             `json:"status_code"`
+	RequestID  string          `json:"request_id,omitempty"`
+	Body       json.RawMessage `json:"body"`
+}
+
+// BatchError is why a batch request failed.
+type BatchError struct {
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message"`
+}
+
+// Completion decodes the result's chat completion; an error when the
+// request failed.
+func (r *BatchResult) Completion() (*ChatCompletion, error) {
+	if r.Error != nil {
+		return nil, fmt.Errorf("kimi: batch request %s failed: %s", r.CustomID, r.Error.Message)
+	}
+	if r.Response == nil || r.Response.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("kimi: batch request %s has no successful response", r.CustomID)
+	}
+	var c ChatCompletion
+	if err := json.Unmarshal(r.Response.Body, &c); err != nil {
+		return nil, fmt.Errorf("%w: batch request %s: %w", ErrBadResponse, r.CustomID, err)
+	}
+	return &c, nil
+}
+
+// ReadJSONL ranges over the JSON lines of r decoded as T, with their
+// line numbers (from 1); blank lines are skipped. A line that does not
+// decode, or is longer than MaxBatchLineBytes, is yielded as an error
+// naming its number, and reading goes on; a read error ends the range.
+func ReadJSONL[T any](r io.Reader) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		br := bufio.NewReaderSize(r, 64<<10)
+		for n := 1; ; n++ {
+			line, err := readLine(br)
+			var zero T
+			if len(bytes.TrimSpace(line)) > 0 {
+				var v T
+				switch {
+				case errors.Is(err, errLineTooLong):
+					if !yield(zero, fmt.Errorf("kimi: line %d: longer than %d bytes", n, MaxBatchLineBytes)) {
+						return
+					}
+					err = nil
+				default:
+					if derr := json.Unmarshal(line, &v); derr != nil {
+						if !yield(zero, fmt.Errorf("kimi: line %d: %w", n, derr)) {
+							return
+						}
+					} else if !yield(v, nil) {
+						return
+					}
+				}
+			}
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(zero, fmt.Errorf("kimi: line %d: %w", n, err))
+				return
+			}
+		}
+	}
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLine reads one line without its newline; a line over the limit is
+// skipped to its end and reported as errLineTooLong.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(line)+len(frag) > MaxBatchLineBytes {
+			for err == bufio.ErrBufferFull {
+				_, err = br.ReadSlice('\n')
+			}
+			if err == nil || err == io.EOF {
+				return []byte("x"), errLineTooLong
+			}
+			return nil, err
+		}
+		line = append(line, frag...)
+		switch err {
+		case bufio.ErrBufferFull:
+			continue
+		case nil:
+			return line[:len(line)-1], nil
+		}
+		return line, err
+	}
+}
