@@ -12,8 +12,9 @@ import (
 
 // Admitter returns l as a kimi.Config.Admitter: every chat request (each
 // attempt of it) is charged ChatCharge before it is sent, a stream holds
-// its concurrency slot until it ends, the organization is learned from
-// the Msh-Org-Id header of the first response, and a 429
+// its concurrency slot until it ends, the organization (unless
+// Config.Org names it) is learned from the Msh-Org-Id header of the first
+// response, and a 429
 // rate_limit_reached_error becomes a Cooldown for every user of the
 // store, for the wait its message names (DefaultCooldown when it names
 // none, as the TPM and TPD refusals do).
@@ -35,8 +36,8 @@ func (a admitter) Admit(ctx context.Context, req *kimi.ChatRequest) (func(), err
 }
 
 func (a admitter) Observe(h http.Header, err error) {
-	if org := h.Get("Msh-Org-Id"); org != "" && org != a.l.Org() {
-		a.l.SetOrg(org)
+	if org := h.Get("Msh-Org-Id"); org != "" && a.l.cfg.Org == "" && org != a.l.Org() {
+		a.l.SetOrg(org) // learned: a configured Org stays as given
 	}
 	var e *kimi.Error
 	if errors.As(err, &e) && e.StatusCode == http.StatusTooManyRequests && e.Type == kimi.ErrTypeRateLimitReached {

@@ -24,8 +24,10 @@ type Config struct {
 	Headroom float64
 	// Org is the organization whose limits these are, the key of the
 	// shared state: every Limiter with the same Store and Org shares one
-	// budget. "" uses "default" until SetOrg learns it (a kimi client
-	// reads it from the Msh-Org-Id header of a response).
+	// budget. "" uses "default" until SetOrg learns it (the Admitter
+	// reads it from the Msh-Org-Id header of a response). Set it when
+	// several processes share a store: until each has learned the name,
+	// their first requests count under different names.
 	Org string
 	// Store holds the shared state; nil is a new MemoryStore on Clock.
 	Store Store

@@ -23,6 +23,7 @@ type quotaFlags struct {
 	timeScale float64
 	redis     string
 	headroom  float64
+	org       string
 }
 
 func (q *quotaFlags) register(cmd *cobra.Command) {
@@ -32,6 +33,7 @@ func (q *quotaFlags) register(cmd *cobra.Command) {
 	f.Float64Var(&q.timeScale, "time-scale", 1, "speed of the limits' clock, to match 'onesdk serve --time-scale'")
 	f.StringVar(&q.redis, "redis", "", "share the limits with every process using this Redis (redis://host:port/db)")
 	f.Float64Var(&q.headroom, "headroom", 1, "share of each limit to use, in (0, 1]: 0.9 leaves a tenth for other software")
+	f.StringVar(&q.org, "org", "", "the organization the limits are shared under (default: learned from the first response; set it when processes share --redis)")
 	_ = cmd.RegisterFlagCompletionFunc("tier", cobra.FixedCompletions(tierNames(), cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -67,7 +69,7 @@ func (q *quotaFlags) limiter(a *app) (*quota.Limiter, error) {
 		}
 		lim = l
 	}
-	cfg := quota.Config{Limits: lim, Headroom: q.headroom, Clock: quota.ScaledClock(q.timeScale)}
+	cfg := quota.Config{Limits: lim, Headroom: q.headroom, Clock: quota.ScaledClock(q.timeScale), Org: q.org}
 	if q.redis != "" {
 		store, closeStore, err := redisStore(q.redis, q.timeScale)
 		if err != nil {
@@ -122,4 +124,60 @@ func redisStore(url string, scale float64) (quota.Store, func(), error) {
 		return nil, nil, fmt.Errorf("--redis %s: %w", url, err)
 	}
 	return s, func() { c.Close() }, nil
+}
+
+func newQuotaCmd(a *app) *cobra.Command {
+	return group(&cobra.Command{
+		Use:   "quota",
+		Short: "Inspect the rate-limit state shared through Redis",
+	}, newQuotaStatusCmd(a))
+}
+
+func newQuotaStatusCmd(a *app) *cobra.Command {
+	var redisURL, org string
+	var scale float64
+	cmd := &cobra.Command{
+		Use:   "status --redis URL --org ORG",
+		Short: "Show an organization's current use of each limit",
+		Long: `Show what the processes sharing --redis have charged an organization: requests
+in flight, requests and tokens in the last minute, tokens in the last 24 h,
+requests waiting and any cooldown. ORG is the organization id (the Msh-Org-Id
+header, "org-…"), or the name given to the limiters; "default" is the name of
+those that have not learned it yet. --time-scale must be the one the
+limiters run at. With --json the figures are printed as one object.`,
+		Example: `  onesdk quota status --redis redis://127.0.0.1:6379 --org org-79a7ceaf5a8040e6baef25ec0bbad1d9`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if redisURL == "" || org == "" {
+				return usageErrorf("give --redis URL and --org ORG")
+			}
+			store, closeStore, err := redisStore(redisURL, scale)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			ctx, cancel := a.callContext(cmd.Context())
+			defer cancel()
+			u, err := store.Usage(ctx, org)
+			if err != nil {
+				return fmt.Errorf("--redis %s: %w", redisURL, err)
+			}
+			doc := map[string]any{"org": org, "concurrency": u.Concurrency, "rpm": u.Requests,
+				"tpm": u.TokensMin, "tpd": u.TokensDay, "waiting": u.Waiting, "cooldown_ms": u.Cooldown.Milliseconds()}
+			return a.print(cmd.OutOrStdout(), doc, func(t *table) {
+				t.field("org", org)
+				t.field("in flight", strconv.Itoa(u.Concurrency))
+				t.field("requests, last minute", strconv.Itoa(u.Requests))
+				t.field("tokens, last minute", strconv.Itoa(u.TokensMin))
+				t.field("tokens, last 24 h", strconv.Itoa(u.TokensDay))
+				t.field("waiting", strconv.Itoa(u.Waiting))
+				t.field("cooldown", u.Cooldown.String())
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&redisURL, "redis", "", "the Redis the limiters share (redis://host:port/db)")
+	f.StringVar(&org, "org", "", "the organization")
+	f.Float64Var(&scale, "time-scale", 1, "the limiters' --time-scale")
+	return cmd
 }

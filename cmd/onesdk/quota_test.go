@@ -183,4 +183,11 @@ func TestBatchTwoProcessesShareRedis(t *testing.T) {
 	if total != n {
 		t.Errorf("%d results for %d lines", total, n)
 	}
+	// What the two charged is in Redis for anyone to see: under the name
+	// they started with, before they learned the organization.
+	st := decodeOne[map[string]any](t, []byte(cli(t, "", "--json", "quota", "status", "--redis", "redis://"+addr, "--org", "default", "--time-scale", "60").mustOK(t).stdout))
+	if st["tpd"].(float64) <= 0 || st["concurrency"] != 0.0 {
+		t.Errorf("quota status: %v", st)
+	}
+	cli(t, "", "quota", "status", "--org", "x").wantUsage(t)
 }

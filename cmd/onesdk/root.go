@@ -111,7 +111,7 @@ func newRootCmd(a *app) *cobra.Command {
 	_ = root.RegisterFlagCompletionFunc("region", cobra.FixedCompletions([]string{"cn", "ai"}, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(newChatCmd(a), newModelsCmd(a), newCacheCmd(a), newTagCmd(a), newFilesCmd(a), newTokensCmd(a),
-		newBalanceCmd(a), newServeCmd(a), newBatchCmd(a), newVersionCmd(a))
+		newBalanceCmd(a), newServeCmd(a), newBatchCmd(a), newQuotaCmd(a), newVersionCmd(a))
 	return root
 }
 
