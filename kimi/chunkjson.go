@@ -580,7 +580,12 @@ func (p *jparser) chunkChoiceMember(ch *ChunkChoice, k []byte) (uint32, error) {
 		return bit, err
 	}
 	if string(k) == "delta" {
-		return bitDelta, objectOrNull(p, &ch.Delta, (*jparser).deltaOnlyMember)
+		if p.null() {
+			return bitDelta, nil
+		}
+		// Spelt out rather than through objectOrNull: this runs for every
+		// chunk, and the direct call keeps the member function static.
+		return bitDelta, parseObject(p, &ch.Delta, (*jparser).deltaOnlyMember)
 	}
 	return 0, p.unknown(k, chunkChoiceKeys)
 }

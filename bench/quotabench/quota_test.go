@@ -1,4 +1,4 @@
-package bench
+package quotabench
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func theoreticalMinimum(l catalog.Limits, n int) time.Duration {
 // and split over two limiters sharing a Redis), against go-openai, which
 // has no limiter and no retries, with quotaWorkers workers each.
 //
-//	cd bench && go test -run '^$' -bench Quota -benchtime 1x -count 3 .
+//	cd bench && go test -run '^$' -bench Quota -benchtime 1x ./quotabench/
 func BenchmarkQuota(b *testing.B) {
 	lim, _ := catalog.Tier(quotaTier)
 	b.Run("client=onesdk/store=memory", func(b *testing.B) {
