@@ -6,6 +6,16 @@
 // read it, so a fact about a model is written down exactly once; adding a
 // model is one entry in the table.
 //
+// As of December 2026 the current models are kimi-k3 (1,048,576 tokens,
+// always reasoning, at reasoning_effort low, high or max), kimi-k2.7-code
+// and kimi-k2.7-code-highspeed (always thinking, keeping every earlier
+// turn's reasoning), kimi-k2.6 and kimi-k2.5 (thinking unless disabled,
+// fixed sampling), and the moonshot-v1 family (with explicit context
+// caches). The K2 line (kimi-k2-turbo-preview, kimi-k2-0905-preview,
+// kimi-k2-0711-preview, kimi-k2-thinking, kimi-k2-thinking-turbo) was
+// retired on 2026-05-25, kimi-latest and kimi-thinking-preview before
+// that; Retired lists them.
+//
 // The table is an aid, never a wall: a model it does not know is still
 // usable. Clients send such a model as is and apply only the checks that
 // hold for every model (ranges, counts, sizes), since Moonshot ships new

@@ -22,6 +22,11 @@
 //
 //	resp, err := c.Chat.Create(ctx, req, kimi.WithHeader("X-Trace-Id", traceID))
 //
+// The models and their rules come from package catalog, which says what
+// is current and what is retired (the K2 line since 2026-05-25); a model
+// it does not know is looked up in the platform's GET /models once per
+// client, and is otherwise sent as it is.
+//
 // Requests are checked before they are sent (ChatRequest.Validate, which
 // knows the per-model rules such as kimi-k2.5's fixed sampling) and fail
 // with a *ValidationError. API failures are *Error values carrying the
