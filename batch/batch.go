@@ -31,7 +31,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/onesdk-go/onesdk/catalog"
 	"github.com/onesdk-go/onesdk/kimi"
+	"github.com/onesdk-go/onesdk/tokencount"
 )
 
 // Runner runs batch files. Client is required.
@@ -57,11 +59,14 @@ type Runner struct {
 
 // Progress is the state of a run.
 type Progress struct {
-	Total     int // lines of this shard in the input
-	Skipped   int // already in the output or error file (a resumed run)
-	Done      int // succeeded in this run
-	Failed    int // failed for good in this run
-	Tokens    int // prompt + completion tokens of this run's successes
+	Total   int // lines of this shard in the input
+	Skipped int // already in the output or error file (a resumed run)
+	Done    int // succeeded in this run
+	Failed  int // failed for good in this run
+	Tokens  int // prompt + completion tokens of this run's successes
+	// Cost is what this run's successes cost at real-time prices
+	// (catalog.ModelPrice), USD; models without a price count nothing.
+	Cost      float64
 	Started   time.Time
 	Remaining int
 }
@@ -73,6 +78,7 @@ type Summary struct {
 	Done    int           `json:"succeeded"`
 	Failed  int           `json:"failed"`
 	Tokens  int           `json:"tokens"`
+	Cost    float64       `json:"cost_usd"`
 	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
@@ -162,13 +168,14 @@ func (r *Runner) Run(ctx context.Context, inPath, outPath, errPath string) (Summ
 		} else {
 			p.Done++
 			p.Tokens += o.tokens
+			p.Cost += o.cost
 		}
 		p.Remaining--
 		if r.Progress != nil {
 			r.Progress(p)
 		}
 	}
-	s := Summary{Total: p.Total, Skipped: p.Skipped, Done: p.Done, Failed: p.Failed, Tokens: p.Tokens, Elapsed: time.Since(p.Started)}
+	s := Summary{Total: p.Total, Skipped: p.Skipped, Done: p.Done, Failed: p.Failed, Tokens: p.Tokens, Cost: p.Cost, Elapsed: time.Since(p.Started)}
 	if werr != nil {
 		return s, werr
 	}
@@ -179,6 +186,7 @@ func (r *Runner) Run(ctx context.Context, inPath, outPath, errPath string) (Summ
 type outcome struct {
 	result      kimi.BatchResult
 	tokens      int
+	cost        float64
 	interrupted bool
 }
 
@@ -202,8 +210,11 @@ func (r *Runner) send(ctx context.Context, l kimi.BatchLine) outcome {
 			body, _ := json.Marshal(resp)
 			o := outcome{result: kimi.BatchResult{ID: "batch_req_" + l.CustomID, CustomID: l.CustomID,
 				Response: &kimi.BatchResponse{StatusCode: 200, RequestID: resp.RequestID(), Body: body}}}
-			if resp.Usage != nil {
-				o.tokens = resp.Usage.TotalTokens
+			if u := resp.Usage; u != nil {
+				o.tokens = u.TotalTokens
+				if price, ok := catalog.ModelPrice(resp.Model, u.PromptTokens+tokencount.DefaultMaxTokens); ok {
+					o.cost = price.Cost(u.PromptTokens, u.CachedTokens, u.CompletionTokens)
+				}
 			}
 			return o
 		}

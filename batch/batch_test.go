@@ -88,7 +88,7 @@ func TestRunAtTheQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok, bad := unique(t, readResults(t, out)), unique(t, readResults(t, errs))
-	if len(ok) != 29 || len(bad) != 1 || !bad["req-007"] || s.Done != 29 || s.Failed != 1 || last.Remaining != 0 {
+	if len(ok) != 29 || len(bad) != 1 || !bad["req-007"] || s.Done != 29 || s.Failed != 1 || last.Remaining != 0 || s.Cost <= 0 || last.Cost != s.Cost {
 		t.Errorf("%d ok, %d failed (%v), summary %+v", len(ok), len(bad), bad, s)
 	}
 	// The failure says why.

@@ -256,3 +256,30 @@ func TestDocumentQAModels(t *testing.T) {
 		prev = m.ContextWindow
 	}
 }
+
+func TestPrices(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		size int
+		row  string
+	}{
+		{"moonshot-v1-32k", 100, "moonshot-v1-32k"},
+		{"moonshot-v1-auto", 9000, "moonshot-v1-32k"},
+		{"kimi-k2.6", 10, "kimi-k2.6"},
+		{"kimi-k2.7-code-highspeed", 10, "kimi-k2.7-code-highspeed"},
+		{"kimi-k3", 10, "kimi-k3"},
+		{"kimi-k2-thinking-turbo", 10, "kimi-k2-turbo"},
+	} {
+		if p, ok := catalog.ModelPrice(tc.id, tc.size); !ok || p.Row != tc.row || p.Output <= 0 {
+			t.Errorf("ModelPrice(%s, %d) = %+v, %v", tc.id, tc.size, p, ok)
+		}
+	}
+	if _, ok := catalog.ModelPrice("gpt-4o", 1); ok {
+		t.Error("a model the table lacks has a price")
+	}
+	k3, _ := catalog.ModelPrice("kimi-k3", 1)
+	// 1M prompt tokens, half of them cached, and 1M generated.
+	if got := k3.Cost(1_000_000, 500_000, 1_000_000); got != 1.5+0.15+15 {
+		t.Errorf("kimi-k3 cost = %v", got)
+	}
+}

@@ -2,7 +2,8 @@ package kimitest
 
 import (
 	"net/http"
-	"strings"
+
+	"github.com/onesdk-go/onesdk/catalog"
 )
 
 // Billing of chat completions (https://platform.moonshot.ai/docs/pricing/chat)
@@ -17,99 +18,16 @@ import (
 // requests cost nothing; token estimation is free. Context-cache fees are
 // in ledger.go.
 //
-// Prices, USD per 1M tokens (input / cache hit / output):
-//
-//	moonshot-v1-8k (and -8k-vision-preview)      0.20 / 0    / 2.00   published
-//	moonshot-v1-32k (and -32k-vision-preview)    1.00 / 0    / 3.00   published
-//	moonshot-v1-128k (and -128k-vision-preview)  2.00 / 0    / 5.00   published
-//	moonshot-v1-auto: billed as the model the router picks from
-//	  prompt + max_tokens (default 1024): ≤ 8,192 → 8k, ≤ 32,768 → 32k,
-//	  else 128k
-//	kimi-latest: 8k / 32k / 128k tier by the same request size,
-//	  0.20|1.00|2.00 / 0.15 / 2.00|3.00|5.00                           published
-//	kimi-k2-0711-preview, kimi-k2-0905-preview,
-//	  kimi-k2-thinking                           0.60 / 0.15 / 2.50   published (0711); the others: assumption
-//	kimi-k2-turbo-preview, kimi-k2-thinking-turbo 1.15 / 0.15 / 8.00  assumption (one-api's CNY list
-//	                                                                  prices turbo ~2× in, ~3.6× out)
-//	kimi-k2.5                                    0.60 / 0.10 / 3.00   published (2026)
-//	kimi-k2.6                                    0.95 / 0.16 / 4.00   reported, weakly (CNY list ¥6.5 / ¥1.1 / ¥27)
-//	kimi-k2.7-code                               0.95 / 0.19 / 4.00   reported
-//	kimi-k2.7-code-highspeed                     1.90 / 0.38 / 8.00   reported (twice -code)
-//	kimi-k3                                      3.00 / 0.30 / 15.00  reported
-//	kimi-thinking-preview                        30.00 / –   / 30.00  published (no caching)
-//
-// The K2 line, kimi-latest and kimi-thinking-preview are retired on
-// Moonshot (WithRetiredModels serves them); their rows are the last
-// prices. The K2 thinking models and kimi-k2-instruct-0905 (priced as K2)
-// are still on Ace Data Cloud.
-//
-// The moonshot-v1 cache-hit price is 0: the family has no automatic
-// caching, and tokens served from an explicit context cache are
-// "limited-time free" (the cache's own fees are charged instead).
-// A model added with WithModels is priced by its family (and "turbo" or
-// "highspeed" in its id); a moonshot-v1 model by its context length.
+// Prices are package catalog's (ChatPrice), where the table and its
+// sources are.
 
 // webSearchFee is the published price of one $web_search call, USD.
 const webSearchFee = 0.005
 
-// tokenPrice is one row of the chat price table, USD per 1M tokens.
-type tokenPrice struct {
-	row                     string
-	input, cacheHit, output float64
-}
-
-var (
-	priceV1_8k   = tokenPrice{"moonshot-v1-8k", 0.20, 0, 2.00}
-	priceV1_32k  = tokenPrice{"moonshot-v1-32k", 1.00, 0, 3.00}
-	priceV1_128k = tokenPrice{"moonshot-v1-128k", 2.00, 0, 5.00}
-)
-
-// v1Tier picks the 8k/32k/128k row for a request of size tokens.
-func v1Tier(size int) tokenPrice {
-	switch {
-	case size <= 8192:
-		return priceV1_8k
-	case size <= 32768:
-		return priceV1_32k
-	}
-	return priceV1_128k
-}
-
 // chatPrice returns the price row of model m for a request whose prompt
 // plus max_tokens (default 1024) is size.
-func chatPrice(m ModelSpec, size int) tokenPrice {
-	turbo := strings.Contains(m.ID, "turbo")
-	switch m.Family {
-	case FamilyMoonshotV1:
-		if strings.HasSuffix(m.ID, "-auto") {
-			return v1Tier(size)
-		}
-		return v1Tier(m.ContextLength)
-	case FamilyKimiLatest:
-		p := v1Tier(size)
-		p.row = "kimi-latest-" + strings.TrimPrefix(p.row, "moonshot-v1-")
-		p.cacheHit = 0.15
-		return p
-	case FamilyK2, FamilyK2Thinking:
-		if turbo {
-			return tokenPrice{"kimi-k2-turbo", 1.15, 0.15, 8.00}
-		}
-		return tokenPrice{"kimi-k2", 0.60, 0.15, 2.50}
-	case FamilyK25:
-		return tokenPrice{"kimi-k2.5", 0.60, 0.10, 3.00}
-	case FamilyK26:
-		return tokenPrice{"kimi-k2.6", 0.95, 0.16, 4.00}
-	case FamilyK27:
-		if strings.Contains(m.ID, "highspeed") {
-			return tokenPrice{"kimi-k2.7-code-highspeed", 1.90, 0.38, 8.00}
-		}
-		return tokenPrice{"kimi-k2.7-code", 0.95, 0.19, 4.00}
-	case FamilyK3:
-		return tokenPrice{"kimi-k3", 3.00, 0.30, 15.00}
-	case FamilyThinkingPreview:
-		return tokenPrice{"kimi-thinking-preview", 30, 30, 30}
-	}
-	return v1Tier(m.ContextLength)
+func chatPrice(m ModelSpec, size int) catalog.Price {
+	return catalog.ChatPrice(m.ID, m.Family, m.ContextLength, size)
 }
 
 // chargeChat records the cost of a generated completion.
@@ -129,8 +47,8 @@ func (e *Emulator) chargeChat(a *account, m ModelSpec, size int, c *completion) 
 		}
 	}
 	p := chatPrice(m, size)
-	amount := (float64(c.prompt-cached)*p.input + float64(cached)*p.cacheHit + float64(completion)*p.output) / 1e6
-	a.ledger.add(Charge{Kind: ChargeChat, Time: now, Amount: amount, Tokens: c.prompt, Model: m.ID, BilledAs: p.row,
+	amount := p.Cost(c.prompt, cached, completion)
+	a.ledger.add(Charge{Kind: ChargeChat, Time: now, Amount: amount, Tokens: c.prompt, Model: m.ID, BilledAs: p.Row,
 		CachedTokens: cached, CompletionTokens: completion})
 	for range searches {
 		a.ledger.add(Charge{Kind: ChargeWebSearch, Time: now, Amount: webSearchFee, Model: m.ID})

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -45,9 +46,12 @@ type Config struct {
 	// FailOpen chooses what Acquire does when the Store fails (Redis
 	// unreachable): false (the default) returns ErrUnavailable; true
 	// falls back to a limiter in this process with FailOpenShare of the
-	// limits (0 means a half), and logs nothing: Degraded says so.
+	// limits (0 means a half), logs a warning on Logger each time it
+	// starts doing so, and reports it in Degraded.
 	FailOpen      bool
 	FailOpenShare float64
+	// Logger receives that warning; nil is slog.Default().
+	Logger *slog.Logger
 }
 
 // Limiter admits the requests of one organization within its limits.
@@ -265,7 +269,14 @@ func (l *Limiter) failed(ctx context.Context, tokens int, err error) (*Permit, e
 	if !l.cfg.FailOpen {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	l.degraded.Store(true, true)
+	if _, was := l.degraded.Swap(true, true); !was {
+		log := l.cfg.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("quota: store unavailable; admitting on this process's share of the limits",
+			"org", l.Org(), "share", l.cfg.FailOpenShare, "error", err)
+	}
 	l.fallbackOnce.Do(func() {
 		f := l.cfg.FailOpenShare
 		if f <= 0 || f > 1 {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -153,7 +155,9 @@ func TestStoreDown(t *testing.T) {
 	if _, err := closed.Acquire(ctx, 1); !errors.Is(err, quota.ErrUnavailable) || !errors.Is(err, errDown) {
 		t.Errorf("fail closed: %v", err)
 	}
-	open := quota.New(quota.Config{Limits: catalog.Limits{RPM: 10}, Store: failingStore{}, FailOpen: true, FailOpenShare: 0.2, Clock: quota.ScaledClock(600)})
+	var logged strings.Builder
+	open := quota.New(quota.Config{Limits: catalog.Limits{RPM: 10}, Store: failingStore{}, FailOpen: true, FailOpenShare: 0.2, Clock: quota.ScaledClock(600),
+		Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 	for i := range 2 { // the local share: 2 of the 10 a minute
 		p, err := open.Acquire(ctx, 1)
 		if err != nil {
@@ -163,6 +167,9 @@ func TestStoreDown(t *testing.T) {
 	}
 	if !open.Degraded() {
 		t.Error("Degraded() is false while the store is down")
+	}
+	if n := strings.Count(logged.String(), "store unavailable"); n != 1 {
+		t.Errorf("warned %d times, want once:\n%s", n, logged.String())
 	}
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()

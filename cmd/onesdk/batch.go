@@ -56,7 +56,7 @@ Redis, so several processes or machines together stay within them;
 custom_id hashes to i modulo n), so that n processes split one file
 without overlap. --time-scale matches 'onesdk serve --time-scale'.
 
-A progress bar (rate, tokens, ETA) is drawn on standard error when it is
+A progress bar (rate, tokens, cost at real-time prices, ETA) is drawn on standard error when it is
 a terminal; --json prints a summary at the end.`,
 		Example: `  onesdk batch run requests.jsonl --out results.jsonl --tier 2026-tier1
   onesdk batch run requests.jsonl --out results.jsonl --limits concurrency=50,rpm=200,tpm=2000000
@@ -107,7 +107,7 @@ func (a *app) runBatch(cmd *cobra.Command, o *batchRunOptions, in string) error 
 			if bar == nil {
 				bar = newBatchBar(stderr, p.Total)
 			}
-			bar.Describe(fmt.Sprintf("%d ok, %d failed, %d tokens", p.Skipped+p.Done, p.Failed, p.Tokens))
+			bar.Describe(fmt.Sprintf("%d ok, %d failed, %d tokens, $%.4f", p.Skipped+p.Done, p.Failed, p.Tokens, p.Cost))
 			_ = bar.Set(p.Total - p.Remaining)
 		}
 	}
@@ -124,8 +124,8 @@ func (a *app) runBatch(cmd *cobra.Command, o *batchRunOptions, in string) error 
 	if a.jsonOut {
 		return writeJSON(cmd.OutOrStdout(), s)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%d requests: %d succeeded, %d failed (see %s), %d done before; %d tokens in %s\n",
-		s.Total, s.Done, s.Failed, o.errs, s.Skipped, s.Tokens, s.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(cmd.OutOrStdout(), "%d requests: %d succeeded, %d failed (see %s), %d done before; %d tokens, $%.4f at real-time prices, in %s\n",
+		s.Total, s.Done, s.Failed, o.errs, s.Skipped, s.Tokens, s.Cost, s.Elapsed.Round(time.Millisecond))
 	return nil
 }
 
