@@ -19,12 +19,12 @@ vet:
 # count of runs, unlike a duration, cannot run out while the fuzzer is still
 # gathering its baseline (which fails the run).
 FUZZTIME ?= 300x
-FUZZPKGS = ./kimi ./kimitest ./internal/sse
+FUZZPKGS = ./kimi ./kimitest ./internal/sse ./tokencount
 fuzz:
 	@for pkg in $(FUZZPKGS); do \
 		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/fuzz-$$t.log 2>&1 || { cat /tmp/fuzz-$$t.log; exit 1; }; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 3s $$pkg > /tmp/fuzz-$$t.log 2>&1 || { cat /tmp/fuzz-$$t.log; exit 1; }; \
 		done; \
 	done
 

@@ -34,7 +34,8 @@ var (
 var sink int
 
 func benchText(b *testing.B, s string) {
-	encoder() // exclude the one-time load
+	fast() // exclude the one-time loads (encoder: for useEncode)
+	encoder()
 	b.SetBytes(int64(len(s)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -47,6 +48,7 @@ func BenchmarkText1KChinese(b *testing.B) { benchText(b, bench1KChinese) }
 func BenchmarkText100KMixed(b *testing.B) { benchText(b, bench100KMixed) }
 
 func BenchmarkMessages(b *testing.B) {
+	fast()
 	encoder()
 	c := conversations[4] // tool call round trip, with tools
 	b.ReportAllocs()
@@ -56,7 +58,8 @@ func BenchmarkMessages(b *testing.B) {
 }
 
 // BenchmarkInit measures the one-time load of the o200k vocabulary and
-// split pattern (the first call of Text or Messages in a process). Each
+// the build of the split's tables (the first call of Text or Messages in
+// a process). Each
 // iteration runs a fresh child process, which times its first Text call;
 // the metric is that time (init-ns/op), not the process start-up.
 func BenchmarkInit(b *testing.B) {

@@ -47,8 +47,12 @@
 // and kimi.DocumentQA recovers by stepping up to a larger model. The
 // constants and their sources are documented where they are defined.
 //
-// The vocabulary takes about 25 ms to load; it is loaded once, on first
-// use. Package kimi does not import this package (this package imports
+// Text is split into tokens by a hand-written pre-tokenizer and BPE that
+// give exactly tiktoken-go's o200k tokens (checked by differential and
+// fuzz tests), three to five times as fast as tiktoken-go (14–27 MB/s on
+// mixed Chinese and English). The first call takes about 75 ms, once:
+// tiktoken-go's vocabulary loads (~25 ms) and the split's tables, o200k's
+// ranks read back from it, are built (~50 ms, 9 MB kept). Package kimi does not import this package (this package imports
 // kimi, for its types), so programs that do not need offline estimates do
 // not link the vocabulary.
 //

@@ -121,11 +121,11 @@ func (e *Estimator) factor() float64 {
 	return e.SafetyFactor
 }
 
-// encoder loads o200k_base once, on first use: building its 200,000-entry
-// vocabulary costs tens of milliseconds (see BenchmarkInit). The
-// vocabulary is compiled into the tiktoken-go module; nothing is read from
-// the network or a cache directory. Only o200k is referenced, so the
-// linker drops the module's other vocabularies.
+// encoder loads o200k_base once, on first use, for splitEncode: the
+// reference the hand-written split (fast.go) is tested against, and its
+// fallback. The vocabulary is compiled into the tiktoken-go module;
+// nothing is read from the network or a cache directory. Only o200k is
+// referenced, so the linker drops the module's other vocabularies.
 var encoder = sync.OnceValue(codec.NewO200kBase)
 
 // Text returns the calibrated token count of plain text, without framing
@@ -236,6 +236,19 @@ func split(s string) (han, other int) {
 		// regexp2 matches runes: make the pieces' bytes match s's.
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
+	if f := fast(); f != nil && !useEncode {
+		return f.split(s)
+	}
+	return splitEncode(s)
+}
+
+// useEncode switches split to tiktoken-go's Encode (splitEncode), which
+// gives the same counts about five times slower. split also falls back to
+// it when the ranks read back from tiktoken-go do not look like o200k's.
+var useEncode = false
+
+// splitEncode is split for valid UTF-8 s, through tiktoken-go's Encode.
+func splitEncode(s string) (han, other int) {
 	_, toks, err := encoder().Encode(s)
 	if err != nil {
 		// Only a failing regexp match (a timeout, which o200k does not
