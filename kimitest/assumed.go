@@ -1,6 +1,7 @@
 package kimitest
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -115,3 +116,51 @@ func errTagNotFound(tag string) *apiError {
 	return &apiError{Status: http.StatusNotFound, Type: "resource_not_found_error",
 		Message: "Not found the context cache tag " + tag + " or Permission denied"}
 }
+
+// Batch API texts (batches.go). The docs give the envelope but no
+// message except "task status does not allow cancellation" (documented);
+// the rest are assumed.
+
+func errBatchFieldRequired(field string) *apiError { return errInvalid("%s is required", field) }
+
+func errBatchEndpoint(got string) *apiError {
+	return errInvalid("endpoint must be %s, got %s", batchEndpoint, got)
+}
+
+func errBatchWindow(got string) *apiError {
+	return errInvalid("completion_window must be a number of hours or days (like 12h, 1d, 3d), at least 12h and at most 7d, got %s", got)
+}
+
+func errBatchMetadata(format string, args ...any) *apiError { return errInvalid(format, args...) }
+
+func errBatchNotFound(id string) *apiError {
+	return &apiError{Status: http.StatusNotFound, Type: "resource_not_found_error",
+		Message: "Not found the batch " + id + " or Permission denied"}
+}
+
+func errBatchLimit(got string) *apiError {
+	return errInvalid("limit must be an integer between 1 and 100, got %s", got)
+}
+
+func errTooManyBatches(n int) *apiError {
+	return errInvalid("too many batches: an organization keeps at most %d, none of them finished", n)
+}
+
+// errBatchNotCancellable is documented.
+var errBatchNotCancellable = errBadRequest("task status does not allow cancellation")
+
+// Validation failures, reported in a failed batch's error file.
+func errBatchInput(format string, args ...any) *apiError { return errInvalid(format, args...) }
+
+func errBatchLine(no int, format string, args ...any) *apiError {
+	return errInvalid("line %d: %s", no, fmt.Sprintf(format, args...))
+}
+
+func errBatchInputGone(id string) *apiError {
+	return errInvalid("input file %s is no longer available", id)
+}
+
+// errBatchRequestExpired is OpenAI's code and text for a request not run
+// within the completion window.
+var errBatchRequestExpired = &apiError{Status: http.StatusBadRequest, Type: "batch_expired",
+	Message: "This request could not be executed before the completion window expired."}

@@ -347,6 +347,11 @@ func (e *Emulator) routes() []route {
 		// Token estimation (estimate.go) and balance (balance.go).
 		{"POST /v1/tokenizers/estimate-token-count", e.handleEstimateTokens},
 		{"GET /v1/users/{user}/balance", e.handleBalance},
+		// Batches (batches.go).
+		{"POST /v1/batches", e.handleCreateBatch},
+		{"GET /v1/batches", e.handleListBatches},
+		{"GET /v1/batches/{id}", e.handleGetBatch},
+		{"POST /v1/batches/{id}/cancel", e.handleCancelBatch},
 	}
 }
 

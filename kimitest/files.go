@@ -124,6 +124,8 @@ type fileStore struct {
 	files map[string]*storedFile
 	order []string // ids in upload order
 	total int64    // bytes of all files
+
+	batches batchStore // the organization's batches (batches.go)
 }
 
 func newFileStore() *fileStore { return &fileStore{files: map[string]*storedFile{}} }
@@ -596,6 +598,7 @@ func (fs *fileStore) get(id string) *storedFile {
 }
 
 func (e *Emulator) handleListFiles(w http.ResponseWriter, r *http.Request, a *account) {
+	e.advanceBatches(a) // batch result files appear on the clock (batches.go)
 	fs := a.files
 	fs.mu.Lock()
 	data := make([]fileObject, 0, len(fs.order))
@@ -607,6 +610,7 @@ func (e *Emulator) handleListFiles(w http.ResponseWriter, r *http.Request, a *ac
 }
 
 func (e *Emulator) handleGetFile(w http.ResponseWriter, r *http.Request, a *account) {
+	e.advanceBatches(a)
 	id := r.PathValue("id")
 	f := a.files.get(id)
 	if f == nil {
@@ -627,11 +631,15 @@ type fileContentJSON struct {
 }
 
 func (e *Emulator) handleFileContent(w http.ResponseWriter, r *http.Request, a *account) {
+	e.advanceBatches(a)
 	id := r.PathValue("id")
 	f := a.files.get(id)
 	switch {
 	case f == nil:
 		writeError(w, errFileNotFound(id))
+		return
+	case f.purpose == batchOutputPurpose:
+		serveBatchFile(w, f) // batch output and error files (batches.go)
 		return
 	case f.purpose != "file-extract":
 		writeError(w, errInvalid("file %s has purpose %s, content is only available for file-extract files", id, f.purpose))
