@@ -17,10 +17,11 @@ const (
 	featModels   feature = iota // GET /models
 	featCaching                 // context caches and tags (/caching)
 	featPlatform                // files, token estimation, balance
+	featBatches                 // server-side batches (/batches)
 )
 
 func (f feature) String() string {
-	return [...]string{"models endpoint", "context caching or tags", "files, token estimation or balance endpoints"}[f]
+	return [...]string{"models endpoint", "context caching or tags", "files, token estimation or balance endpoints", "batch API"}[f]
 }
 
 // provider describes one backend that speaks Kimi's API.
@@ -44,7 +45,7 @@ var providers = []*provider{
 			}
 			return kimi.BaseURLCN
 		},
-		features: []feature{featModels, featCaching, featPlatform},
+		features: []feature{featModels, featCaching, featPlatform, featBatches},
 	},
 	{
 		// Ace Data Cloud resells Kimi's chat completions at

@@ -165,6 +165,8 @@ type Client struct {
 	// Tokenizers estimates prompt sizes (/tokenizers/estimate-token-count).
 	Tokenizers *TokenizerService
 	Users      *UserService // account balance (/users/me/balance)
+	// Batches runs files of chat requests server-side (/batches).
+	Batches *BatchService
 
 	// The key sits behind a pointer so that printing a Client value with
 	// fmt (which cannot call methods on unexported fields) shows an
@@ -269,6 +271,7 @@ func NewClient(cfg Config) *Client {
 	c.Caches = &CacheService{c}
 	c.Tags = &TagService{c}
 	c.Files = &FileService{c}
+	c.Batches = &BatchService{c}
 	c.Tokenizers = &TokenizerService{c}
 	c.Users = &UserService{c}
 	return c
