@@ -9,27 +9,6 @@ import (
 	"time"
 )
 
-type wireBatch struct {
-	ID               string            `json:"id"`
-	Object           string            `json:"object"`
-	Endpoint         string            `json:"endpoint"`
-	InputFileID      string            `json:"input_file_id"`
-	CompletionWindow string            `json:"completion_window"`
-	Status           string            `json:"status"`
-	OutputFileID     *string           `json:"output_file_id"`
-	ErrorFileID      *string           `json:"error_file_id"`
-	CreatedAt        int64             `json:"created_at"`
-	InProgressAt     *int64            `json:"in_progress_at"`
-	ExpiresAt        *int64            `json:"expires_at"`
-	FinalizingAt     *int64            `json:"finalizing_at"`
-	CompletedAt      *int64            `json:"completed_at"`
-	FailedAt         *int64            `json:"failed_at"`
-	CancellingAt     *int64            `json:"cancelling_at"`
-	CancelledAt      *int64            `json:"cancelled_at"`
-	RequestCounts    batchCounts       `json:"request_counts"`
-	Metadata         map[string]string `json:"metadata"`
-}
-
 type wireBatchLine struct {
 	ID       string  `json:"id"`
 	CustomID *string `json:"custom_id"`
@@ -71,20 +50,20 @@ func jsonl(t *testing.T, lines ...any) []byte {
 	return b.Bytes()
 }
 
-func createBatch(t *testing.T, srv *Server, fileID string) wireBatch {
+func createBatch(t *testing.T, srv *Server, fileID string) batchJSON {
 	t.Helper()
-	return decodeOK[wireBatch](t, ktDo(t, srv, "POST", "/v1/batches",
+	return decodeOK[batchJSON](t, ktDo(t, srv, "POST", "/v1/batches",
 		map[string]any{"input_file_id": fileID, "endpoint": "/v1/chat/completions", "completion_window": "12h"}))
 }
 
-func getBatch(t *testing.T, srv *Server, id string) wireBatch {
+func getBatch(t *testing.T, srv *Server, id string) batchJSON {
 	t.Helper()
-	return decodeOK[wireBatch](t, ktDo(t, srv, "GET", "/v1/batches/"+id, nil))
+	return decodeOK[batchJSON](t, ktDo(t, srv, "GET", "/v1/batches/"+id, nil))
 }
 
 // waitBatch polls until the batch has status want, failing on any status
 // outside seen (the statuses allowed on the way) or after 20 s.
-func waitBatch(t *testing.T, srv *Server, id, want string, seen map[string]bool) wireBatch {
+func waitBatch(t *testing.T, srv *Server, id, want string, seen map[string]bool) batchJSON {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -125,7 +104,7 @@ func batchFile(t *testing.T, srv *Server, id *string) []wireBatchLine {
 func TestBatchLifecycle(t *testing.T) {
 	srv := setup(t, WithTimeScale(100), WithRule(Rule{Match: "FAIL", Error: &RuleError{Status: 400, Message: "scripted failure"}}))
 	in := mustUpload(t, srv, "in.jsonl", "batch", jsonl(t, bline("r1", "hello there"), bline("r2", "FAIL please")))
-	b := decodeOK[wireBatch](t, ktDo(t, srv, "POST", "/v1/batches", map[string]any{"input_file_id": in.ID,
+	b := decodeOK[batchJSON](t, ktDo(t, srv, "POST", "/v1/batches", map[string]any{"input_file_id": in.ID,
 		"endpoint": "/v1/chat/completions", "completion_window": "1d", "metadata": map[string]string{"job": "nightly"}}))
 	if b.Status != "validating" || b.Object != "batch" || b.Endpoint != "/v1/chat/completions" || b.InputFileID != in.ID ||
 		b.CompletionWindow != "1d" || b.Metadata["job"] != "nightly" || len(b.ID) != len("batch_")+24 || !strings.HasPrefix(b.ID, "batch_") {
@@ -326,7 +305,7 @@ func TestBatchCreateErrors(t *testing.T) {
 		}
 	}
 	for _, w := range []string{"12h", "168h", "7d", "1d", "0012h"} {
-		b := decodeOK[wireBatch](t, ktDo(t, srv, "POST", "/v1/batches", base("completion_window", w)))
+		b := decodeOK[batchJSON](t, ktDo(t, srv, "POST", "/v1/batches", base("completion_window", w)))
 		if b.CompletionWindow != w || b.Metadata != nil {
 			t.Errorf("%s: %+v", w, b)
 		}
@@ -341,7 +320,7 @@ func TestBatchCancel(t *testing.T) {
 	in := mustUpload(t, srv, "in.jsonl", "batch", jsonl(t, bline("a", "one"), bline("b", "two")))
 	// While validating.
 	b := createBatch(t, srv, in.ID)
-	c := decodeOK[wireBatch](t, ktDo(t, srv, "POST", "/v1/batches/"+b.ID+"/cancel", nil))
+	c := decodeOK[batchJSON](t, ktDo(t, srv, "POST", "/v1/batches/"+b.ID+"/cancel", nil))
 	if c.Status != "cancelling" || c.CancellingAt == nil || c.CancelledAt != nil {
 		t.Fatalf("cancel: %+v", c)
 	}
@@ -358,7 +337,7 @@ func TestBatchCancel(t *testing.T) {
 	for getBatch(t, srv, b.ID).RequestCounts.Completed < 1 {
 		time.Sleep(time.Millisecond)
 	}
-	c = decodeOK[wireBatch](t, ktDo(t, srv, "POST", "/v1/batches/"+b.ID+"/cancel", nil))
+	c = decodeOK[batchJSON](t, ktDo(t, srv, "POST", "/v1/batches/"+b.ID+"/cancel", nil))
 	if c.Status != "cancelling" {
 		t.Fatalf("cancel in progress: %+v", c)
 	}
@@ -406,7 +385,7 @@ func TestBatchListAndIsolation(t *testing.T) {
 	}
 	type page struct {
 		Object  string      `json:"object"`
-		Data    []wireBatch `json:"data"`
+		Data    []batchJSON `json:"data"`
 		HasMore bool        `json:"has_more"`
 	}
 	get := func(q string) (out []string, more bool) {

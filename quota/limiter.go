@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -308,5 +307,3 @@ func newID() string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
-
-var _ = errors.New
