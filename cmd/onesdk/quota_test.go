@@ -19,8 +19,12 @@ import (
 // the same session without them is refused: the limiter waits instead.
 func TestChatHeldToLimits(t *testing.T) {
 	const in = "one\ntwo\nthree\nfour\n"
-	e := setup(t, kimitest.WithLimits(catalog.Limits{RPM: 2}), kimitest.WithTimeScale(600))
-	held := e.input(t, in, "--retries", "0", "chat", "-i", "--model", "moonshot-v1-8k", "--limits", "rpm=2", "--time-scale", "600").mustOK(t)
+	// At 60x a millisecond of scheduling delay between the limiter's
+	// admission and the emulator's is 60 ms of emulated time, well inside
+	// the limiter's one-bucket margin; at 600x a loaded machine's delays
+	// exceed it.
+	e := setup(t, kimitest.WithLimits(catalog.Limits{RPM: 2}), kimitest.WithTimeScale(60))
+	held := e.input(t, in, "--retries", "0", "chat", "-i", "--model", "moonshot-v1-8k", "--limits", "rpm=2", "--time-scale", "60").mustOK(t)
 	if n := len(e.rec.requests()); n != 4 || strings.Contains(held.stderr, "rate limited") {
 		t.Errorf("%d chat requests, want 4; stderr %q", n, held.stderr)
 	}
@@ -52,14 +56,14 @@ func TestQuotaFlags(t *testing.T) {
 // batch run: every request once across the output and error files, and a
 // second run skips them all.
 func TestBatchRun(t *testing.T) {
-	e := setup(t, kimitest.WithLimits(catalog.Limits{Concurrency: 2, RPM: 10}), kimitest.WithTimeScale(600))
+	e := setup(t, kimitest.WithLimits(catalog.Limits{Concurrency: 2, RPM: 10}), kimitest.WithTimeScale(60))
 	var in strings.Builder
 	for i := range 12 {
 		fmt.Fprintf(&in, `{"custom_id":"r%d","method":"POST","url":"/v1/chat/completions","body":{"model":"moonshot-v1-8k","messages":[{"role":"user","content":"q%d"}]}}`+"\n", i, i)
 	}
 	file := writeFile(t, "in.jsonl", in.String())
 	out := filepath.Join(t.TempDir(), "out.jsonl")
-	r := e.run(t, "--retries", "0", "--json", "batch", "run", file, "--out", out, "--limits", "concurrency=2,rpm=10", "--time-scale", "600").mustOK(t)
+	r := e.run(t, "--retries", "0", "--json", "batch", "run", file, "--out", out, "--limits", "concurrency=2,rpm=10", "--time-scale", "60").mustOK(t)
 	s := decodeOne[map[string]any](t, []byte(r.stdout))
 	if s["succeeded"] != 12.0 || s["failed"] != 0.0 {
 		t.Errorf("summary %v", s)
