@@ -247,6 +247,10 @@ type Model struct {
 	// moonshot-v1 text models; the vision models can use such caches but
 	// not name them.
 	ExplicitCache bool
+	// Batch: the Batch API takes the model (on Moonshot's platform; the
+	// 2026 batch guide names kimi-k2.6 and kimi-k2.5, and says nothing of
+	// kimi-k3 or kimi-k2.7).
+	Batch bool
 	// Created is the model's "created" in GET /models, in unix seconds;
 	// 0 means unknown.
 	Created int64
@@ -397,6 +401,18 @@ func quote(s string) string { return `"` + s + `"` }
 // (and cheapest) context window first: moonshot-v1-8k, -32k and -128k.
 // The slice is a fresh copy.
 func DocumentQAModels() []string { return slices.Clone(documentQA) }
+
+// BatchModels are the ids of the models the Batch API takes, in the
+// table's order.
+func BatchModels() []string {
+	var ids []string
+	for _, m := range models {
+		if m.Batch {
+			ids = append(ids, m.ID)
+		}
+	}
+	return ids
+}
 
 // ProviderRules are what a provider changes in the table's rules.
 type ProviderRules struct {

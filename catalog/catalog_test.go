@@ -257,6 +257,21 @@ func TestDocumentQAModels(t *testing.T) {
 	}
 }
 
+// The Batch API's models are current Moonshot models with a price, so a
+// batch can be billed.
+func TestBatchModels(t *testing.T) {
+	got := catalog.BatchModels()
+	if !slices.Equal(got, []string{"kimi-k2.5", "kimi-k2.6"}) {
+		t.Fatalf("BatchModels = %v", got)
+	}
+	for _, id := range got {
+		m, ok := catalog.Lookup(id)
+		if _, priced := catalog.ModelPrice(id, 1000); !ok || m.Status != catalog.StatusActive || !m.OfferedBy(catalog.ProviderMoonshot) || !priced {
+			t.Errorf("%s: not an active, priced Moonshot model", id)
+		}
+	}
+}
+
 func TestPrices(t *testing.T) {
 	for _, tc := range []struct {
 		id   string

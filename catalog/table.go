@@ -131,8 +131,8 @@ var models = []Model{
 	{ID: "moonshot-v1-8k-vision-preview", Family: FamilyMoonshotV1, ContextWindow: k8, ImageInput: true, Created: 1736000000, Status: StatusPreview, Providers: moonshotOnly},
 	{ID: "moonshot-v1-32k-vision-preview", Family: FamilyMoonshotV1, ContextWindow: k32, ImageInput: true, Created: 1736000000, Status: StatusPreview, Providers: moonshotOnly},
 	{ID: "moonshot-v1-128k-vision-preview", Family: FamilyMoonshotV1, ContextWindow: k128, ImageInput: true, Created: 1736000000, Status: StatusPreview, Providers: moonshotOnly},
-	{ID: "kimi-k2.5", Family: FamilyK25, ContextWindow: k256, ImageInput: true, VideoInput: true, Created: 1769000000, Status: StatusActive, Providers: moonshotAce},
-	{ID: "kimi-k2.6", Family: FamilyK26, ContextWindow: k256, ImageInput: true, VideoInput: true, Created: 1776643200, Status: StatusActive, Providers: moonshotOnly},
+	{ID: "kimi-k2.5", Family: FamilyK25, ContextWindow: k256, ImageInput: true, VideoInput: true, Batch: true, Created: 1769000000, Status: StatusActive, Providers: moonshotAce},
+	{ID: "kimi-k2.6", Family: FamilyK26, ContextWindow: k256, ImageInput: true, VideoInput: true, Batch: true, Created: 1776643200, Status: StatusActive, Providers: moonshotOnly},
 	{ID: "kimi-k2.7-code", Family: FamilyK27, ContextWindow: k256, ImageInput: true, VideoInput: true, Created: 1781481600, Status: StatusActive, Providers: moonshotOnly},
 	// The same model, served faster at twice the price.
 	{ID: "kimi-k2.7-code-highspeed", Family: FamilyK27, ContextWindow: k256, ImageInput: true, VideoInput: true, Created: 1781481600, Status: StatusActive, Providers: moonshotOnly},

@@ -146,6 +146,12 @@ func errTooManyBatches(n int) *apiError {
 	return errInvalid("too many batches: an organization keeps at most %d, none of them finished", n)
 }
 
+// errTooManyBatchFiles refuses an upload of purpose batch past the
+// per-organization quota (documented as a number, not as a message).
+func errTooManyBatchFiles(max int) *apiError {
+	return errBadRequest("The number of batch files you have uploaded exceeded the max batch file count %d, please delete previous uploaded batch files", max)
+}
+
 // errBatchNotCancellable is documented.
 var errBatchNotCancellable = errBadRequest("task status does not allow cancellation")
 

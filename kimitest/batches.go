@@ -82,8 +82,8 @@ const (
 	batchEndpoint      = "/v1/chat/completions"
 )
 
-// batchModels are the models that take batches (2026 docs).
-var batchModels = []string{"kimi-k2.6", "kimi-k2.5"}
+// batchModels are the models that take batches.
+var batchModels = catalog.BatchModels()
 
 // Batch statuses.
 const (
@@ -752,31 +752,9 @@ func (e *Emulator) batchChat(a *account, body []byte, at time.Time) (any, *apiEr
 	if !ok {
 		return nil, errModelNotFound(req.Model)
 	}
-	fr := rulesFor(model.Family)
-	p, aerr := checkParams(req, model, e.kimiChat.provider.IgnoresFixedSampling)
-	if aerr == nil {
-		aerr = checkTools(req, model)
-	}
-	if aerr == nil {
-		aerr = checkMessages(req.Messages, p.thinking)
-	}
-	if aerr == nil {
-		aerr = checkMedia(req.Messages, model, a.files)
-	}
+	plan, aerr := checkChat(req, model, a.files, e.kimiChat.provider.IgnoresFixedSampling)
 	if aerr != nil {
 		return nil, aerr
-	}
-	window := model.ContextLength
-	prompt := promptTokens(req)
-	if prompt > window {
-		return nil, errBadRequest("Input token length too long")
-	}
-	charge := satAdd(prompt, p.maxTokens)
-	if p.explicitMax && charge > window {
-		return nil, errBadRequest("Your request exceeded model token limit : %d", window)
-	}
-	if !p.explicitMax {
-		p.maxTokens = min(p.maxTokens, window-prompt)
 	}
 	if aerr := e.quotaError(a); aerr != nil {
 		return nil, aerr
@@ -786,22 +764,12 @@ func (e *Emulator) batchChat(a *account, body []byte, at time.Time) (any, *apiEr
 		return nil, rule.Error.apiError()
 	}
 	var cached *int
-	if fr.AutoCache {
+	if rulesFor(model.Family).AutoCache {
 		n := 0
 		cached = &n
 	}
-	in := genInput{req: req, model: model, fr: fr, p: p, rule: rule, seed: requestSeed(req, p)}
-	choices := make([]choiceResult, p.n)
-	for i := range choices {
-		choices[i] = generateChoice(in, i, p.maxTokens)
-	}
-	c := &completion{id: newCompletionID(model.Family), created: at.Unix(), model: req.Model,
-		prompt: prompt, cached: cached, details: p.thinking,
-		indexed: fr.ToolCallIDs != catalog.ToolCallIDPlain, choices: choices}
-	if p.logprobs {
-		c.logprobs = &logprobsSpec{seed: in.seed, top: p.topLogprobs}
-	}
-	e.chargeBatch(a, model, charge, c, at)
+	c := generateCompletion(req, model, plan, rule, cached, at)
+	e.chargeBatch(a, model, plan.charge, c, at)
 	return c.response(), nil
 }
 

@@ -105,51 +105,21 @@ func (e *Emulator) chat(w http.ResponseWriter, r *http.Request, a *account, rt *
 		writeError(w, aerr)
 		return
 	}
-	p, aerr := checkParams(req, model, rt.provider.IgnoresFixedSampling)
-	if aerr == nil {
-		aerr = checkTools(req, model)
-	}
-	if aerr == nil {
-		aerr = checkMessages(req.Messages, p.thinking)
-	}
-	if aerr == nil {
-		aerr = checkMedia(req.Messages, model, a.files)
-	}
+	plan, aerr := checkChat(req, model, a.files, rt.provider.IgnoresFixedSampling)
 	if aerr != nil {
 		writeError(w, aerr)
-		return
-	}
-
-	window := model.ContextLength
-	prompt := promptTokens(req)
-	if prompt > window {
-		writeError(w, errBadRequest("Input token length too long"))
-		return
-	}
-	// The gateway charges prompt + max_tokens (default 1024) at admission,
-	// whatever is generated; cached tokens included. The same size picks
-	// the billing tier (moonshot-v1-auto, kimi-latest; balance.go), so
-	// the default budget counts unshrunk.
-	charge := satAdd(prompt, p.maxTokens)
-	if p.explicitMax && charge > window {
-		writeError(w, errBadRequest("Your request exceeded model token limit : %d", window))
 		return
 	}
 	if use != nil && use.dryRun {
 		e.cacheDryRun(w, r, req, a, use)
 		return
 	}
-	release, aerr := e.admit(a, charge)
+	release, aerr := e.admit(a, plan.charge)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
 	}
 	defer release()
-	if !p.explicitMax {
-		// The default budget never makes a request fail: it shrinks to
-		// what the window leaves.
-		p.maxTokens = min(p.maxTokens, window-prompt)
-	}
 	if aerr := e.quotaError(a); aerr != nil {
 		writeError(w, aerr)
 		return
@@ -174,27 +144,80 @@ func (e *Emulator) chat(w http.ResponseWriter, r *http.Request, a *account, rt *
 		}
 	}
 
-	in := genInput{req: req, model: model, fr: fr, p: p, rule: rule, seed: requestSeed(req, p)}
-	choices := make([]choiceResult, p.n)
+	c := generateCompletion(req, model, plan, rule, cached, e.clock.Now())
+	e.chargeChat(a, model, plan.charge, c)
+	e.writeCompletion(w, r, req, c)
+}
+
+// chatPlan is what the checks of a chat request leave for its admission
+// and generation.
+type chatPlan struct {
+	p      params
+	prompt int // prompt tokens
+	// charge is what admission counts against TPM and TPD and what picks
+	// the billing tier: prompt + max_tokens (default 1024), cached tokens
+	// included, whatever is generated.
+	charge int
+}
+
+// checkChat runs the checks every chat request passes, real-time or in a
+// batch, in this order: parameters, tools and messages,
+// reasoning_content, media, token limits. The default budget never makes
+// a request fail: it shrinks to what the window leaves (after charge is
+// counted unshrunk).
+func checkChat(req *chatRequest, model ModelSpec, files *fileStore, dropFixed bool) (chatPlan, *apiError) {
+	p, aerr := checkParams(req, model, dropFixed)
+	if aerr == nil {
+		aerr = checkTools(req, model)
+	}
+	if aerr == nil {
+		aerr = checkMessages(req.Messages, p.thinking)
+	}
+	if aerr == nil {
+		aerr = checkMedia(req.Messages, model, files)
+	}
+	if aerr != nil {
+		return chatPlan{}, aerr
+	}
+	window := model.ContextLength
+	prompt := promptTokens(req)
+	if prompt > window {
+		return chatPlan{}, errBadRequest("Input token length too long")
+	}
+	charge := satAdd(prompt, p.maxTokens)
+	if p.explicitMax && charge > window {
+		return chatPlan{}, errBadRequest("Your request exceeded model token limit : %d", window)
+	}
+	if !p.explicitMax {
+		p.maxTokens = min(p.maxTokens, window-prompt)
+	}
+	return chatPlan{p: p, prompt: prompt, charge: charge}, nil
+}
+
+// generateCompletion generates the choices of a checked request, created
+// at the given time; cached is the usage's cached_tokens (nil: absent).
+func generateCompletion(req *chatRequest, model ModelSpec, plan chatPlan, rule *Rule, cached *int, at time.Time) *completion {
+	fr := rulesFor(model.Family)
+	in := genInput{req: req, model: model, fr: fr, p: plan.p, rule: rule, seed: requestSeed(req, plan.p)}
+	choices := make([]choiceResult, plan.p.n)
 	for i := range choices {
-		choices[i] = generateChoice(in, i, p.maxTokens)
+		choices[i] = generateChoice(in, i, plan.p.maxTokens)
 	}
 	c := &completion{
 		id:      newCompletionID(model.Family),
-		created: e.clock.Now().Unix(),
+		created: at.Unix(),
 		model:   req.Model,
-		prompt:  prompt,
+		prompt:  plan.prompt,
 		cached:  cached,
-		details: p.thinking,
+		details: plan.p.thinking,
 		// The families after moonshot-v1 number their tool calls.
 		indexed: fr.ToolCallIDs != catalog.ToolCallIDPlain,
 		choices: choices,
 	}
-	if p.logprobs {
-		c.logprobs = &logprobsSpec{seed: in.seed, top: p.topLogprobs}
+	if plan.p.logprobs {
+		c.logprobs = &logprobsSpec{seed: in.seed, top: plan.p.topLogprobs}
 	}
-	e.chargeChat(a, model, charge, c)
-	e.writeCompletion(w, r, req, c)
+	return c
 }
 
 // cacheDryRun answers a dry_run cache call (the docs give no body; this

@@ -4,7 +4,8 @@
 // It serves, under /v1, POST /v1/chat/completions (JSON and SSE),
 // GET /v1/models, GET /v1/models/{id}, the context-caching routes
 // /v1/caching and /v1/caching/refs/tags, the files routes /v1/files
-// (upload, list, get, content, delete), POST
+// (upload, list, get, content, delete), the Batch API /v1/batches
+// (create, list, get, cancel), POST
 // /v1/tokenizers/estimate-token-count and GET /v1/users/me/balance,
 // with Kimi's wire details: the
 // error envelopes and texts, the gateway 404 body for unknown routes, the
@@ -143,6 +144,35 @@
 // extract file: …". GET /v1/files/{id}/content returns the documented
 // JSON document (content, file_type, filename, title, type) as
 // text/plain. See files.go and extract.go.
+//
+// # Batches
+//
+// POST /v1/batches runs an uploaded file of purpose batch (one request per
+// line: custom_id, method POST, url /v1/chat/completions, body) on the
+// emulator's clock, through the same chat engine as real-time calls and
+// billed at 60 % of their price (ChargeBatchChat). A batch is validating
+// for 60 s of emulated time, then failed (every validation of the input
+// file, each problem a line of its error file: extension, empty, size,
+// malformed line, missing field, duplicate custom_id, mixed models,
+// method, url, unknown or non-batch model, fixed sampling parameters) or
+// in_progress; then finalizing for 30 s and completed, with an output
+// file and, for the requests that failed, an error file, both files of
+// the account (purpose batch_output) in OpenAI's line shape, an
+// assumption in one place (batchLine). A batch not done within its
+// completion_window (12h to 7d) expires; cancel moves validating,
+// in_progress and finalizing batches to cancelling for 10 s, then
+// cancelled, and any other state answers 400 "task status does not allow
+// cancellation". Listing (after, limit, has_more) and every other call
+// see only the organization's own batches; an organization may hold at
+// most 1,000 files of purpose batch. WithTimeScale makes a whole batch
+// take a fraction of a second:
+//
+//	srv := kimitest.NewServer(t, kimitest.WithTimeScale(2000))
+//	// upload requests.jsonl (purpose batch), POST srv.URL+"/batches"
+//	// {"input_file_id":…,"endpoint":"/v1/chat/completions","completion_window":"24h"}
+//	// → completed in well under a real second; GET the output_file_id's content.
+//
+// See batches.go.
 //
 // # Tokens and billing
 //

@@ -50,9 +50,11 @@ import (
 //	File size is zero, please confirm and re-upload the file
 //	The number of files you have uploaded exceeded the max file count 1000, please delete previous uploaded files
 //	The total size of the files you have uploaded exceeded the max total size 10GB, please delete previous uploaded files
+//	The number of batch files you have uploaded exceeded the max batch file count 1000, please delete previous uploaded batch files
 //
-// (the last text is the emulator's own, in the style of the count error:
-// the docs state the 10 GB limit but not its message).
+// (the last two texts are the emulator's own, in the style of the count
+// error: the docs state the 10 GB and 1,000 batch-file limits but not
+// their messages; see assumed.go).
 //
 // Storage. A file's bytes are kept in memory up to memBlobLimit (256 KiB)
 // and otherwise in a temporary directory (os.MkdirTemp, created on first
@@ -90,11 +92,13 @@ import (
 // billed (uploads, extraction and storage are free).
 
 // FileLimits are the per-account file limits. Zero fields mean the
-// defaults: 1,000 files, 100 MB each, 10 GB in all.
+// defaults: 1,000 files, 100 MB each, 10 GB in all, and 1,000 of
+// purpose batch (the Batch API guide's per-organization quota).
 type FileLimits struct {
 	MaxFiles      int   // files an account may hold
 	MaxFileBytes  int64 // size of one file
 	MaxTotalBytes int64 // sum of the sizes of an account's files
+	MaxBatchFiles int   // files of purpose batch an account may hold
 }
 
 func (l FileLimits) withDefaults() FileLimits {
@@ -106,6 +110,9 @@ func (l FileLimits) withDefaults() FileLimits {
 	}
 	if l.MaxTotalBytes <= 0 {
 		l.MaxTotalBytes = 10 << 30
+	}
+	if l.MaxBatchFiles <= 0 {
+		l.MaxBatchFiles = 1000
 	}
 	return l
 }
@@ -126,6 +133,18 @@ type fileStore struct {
 	total int64    // bytes of all files
 
 	batches batchStore // the organization's batches (batches.go)
+}
+
+// countPurpose counts the files of one purpose; the caller holds fs.mu.
+// A scan is enough: a store holds at most FileLimits.MaxFiles files.
+func (fs *fileStore) countPurpose(purpose string) int {
+	n := 0
+	for _, f := range fs.files {
+		if f.purpose == purpose {
+			n++
+		}
+	}
+	return n
 }
 
 func newFileStore() *fileStore { return &fileStore{files: map[string]*storedFile{}} }
@@ -532,6 +551,8 @@ func (e *Emulator) handleUploadFile(w http.ResponseWriter, r *http.Request, a *a
 		aerr = errTooManyFiles(lim.MaxFiles)
 	case fs.total+data.size > lim.MaxTotalBytes:
 		aerr = errFilesTooBig(lim.MaxTotalBytes)
+	case purpose == "batch" && fs.countPurpose("batch") >= lim.MaxBatchFiles:
+		aerr = errTooManyBatchFiles(lim.MaxBatchFiles)
 	}
 	if aerr != nil {
 		fs.mu.Unlock()

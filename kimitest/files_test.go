@@ -200,14 +200,15 @@ func TestFilesPurpose(t *testing.T) {
 func TestFilesLimitTexts(t *testing.T) {
 	// The default limits print as documented.
 	d := FileLimits{}.withDefaults()
-	if d.MaxFiles != 1000 || d.MaxFileBytes != 100<<20 || d.MaxTotalBytes != 10<<30 {
+	if d.MaxFiles != 1000 || d.MaxFileBytes != 100<<20 || d.MaxTotalBytes != 10<<30 || d.MaxBatchFiles != 1000 {
 		t.Fatalf("defaults %+v", d)
 	}
 	for got, want := range map[string]string{
-		errFileTooLarge(d.MaxFileBytes).Message: "File size is too large, max file size is 100MB, please confirm and re-upload the file",
-		errTooManyFiles(d.MaxFiles).Message:     "The number of files you have uploaded exceeded the max file count 1000, please delete previous uploaded files",
-		errFilesTooBig(d.MaxTotalBytes).Message: "The total size of the files you have uploaded exceeded the max total size 10GB, please delete previous uploaded files",
-		errFileEmpty.Message:                    "File size is zero, please confirm and re-upload the file",
+		errFileTooLarge(d.MaxFileBytes).Message:       "File size is too large, max file size is 100MB, please confirm and re-upload the file",
+		errTooManyFiles(d.MaxFiles).Message:           "The number of files you have uploaded exceeded the max file count 1000, please delete previous uploaded files",
+		errFilesTooBig(d.MaxTotalBytes).Message:       "The total size of the files you have uploaded exceeded the max total size 10GB, please delete previous uploaded files",
+		errFileEmpty.Message:                          "File size is zero, please confirm and re-upload the file",
+		errTooManyBatchFiles(d.MaxBatchFiles).Message: "The number of batch files you have uploaded exceeded the max batch file count 1000, please delete previous uploaded batch files",
 	} {
 		if got != want {
 			t.Errorf("got %q\nwant %q", got, want)
@@ -235,6 +236,20 @@ func TestFilesLimits(t *testing.T) {
 	// Deleting frees both the slot and the bytes.
 	ktDo(t, srv, "DELETE", "/v1/files/"+a.ID, nil)
 	mustUpload(t, srv, "e.txt", "file-extract", bytes.Repeat([]byte("e"), 100))
+}
+
+// Files of purpose batch have their own quota inside the file count;
+// other purposes still fit, and deleting one frees its slot.
+func TestBatchFileLimit(t *testing.T) {
+	srv := setup(t, WithFileLimits(FileLimits{MaxBatchFiles: 2}))
+	line := []byte(`{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"kimi-k2.6","messages":[{"role":"user","content":"hi"}]}}` + "\n")
+	a := mustUpload(t, srv, "a.jsonl", "batch", line)
+	mustUpload(t, srv, "b.jsonl", "batch", line)
+	wantAPIError(t, upload(t, srv, "c.jsonl", "batch", line), 400, "invalid_request_error",
+		"The number of batch files you have uploaded exceeded the max batch file count 2, please delete previous uploaded batch files")
+	mustUpload(t, srv, "c.txt", "file-extract", []byte("not a batch"))
+	ktDo(t, srv, "DELETE", "/v1/files/"+a.ID, nil)
+	mustUpload(t, srv, "c.jsonl", "batch", line)
 }
 
 // countingReader counts the bytes read through it.
