@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -221,4 +222,82 @@ func (c *goaiConn) GetModel(ctx context.Context, id string) (string, error) {
 func (c *goaiConn) Embed(ctx context.Context) error {
 	_, err := c.c.CreateEmbeddings(ctx, goopenai.EmbeddingRequestStrings{Input: []string{"hi"}, Model: "moonshot-v1-8k"})
 	return err
+}
+
+func (c *goaiConn) UploadBatchInput(ctx context.Context, name string, data []byte) (string, error) {
+	f, err := c.c.CreateFileBytes(ctx, goopenai.FileBytesRequest{Name: name, Bytes: data, Purpose: goopenai.PurposeBatch})
+	return f.ID, err
+}
+
+func (c *goaiConn) CreateBatch(ctx context.Context, fileID, window string, metadata map[string]string) (batchInfo, error) {
+	var meta map[string]any
+	if metadata != nil {
+		meta = map[string]any{}
+		for k, v := range metadata {
+			meta[k] = v
+		}
+	}
+	b, err := c.c.CreateBatch(ctx, goopenai.CreateBatchRequest{InputFileID: fileID,
+		Endpoint: goopenai.BatchEndpointChatCompletions, CompletionWindow: window, Metadata: meta})
+	return goaiBatch(b.Batch), err
+}
+
+func (c *goaiConn) GetBatch(ctx context.Context, id string) (batchInfo, error) {
+	b, err := c.c.RetrieveBatch(ctx, id)
+	return goaiBatch(b.Batch), err
+}
+
+func (c *goaiConn) CancelBatch(ctx context.Context, id string) (batchInfo, error) {
+	b, err := c.c.CancelBatch(ctx, id)
+	return goaiBatch(b.Batch), err
+}
+
+func (c *goaiConn) ListBatches(ctx context.Context, after string, limit int) (batchPage, error) {
+	var a *string
+	if after != "" {
+		a = &after
+	}
+	l, err := c.c.ListBatch(ctx, a, &limit)
+	p := batchPage{hasMore: l.HasMore}
+	for _, b := range l.Data {
+		p.data = append(p.data, goaiBatch(b))
+	}
+	return p, err
+}
+
+func (c *goaiConn) FileContent(ctx context.Context, id string) ([]byte, error) {
+	r, err := c.c.GetFileContent(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// goaiBatch flattens go-openai's batch, whose nullable fields are
+// pointers and whose metadata values are any.
+func goaiBatch(b goopenai.Batch) batchInfo {
+	deref := func(p *int) int64 {
+		if p == nil {
+			return 0
+		}
+		return int64(*p)
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	var meta map[string]string
+	if b.Metadata != nil {
+		meta = map[string]string{}
+		for k, v := range b.Metadata {
+			meta[k] = fmt.Sprint(v)
+		}
+	}
+	return batchInfo{id: b.ID, status: b.Status, endpoint: string(b.Endpoint), window: b.CompletionWindow,
+		inputFile: b.InputFileID, outputFile: str(b.OutputFileID), errorFile: str(b.ErrorFileID),
+		total: int64(b.RequestCounts.Total), completed: int64(b.RequestCounts.Completed), failed: int64(b.RequestCounts.Failed),
+		createdAt: int64(b.CreatedAt), completedAt: deref(b.CompletedAt), cancellingAt: deref(b.CancellingAt), metadata: meta}
 }

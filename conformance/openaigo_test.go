@@ -1,9 +1,11 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -222,4 +224,63 @@ func (c *oaiConn) Embed(ctx context.Context) error {
 		Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("hi")},
 	})
 	return err
+}
+
+func (c *oaiConn) UploadBatchInput(ctx context.Context, name string, data []byte) (string, error) {
+	f, err := c.c.Files.New(ctx, openai.FileNewParams{File: openai.File(bytes.NewReader(data), name, "application/jsonl"), Purpose: openai.FilePurposeBatch})
+	if err != nil {
+		return "", err
+	}
+	return f.ID, nil
+}
+
+func (c *oaiConn) CreateBatch(ctx context.Context, fileID, window string, metadata map[string]string) (batchInfo, error) {
+	return oaiBatch(c.c.Batches.New(ctx, openai.BatchNewParams{InputFileID: fileID,
+		Endpoint:         openai.BatchNewParamsEndpointV1ChatCompletions,
+		CompletionWindow: openai.BatchNewParamsCompletionWindow(window), Metadata: metadata}))
+}
+
+func (c *oaiConn) GetBatch(ctx context.Context, id string) (batchInfo, error) {
+	return oaiBatch(c.c.Batches.Get(ctx, id))
+}
+
+func (c *oaiConn) CancelBatch(ctx context.Context, id string) (batchInfo, error) {
+	return oaiBatch(c.c.Batches.Cancel(ctx, id))
+}
+
+func (c *oaiConn) ListBatches(ctx context.Context, after string, limit int) (batchPage, error) {
+	q := openai.BatchListParams{Limit: openai.Int(int64(limit))}
+	if after != "" {
+		q.After = openai.String(after)
+	}
+	page, err := c.c.Batches.List(ctx, q)
+	if err != nil {
+		return batchPage{}, err
+	}
+	var p batchPage
+	for _, b := range page.Data {
+		info, _ := oaiBatch(&b, nil)
+		p.data = append(p.data, info)
+	}
+	p.hasMore = page.HasMore
+	return p, nil
+}
+
+func (c *oaiConn) FileContent(ctx context.Context, id string) ([]byte, error) {
+	resp, err := c.c.Files.Content(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}
+
+func oaiBatch(b *openai.Batch, err error) (batchInfo, error) {
+	if err != nil {
+		return batchInfo{}, err
+	}
+	return batchInfo{id: b.ID, status: string(b.Status), endpoint: b.Endpoint, window: b.CompletionWindow,
+		inputFile: b.InputFileID, outputFile: b.OutputFileID, errorFile: b.ErrorFileID,
+		total: b.RequestCounts.Total, completed: b.RequestCounts.Completed, failed: b.RequestCounts.Failed,
+		createdAt: b.CreatedAt, completedAt: b.CompletedAt, cancellingAt: b.CancellingAt, metadata: b.Metadata}, nil
 }

@@ -118,6 +118,15 @@ type conn interface {
 	GetModel(ctx context.Context, id string) (string, error)
 	// Embed calls POST /v1/embeddings, a route Kimi does not have.
 	Embed(ctx context.Context) error
+
+	// The Batch API (batch_test.go), through the peer's own calls.
+	// UploadBatchInput uploads a file of purpose batch and returns its id.
+	UploadBatchInput(ctx context.Context, name string, data []byte) (string, error)
+	CreateBatch(ctx context.Context, fileID, window string, metadata map[string]string) (batchInfo, error)
+	GetBatch(ctx context.Context, id string) (batchInfo, error)
+	ListBatches(ctx context.Context, after string, limit int) (batchPage, error)
+	CancelBatch(ctx context.Context, id string) (batchInfo, error)
+	FileContent(ctx context.Context, id string) ([]byte, error)
 }
 
 // chatRequest is a chat completion request in the scenarios' terms.
