@@ -1,7 +1,7 @@
 // Package kimi is a client for the Kimi (Moonshot AI) HTTP API: chat
 // completions (plain, streamed and with the builtin $web_search tool), the
 // model list, explicit context caching with tags, files (upload and text
-// extraction), token estimation and the account balance.
+// extraction), the Batch API, token estimation and the account balance.
 //
 // A Client is built from a Config whose zero value works: the key comes
 // from MOONSHOT_API_KEY and the base URL from MOONSHOT_BASE_URL, else
@@ -125,6 +125,21 @@
 //	err := q.AddFiles(ctx, "report.pdf")
 //	resp, err := q.Ask(ctx, "What are the key findings?")
 //	defer q.Cleanup(ctx) // deletes the uploaded files
+//
+// # Batches
+//
+// A file of chat requests (BatchLine: custom_id, method, url, body) can
+// run two ways. Client.Batches hands it to the platform's Batch API
+// (https://platform.moonshot.ai/docs/api/batch): 40 % cheaper than
+// real-time calls, finished within a completion window of 12 hours to 7
+// days (ParseBatchWindow), for the models catalog.BatchModels lists.
+// WriteBatchInput writes the file, FileService.Upload with PurposeBatch
+// uploads it, BatchService.Create starts it, WaitDone polls until it is
+// done and Results reads the output and error files into BatchResult
+// values (see ExampleBatchService_Create). Package batch runs the same
+// file locally instead, through a Client at the account's quota (package
+// quota), with results as they complete: for work needed now, for
+// models the Batch API does not take, or with tools and local handlers.
 //
 // Deadlines come from the context only: the default HTTP client has
 // connection timeouts but no overall timeout, so long generations and
