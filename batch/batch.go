@@ -2,7 +2,10 @@
 // file the platform's Batch API takes) locally, at the account's quota:
 // each request is sent through a kimi.Client (whose Admitter, a
 // quota.Limiter, holds it to the limits), and each result is appended to
-// the output file and synced to disk as it completes.
+// the output file and synced to disk as it completes. To run the file
+// on the platform instead (40 % cheaper, finished within hours to days),
+// use kimi.Client.Batches; `onesdk batch submit` and `onesdk batch run`
+// are the two paths on the command line.
 //
 // A run can be killed at any point (a crash, kill -9) and started again
 // with the same files: it reads what the output and error files already
