@@ -1,5 +1,7 @@
 #!/bin/sh
-# Runs BenchmarkStream and BenchmarkCreate with the clients interleaved:
+# Runs BenchmarkStream and BenchmarkCreate (or, with BENCH=BatchResults,
+# BenchmarkBatchResults, written to interleaved-batch.txt) with the
+# clients interleaved:
 # ROUNDS rounds, each running every client's sub-benchmarks once (-count 1),
 # starting one client later in each round. Running one client after
 # another instead lets a slow spell of a shared machine land on a single
@@ -12,15 +14,22 @@ set -eu
 cd "$(dirname "$0")"
 ROUNDS=${1:-6}
 BENCHTIME=${2:-1s}
-CLIENTS="floor onesdk go-openai openai-go"
-N=4
+BENCH=${BENCH:-Stream|Create}
+if [ "$BENCH" = "Stream|Create" ]; then
+	CLIENTS="floor onesdk go-openai openai-go"
+	N=4
+	out=interleaved.txt
+else
+	CLIENTS="onesdk go-openai openai-go"
+	N=3
+	out=interleaved-batch.txt
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # One binary for every round, so no round pays for a compile.
 go test -c -o "$tmp/bench.test" .
 
-out=interleaved.txt
 : >"$out"
 round=0
 while [ "$round" -lt "$ROUNDS" ]; do
@@ -29,7 +38,7 @@ while [ "$round" -lt "$ROUNDS" ]; do
 		c=$(echo $CLIENTS | cut -d' ' -f$(((round + i) % N + 1)))
 		# floor has no Create case; the pattern then matches only Stream.
 		"$tmp/bench.test" -test.run '^$' -test.count 1 -test.benchtime "$BENCHTIME" \
-			-test.bench "^Benchmark(Stream|Create)\$/^client=$c\$" >"$tmp/out"
+			-test.bench "^Benchmark($BENCH)\$/^client=$c\$" >"$tmp/out"
 		if [ "$round" -eq 0 ] && [ "$i" -eq 0 ]; then
 			grep -v -e '^PASS' -e '^ok' "$tmp/out" >>"$out"
 		else
@@ -40,7 +49,11 @@ while [ "$round" -lt "$ROUNDS" ]; do
 	round=$((round + 1))
 done
 
-order='/client@(floor onesdk go-openai openai-go)'
+order="/client@($CLIENTS)"
+if [ "$BENCH" != "Stream|Create" ]; then
+	go tool benchstat -col "$order" "$out"
+	exit
+fi
 go tool benchstat -filter '.name:Stream' -col "$order" "$out"
 echo
 go tool benchstat -filter '.name:Create' -col "$order" "$out"

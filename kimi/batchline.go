@@ -76,10 +76,73 @@ func (r *BatchResult) Completion() (*ChatCompletion, error) {
 		return nil, fmt.Errorf("kimi: batch request %s has no successful response", r.CustomID)
 	}
 	var c ChatCompletion
-	if err := json.Unmarshal(r.Response.Body, &c); err != nil {
+	if err := decodeJSON(r.Response.Body, &c); err != nil {
 		return nil, fmt.Errorf("%w: batch request %s: %w", ErrBadResponse, r.CustomID, err)
 	}
 	return &c, nil
+}
+
+// decodeFast decodes a result line in one pass with the chunk parser,
+// the body kept as raw bytes for Completion to decode (with the same
+// parser); false leaves r zero for decodeSlow, encoding/json, to decide.
+// A file of results is mostly completions, and encoding/json would
+// scan each body twice before Completion scans it again.
+func (r *BatchResult) decodeFast(data []byte) bool {
+	p := &jparser{jscan: jscan{b: data}}
+	if parseObject(p, r, (*jparser).batchResultMember) != nil || !p.end() {
+		*r = BatchResult{}
+		return false
+	}
+	return true
+}
+
+func (r *BatchResult) decodeSlow(data []byte) error {
+	type plain BatchResult
+	return json.Unmarshal(data, (*plain)(r))
+}
+
+var (
+	batchResultKeys   = fieldKeys(BatchResult{})
+	batchResponseKeys = fieldKeys(BatchResponse{})
+	batchErrorKeys    = fieldKeys(BatchError{})
+)
+
+func (p *jparser) batchResultMember(r *BatchResult, k []byte) (uint32, error) {
+	switch string(k) {
+	case "id":
+		return 1, p.plainStr(&r.ID)
+	case "custom_id":
+		return 2, p.plainStr(&r.CustomID)
+	case "response":
+		return 4, newObject(p, &r.Response, (*jparser).batchResponseMember)
+	case "error":
+		return 8, newObject(p, &r.Error, (*jparser).batchErrorMember)
+	}
+	return 0, p.unknown(k, batchResultKeys)
+}
+
+func (p *jparser) batchResponseMember(r *BatchResponse, k []byte) (uint32, error) {
+	switch string(k) {
+	case "status_code":
+		return 1, p.int(&r.StatusCode)
+	case "request_id":
+		return 2, p.plainStr(&r.RequestID)
+	case "body":
+		raw, err := p.raw()
+		r.Body = raw
+		return 4, err
+	}
+	return 0, p.unknown(k, batchResponseKeys)
+}
+
+func (p *jparser) batchErrorMember(e *BatchError, k []byte) (uint32, error) {
+	switch string(k) {
+	case "code":
+		return 1, p.plainStr(&e.Code)
+	case "message":
+		return 2, p.plainStr(&e.Message)
+	}
+	return 0, p.unknown(k, batchErrorKeys)
 }
 
 // ReadJSONL ranges over the JSON lines of r decoded as T, with their
@@ -101,7 +164,7 @@ func ReadJSONL[T any](r io.Reader) iter.Seq2[T, error] {
 					}
 					err = nil
 				default:
-					if derr := json.Unmarshal(line, &v); derr != nil {
+					if derr := decodeJSON(line, &v); derr != nil {
 						if !yield(zero, fmt.Errorf("kimi: line %d: %w", n, derr)) {
 							return
 						}
