@@ -177,4 +177,3 @@ func BenchmarkBatchResults(b *testing.B) {
 		benchBatch(b, func() (int, int, error) { return batchOpenAIGo(ctx, &c) })
 	})
 }
-
