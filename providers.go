@@ -18,10 +18,11 @@ const (
 	featCaching                 // context caches and tags (/caching)
 	featPlatform                // files, token estimation, balance
 	featBatches                 // server-side batches (/batches)
+	featFormulas                // official tools (/formulas)
 )
 
 func (f feature) String() string {
-	return [...]string{"models endpoint", "context caching or tags", "files, token estimation or balance endpoints", "batch API"}[f]
+	return [...]string{"models endpoint", "context caching or tags", "files, token estimation or balance endpoints", "batch API", "official tools (formulas)"}[f]
 }
 
 // provider describes one backend that speaks Kimi's API.
@@ -45,7 +46,7 @@ var providers = []*provider{
 			}
 			return kimi.BaseURLCN
 		},
-		features: []feature{featModels, featCaching, featPlatform, featBatches},
+		features: []feature{featModels, featCaching, featPlatform, featBatches, featFormulas},
 	},
 	{
 		// Ace Data Cloud resells Kimi's chat completions at

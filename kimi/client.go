@@ -167,6 +167,8 @@ type Client struct {
 	Users      *UserService // account balance (/users/me/balance)
 	// Batches runs files of chat requests server-side (/batches).
 	Batches *BatchService
+	// Formulas lists and runs Kimi's official tools (/formulas).
+	Formulas *FormulaService
 
 	// The key sits behind a pointer so that printing a Client value with
 	// fmt (which cannot call methods on unexported fields) shows an
@@ -272,6 +274,7 @@ func NewClient(cfg Config) *Client {
 	c.Tags = &TagService{c}
 	c.Files = &FileService{c}
 	c.Batches = &BatchService{c}
+	c.Formulas = &FormulaService{c}
 	c.Tokenizers = &TokenizerService{c}
 	c.Users = &UserService{c}
 	return c

@@ -170,3 +170,52 @@ func errBatchInputGone(id string) *apiError {
 // within the completion window.
 var errBatchRequestExpired = &apiError{Status: http.StatusBadRequest, Type: "batch_expired",
 	Message: "This request could not be executed before the completion window expired."}
+
+// Formula API texts (formulas.go, formula_tools.go). Only the 404 is
+// captured ("formula not found"); the body errors, the failed-fiber
+// details and the tools' own messages are assumed. "no matching lambda
+// found" is reported for a bare excel function name, not shown in a
+// body; it is assumed to be the fiber's top-level error, for every name
+// that is not a function of the formula.
+var (
+	errFormulaNotFound = &apiError{Status: http.StatusNotFound, Type: "resource_not_found_error", Message: "formula not found"}
+
+	errFiberBody         = errInvalid("the body must be a JSON object with string fields name and arguments")
+	errFiberBodyTooLarge = errInvalid("the body exceeds %d bytes", maxFiberBody)
+)
+
+func errFiberField(field, problem string) *apiError { return errInvalid("%s %s", field, problem) }
+
+const (
+	fiberNoLambda      = "no matching lambda found"
+	fiberArgsNotObject = "invalid arguments: arguments must be a JSON object encoded as a string"
+	// rethink's output: the live tool "does not return any information".
+	rethinkOutput = "Thought recorded."
+)
+
+func fiberArgMissing(name string) string {
+	return "invalid arguments: missing required parameter " + quoteParam(name)
+}
+
+func fiberArgType(name, typ string) string {
+	return "invalid arguments: parameter " + quoteParam(name) + " must be of type " + typ
+}
+
+func fiberArgEnum(name string, enum []string) string {
+	return "invalid arguments: parameter " + quoteParam(name) + " must be one of " + orList(enum)
+}
+
+func fiberArgItems(name, typ string, enum []string) string {
+	if len(enum) > 0 {
+		return "invalid arguments: items of parameter " + quoteParam(name) + " must be one of " + orList(enum)
+	}
+	return "invalid arguments: items of parameter " + quoteParam(name) + " must be of type " + typ
+}
+
+// quoteParam quotes a parameter name, cut short: a name may be megabytes.
+func quoteParam(name string) string {
+	if len(name) > 64 {
+		name = truncUTF8(name, 64) + "…"
+	}
+	return fmt.Sprintf("%q", name)
+}

@@ -174,6 +174,44 @@
 //
 // See batches.go.
 //
+// # Official tools (formulas)
+//
+// GET /v1/formulas/moonshot/{name}:{tag}/tools lists a formula's tools
+// as {"object":"list","tools":[…]}, the entries in the platform's JSON and
+// key order, ready to append to a chat request's tools; POST
+// …/fibers runs one function, {"name","arguments"} with arguments a JSON
+// object encoded as a string, and answers a Fiber (fiber-… and lambda-…
+// ids, status, context with input, output or encrypted_output and error,
+// formula, organization_id, project_id). See
+// https://platform.moonshot.ai/docs/guide/use-official-tools.
+//
+// The catalogue: web-search (web_search), convert, rethink, random-choice
+// (random_choice), mew (mew_generator), memory, excel (a _plugin entry
+// whose functions are called excel.<function>), date, base64
+// (base64_encode, base64_decode) and fetch. The tag may be omitted or
+// "latest"; any other formula, tag or namespace, quickjs and code-runner
+// included, is 404 "formula not found". The date, base64 and fetch schemas
+// are reconstructed from the documented parameters.
+//
+// The functions run in the emulator, deterministically: convert does real
+// unit conversions (currencies excepted: no exchange rates offline), date
+// real arithmetic on the emulator's clock with IANA zones, random_choice
+// draws from the given seed (else one derived from the arguments), memory
+// is a key-value store per organization whose entries expire on the
+// emulator's clock, and web_search returns an encrypted_output envelope
+// the emulator's chat model can read. fetch never goes to the network:
+// it serves only the pages registered with WithFetchPage, every other URL
+// fails as if offline.
+//
+// Assumed, for want of a public source: a name that is not a function of
+// the formula fails the fiber (HTTP 200, status "failed", top-level error
+// "no matching lambda found"); bad arguments fail it with context.error
+// naming the parameter; a function's own failure (unknown unit, bad date,
+// invalid base64…) is a succeeded fiber whose output starts "ERROR: ", as
+// the live excel lambda reports; a web_search fiber is charged as one
+// $web_search call; other fibers are free and no fiber is rate limited.
+// The texts of these errors are the emulator's own (assumed.go).
+//
 // # Tokens and billing
 //
 // POST /v1/tokenizers/estimate-token-count answers exactly the

@@ -83,6 +83,8 @@ type config struct {
 	bodyTimeout time.Duration // body read deadline; bodyReadTimeout except in tests
 	retired     bool          // WithRetiredModels
 	retryAfter  bool          // WithRetryAfterHeader
+
+	fetchPages map[string]fetchPage // WithFetchPage (formula_tools.go)
 }
 
 // WithAccount adds an account (an organization with one or more keys);
@@ -145,6 +147,19 @@ func WithCacheReadyDelay(d time.Duration) Option {
 // 100 MB.
 func WithFileLimits(l FileLimits) Option { return func(c *config) { c.fileLimits = l } }
 
+// WithFetchPage registers a page the fetch formula
+// (moonshot/fetch:latest) can fetch: the emulator never goes to the
+// network, so every other URL fails as if offline. contentType "" is
+// taken as HTML, as the MCP fetch server the tool comes from does.
+func WithFetchPage(url, contentType, body string) Option {
+	return func(c *config) {
+		if c.fetchPages == nil {
+			c.fetchPages = make(map[string]fetchPage)
+		}
+		c.fetchPages[url] = fetchPage{contentType: contentType, body: body}
+	}
+}
+
 // org is the runtime state of an Account, shared by all its keys.
 type org struct {
 	Account
@@ -152,6 +167,8 @@ type org struct {
 	caches *cacheStore // explicit context caches and tags (caching.go)
 	ledger *ledger     // billing charges (ledger.go)
 	files  *fileStore  // uploaded files (files.go)
+
+	memory *memoryStore // the memory formula's key-value store (formula_tools.go)
 
 	// The per-account response headers, each built once (net/http only
 	// reads them).
@@ -293,7 +310,7 @@ func (e *Emulator) newOrg(a Account) *org {
 	a.Keys = slices.Clone(a.Keys) // the caller's slice stays the caller's
 	return &org{Account: a, cache: newPrefixCache(), caches: newCacheStore(),
 		hdrUID: []string{a.UserID}, hdrGID: []string{a.Tier}, hdrOrg: []string{a.OrgID}, hdrProject: []string{a.ProjectID},
-		ledger: newLedger(a.Currency), files: newFileStore()}
+		ledger: newLedger(a.Currency), files: newFileStore(), memory: &memoryStore{}}
 }
 
 // derivedHex is 32 hex digits derived from a key, for the ids an account
@@ -352,6 +369,9 @@ func (e *Emulator) routes() []route {
 		{"GET /v1/batches", e.handleListBatches},
 		{"GET /v1/batches/{id}", e.handleGetBatch},
 		{"POST /v1/batches/{id}/cancel", e.handleCancelBatch},
+		// Official tools (formulas.go); {ref} is "name:tag".
+		{"GET /v1/formulas/{ns}/{ref}/tools", e.handleFormulaTools},
+		{"POST /v1/formulas/{ns}/{ref}/fibers", e.handleFormulaFiber},
 	}
 }
 

@@ -95,3 +95,15 @@ func ctxErr(ctx context.Context) error {
 	}
 	return errors.New("extraction cancelled: the request ended")
 }
+
+// Formula API bounds (formulas.go, formula_tools.go): the fiber body, each
+// fiber's output, and the work one call may ask for.
+const (
+	maxFiberBody        = 1 << 20
+	maxFormulaOutput    = 1 << 20
+	maxFormulaString    = 64 << 10 // a format, zone, date, key or unit argument
+	maxRandomCandidates = 1000
+	maxMemoryEntries    = 1000    // per organization
+	maxMemoryBytes      = 1 << 20 // per organization, keys and data
+	maxFetchLength      = 1000000 // fetch's max_length is below this (its schema)
+)

@@ -56,6 +56,7 @@ type chatOptions struct {
 	files         []string // --file PATH (repeatable)
 	keepFiles     bool
 	quota         quotaFlags
+	tools         []string // --tool FORMULA (repeatable)
 }
 
 func newChatCmd(a *app) *cobra.Command {
@@ -110,6 +111,15 @@ file Kimi cannot extract, a bad request (exit code 6). --file takes one
 question: it does not combine with a session, --cache, --temperature or
 --thinking.
 
+--tool FORMULA (repeatable) lets the model use Kimi's official tools
+(web-search, convert, date, base64, fetch, memory, random-choice, excel,
+rethink, mew, or any formula URI; '$web_search' is the builtin search,
+which needs thinking off): each call the model makes is run on the
+platform and its result sent back, until the model answers; every call
+(name, arguments) and a short form of its result are shown on standard
+error. The always-thinking models (kimi-k2.7-code, kimi-k3) search with
+--tool web-search. --tool does not combine with --file or --cache.
+
 The default model is the provider's current general model: ` + catalog.RulesFor(catalog.ProviderMoonshot).DefaultModel + ` on
 Moonshot, ` + catalog.RulesFor(catalog.ProviderAceData).DefaultModel + ` on Ace Data Cloud. kimi-k3 reasons at
 --reasoning-effort low, high or max.`,
@@ -119,7 +129,8 @@ Moonshot, ` + catalog.RulesFor(catalog.ProviderAceData).DefaultModel + ` on Ace 
   onesdk --json chat --no-stream "Hello" | jq -r '.choices[0].message.content'
   onesdk chat --system "You are terse." --max-turns 10
   onesdk chat --cache manual "How do I reset the device?"
-  onesdk chat --file report.pdf --file appendix.docx "What are the main findings?"`,
+  onesdk chat --file report.pdf --file appendix.docx "What are the main findings?"
+  onesdk chat --tool web-search --tool convert "Search the boiling point of water in Fahrenheit and convert 212 °F to °C"`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runChat(cmd, o, args) },
 	}
@@ -136,10 +147,12 @@ Moonshot, ` + catalog.RulesFor(catalog.ProviderAceData).DefaultModel + ` on Ace 
 	f.IntVar(&o.maxTurns, "max-turns", 0, "interactive: keep only the last N turns in the history (0 keeps all)")
 	f.StringVar(&o.cache, "cache", "", "ask against the context cache this tag points to (model: "+defaultCacheModel+" unless --model says otherwise)")
 	f.StringArrayVarP(&o.files, "file", "f", nil, "ask about this document: uploaded, extracted, put ahead of the question (repeatable)")
+	f.StringArrayVar(&o.tools, "tool", nil, "let the model use this official tool (web-search, convert, date, base64, fetch, memory, random-choice, excel, rethink, mew, or a formula URI; $web_search for the builtin search); repeatable")
 	f.BoolVar(&o.keepFiles, "keep-files", false, "with --file: keep the uploaded files instead of deleting them afterwards")
 	_ = cmd.RegisterFlagCompletionFunc("thinking", cobra.FixedCompletions([]string{"enabled", "disabled"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("reasoning-effort", cobra.FixedCompletions([]string{"low", "high", "max"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("model", a.completeModels)
+	_ = cmd.RegisterFlagCompletionFunc("tool", cobra.FixedCompletions(officialFormulas, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("cache", a.completeIDs(tagNames))
 	o.quota.register(cmd)
 	return cmd
@@ -168,8 +181,15 @@ func (a *app) runChat(cmd *cobra.Command, o *chatOptions, args []string) error {
 		return err
 	}
 	if len(o.files) > 0 {
+		if len(o.tools) > 0 {
+			return usageErrorf("--file and --tool exclude each other")
+		}
 		return a.askDocuments(cmd, o, req, question, interactive)
 	}
+	if len(o.tools) > 0 && o.cache != "" {
+		return usageErrorf("--cache and --tool exclude each other: a cached context carries no tools")
+	}
+	a.tools, a.toolNotes = o.tools, cmd.ErrOrStderr()
 	sdk, err := a.newSDK(cmd)
 	if err != nil {
 		return err
@@ -360,6 +380,9 @@ func (o *chatOptions) printer(cmd *cobra.Command) *replyPrinter {
 func (a *app) reply(ctx context.Context, sdk *onesdk.SDK, req onesdk.Request, noStream bool, p *replyPrinter) (onesdk.Message, *onesdk.Response, error) {
 	ctx, cancel := a.callContext(ctx)
 	defer cancel()
+	if len(a.tools) > 0 {
+		return a.replyWithTools(ctx, sdk, req, noStream, p)
+	}
 	if noStream {
 		resp, err := sdk.Generate(ctx, &req)
 		if err != nil {

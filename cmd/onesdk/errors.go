@@ -191,6 +191,8 @@ func (a *app) hint(err, kind error) string {
 		// message ("Not found the context cache tag x" in a chat).
 		what := a.command + " " + strings.ToLower(err.Error())
 		switch {
+		case strings.Contains(what, "formula"):
+			return "the official formulas are " + strings.Join(officialFormulas[:len(officialFormulas)-1], ", ")
 		case strings.Contains(what, " tag"):
 			return "'onesdk tag list' lists the tags"
 		case strings.Contains(what, " cache"):

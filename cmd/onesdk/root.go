@@ -73,6 +73,10 @@ type app struct {
 	// admitter holds the command's chat requests to rate limits
 	// (quotaFlags), nil for none.
 	admitter onesdk.Admitter
+	// tools are chat --tool's formulas ("$web_search" for the builtin):
+	// when set, every reply runs the tool loop (toolchat.go).
+	tools     []string
+	toolNotes io.Writer // where the tool calls are shown: standard error
 	// command is the command path being run ("onesdk tag get"), for hints.
 	command    string
 	offlineKey string
@@ -111,7 +115,7 @@ func newRootCmd(a *app) *cobra.Command {
 	_ = root.RegisterFlagCompletionFunc("region", cobra.FixedCompletions([]string{"cn", "ai"}, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(newChatCmd(a), newModelsCmd(a), newCacheCmd(a), newTagCmd(a), newFilesCmd(a), newTokensCmd(a),
-		newBalanceCmd(a), newServeCmd(a), newBatchCmd(a), newQuotaCmd(a), newVersionCmd(a))
+		newBalanceCmd(a), newServeCmd(a), newBatchCmd(a), newQuotaCmd(a), newFormulasCmd(a), newVersionCmd(a))
 	return root
 }
 

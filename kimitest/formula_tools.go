@@ -1,0 +1,898 @@
+package kimitest
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"html"
+	"math"
+	mrand "math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // IANA zones independent of the host
+	"unicode/utf8"
+)
+
+// The formulas' functions, run by the emulator itself, deterministically.
+// Their "ERROR: " texts are the emulator's own (assumed): the live tools'
+// messages are not public beyond excel's "File <id> is empty or not
+// found".
+
+func argString(args map[string]json.RawMessage, k, def string) string {
+	v, ok := args[k]
+	if !ok || string(v) == "null" {
+		return def
+	}
+	var s string
+	json.Unmarshal(v, &s)
+	return s
+}
+
+func argFloat(args map[string]json.RawMessage, k string, def float64) float64 {
+	v, ok := args[k]
+	if !ok || string(v) == "null" {
+		return def
+	}
+	var f float64
+	if json.Unmarshal(v, &f) != nil {
+		return def
+	}
+	return f
+}
+
+// argInt reads an integer argument (the schema check has made sure it is
+// one), clamped to ±2^53.
+func argInt(args map[string]json.RawMessage, k string, def int64) int64 {
+	f := argFloat(args, k, float64(def))
+	return int64(max(min(f, 1<<53), -(1 << 53)))
+}
+
+func argBool(args map[string]json.RawMessage, k string) bool {
+	return string(args[k]) == "true"
+}
+
+// pyFloat prints f as Python's repr does: the shortest round-tripping
+// digits, ".0" on integral values, exponent form outside [1e-4, 1e16).
+func pyFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case f == 0:
+		if math.Signbit(f) {
+			return "-0.0"
+		}
+		return "0.0"
+	}
+	if a := math.Abs(f); a >= 1e16 || a < 1e-4 {
+		s := strconv.FormatFloat(f, 'e', -1, 64)
+		return s
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// pyRound2 is Python's round(f, 2) for the values printed here.
+func pyRound2(f float64) float64 {
+	if math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) > 1e15 {
+		return f
+	}
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'f', 2, 64), 64)
+	return r
+}
+
+// unit is one unit of the convert tool: value in the kind's base unit =
+// value × factor (temperature is affine and handled apart).
+type unit struct {
+	kind   string
+	symbol string
+	factor float64
+}
+
+var convertUnits = sync.OnceValue(func() map[string]unit {
+	m := make(map[string]unit)
+	add := func(kind, symbol string, factor float64, names ...string) {
+		u := unit{kind, symbol, factor}
+		m[strings.ToLower(symbol)] = u
+		for _, n := range names {
+			m[strings.ToLower(n)] = u
+		}
+	}
+	// length, base metre
+	add("length", "m", 1, "meter", "meters", "metre", "metres")
+	add("length", "km", 1000, "kilometer", "kilometers", "kilometre", "kilometres")
+	add("length", "cm", 0.01, "centimeter", "centimeters", "centimetre", "centimetres")
+	add("length", "mm", 0.001, "millimeter", "millimeters", "millimetre", "millimetres")
+	add("length", "µm", 1e-6, "um", "micrometer", "micrometers", "micron", "microns")
+	add("length", "nm", 1e-9, "nanometer", "nanometers")
+	add("length", "in", 0.0254, "inch", "inches", "\"")
+	add("length", "ft", 0.3048, "foot", "feet", "'")
+	add("length", "yd", 0.9144, "yard", "yards")
+	add("length", "mi", 1609.344, "mile", "miles")
+	add("length", "nmi", 1852, "nautical mile", "nautical miles")
+	// mass, base kilogram
+	add("mass", "kg", 1, "kilogram", "kilograms", "kilo", "kilos")
+	add("mass", "g", 0.001, "gram", "grams", "gramme")
+	add("mass", "mg", 1e-6, "milligram", "milligrams")
+	add("mass", "t", 1000, "tonne", "tonnes", "metric ton", "metric tons")
+	add("mass", "lb", 0.45359237, "lbs", "pound", "pounds")
+	add("mass", "oz", 0.028349523125, "ounce", "ounces")
+	add("mass", "st", 6.35029318, "stone", "stones")
+	// volume, base litre
+	add("volume", "L", 1, "l", "liter", "liters", "litre", "litres")
+	add("volume", "mL", 0.001, "milliliter", "milliliters", "millilitre", "millilitres")
+	add("volume", "m^3", 1000, "m3", "m³", "cubic meter", "cubic meters")
+	add("volume", "cm^3", 0.001, "cm3", "cm³", "cc")
+	add("volume", "gal", 3.785411784, "gallon", "gallons")
+	add("volume", "qt", 0.946352946, "quart", "quarts")
+	add("volume", "pt", 0.473176473, "pint", "pints")
+	add("volume", "cup", 0.2365882365, "cups")
+	add("volume", "floz", 0.0295735295625, "fl oz", "fl_oz", "fluid ounce", "fluid ounces")
+	add("volume", "tbsp", 0.01478676478125, "tablespoon", "tablespoons")
+	add("volume", "tsp", 0.00492892159375, "teaspoon", "teaspoons")
+	// temperature (affine; factor unused)
+	add("temperature", "°C", 0, "c", "degc", "celsius", "℃")
+	add("temperature", "°F", 0, "f", "degf", "fahrenheit", "℉")
+	add("temperature", "K", 0, "kelvin", "kelvins", "degk")
+	// area, base square metre
+	add("area", "m^2", 1, "m2", "m²", "square meter", "square meters", "sqm")
+	add("area", "km^2", 1e6, "km2", "km²", "square kilometer", "square kilometers")
+	add("area", "cm^2", 1e-4, "cm2", "cm²")
+	add("area", "ft^2", 0.09290304, "ft2", "ft²", "sqft", "square foot", "square feet")
+	add("area", "in^2", 0.00064516, "in2", "in²", "square inch", "square inches")
+	add("area", "mi^2", 2589988.110336, "mi2", "mi²", "square mile", "square miles")
+	add("area", "acre", 4046.8564224, "acres", "ac")
+	add("area", "hectare", 1e4, "hectares", "ha")
+	// time, base second
+	add("time", "s", 1, "sec", "secs", "second", "seconds")
+	add("time", "ms", 0.001, "millisecond", "milliseconds")
+	add("time", "min", 60, "minute", "minutes", "mins")
+	add("time", "h", 3600, "hr", "hrs", "hour", "hours")
+	add("time", "day", 86400, "d", "days")
+	add("time", "week", 604800, "weeks", "wk")
+	add("time", "year", 31536000, "years", "yr", "yrs") // 365 days
+	// energy, base joule
+	add("energy", "J", 1, "joule", "joules")
+	add("energy", "kJ", 1000, "kilojoule", "kilojoules")
+	add("energy", "cal", 4.184, "calorie", "calories")
+	add("energy", "kcal", 4184, "kilocalorie", "kilocalories")
+	add("energy", "Wh", 3600, "watt hour", "watt hours")
+	add("energy", "kWh", 3.6e6, "kilowatt hour", "kilowatt hours")
+	add("energy", "eV", 1.602176634e-19, "electronvolt", "electronvolts")
+	add("energy", "BTU", 1055.05585262, "btus")
+	// pressure, base pascal
+	add("pressure", "Pa", 1, "pascal", "pascals")
+	add("pressure", "kPa", 1000, "kilopascal", "kilopascals")
+	add("pressure", "MPa", 1e6, "megapascal", "megapascals")
+	add("pressure", "bar", 1e5, "bars")
+	add("pressure", "atm", 101325, "atmosphere", "atmospheres")
+	add("pressure", "psi", 6894.757293168361)
+	add("pressure", "mmHg", 133.322387415)
+	add("pressure", "torr", 101325.0/760)
+	// speed, base metre per second
+	add("speed", "m/s", 1, "mps", "meters per second")
+	add("speed", "km/h", 1/3.6, "kph", "kmh", "kilometers per hour")
+	add("speed", "mph", 0.44704, "mi/h", "miles per hour")
+	add("speed", "knot", 1852.0/3600, "knots", "kn", "kt")
+	add("speed", "ft/s", 0.3048, "fps", "feet per second")
+	return m
+})
+
+// currencies are listed by the live tool, which quotes live rates.
+var currencies = []string{"usd", "eur", "cny", "rmb", "jpy", "gbp", "hkd", "krw", "aud", "cad", "chf", "sgd", "inr", "rub"}
+
+func lookupUnit(s string) (unit, bool) {
+	k := strings.ToLower(strings.TrimSpace(s))
+	u, ok := convertUnits()[k]
+	if !ok {
+		u, ok = convertUnits()[strings.TrimPrefix(k, "°")]
+	}
+	return u, ok
+}
+
+func toolConvert(args map[string]json.RawMessage) string {
+	v := argFloat(args, "value", 0)
+	from, to := argString(args, "from_unit", ""), argString(args, "to_unit", "")
+	if len(from) > maxFormulaString || len(to) > maxFormulaString {
+		return "ERROR: unit name too long"
+	}
+	for _, s := range []string{from, to} {
+		if slices.Contains(currencies, strings.ToLower(strings.TrimSpace(s))) {
+			// Exchange rates change daily and the emulator is offline.
+			return "ERROR: currency conversion is not available: no exchange rates offline"
+		}
+	}
+	fu, ok := lookupUnit(from)
+	if !ok {
+		return fmt.Sprintf("ERROR: unknown unit: %s", from)
+	}
+	tu, ok := lookupUnit(to)
+	if !ok {
+		return fmt.Sprintf("ERROR: unknown unit: %s", to)
+	}
+	if fu.kind != tu.kind {
+		return fmt.Sprintf("ERROR: cannot convert %s (%s) to %s (%s)", from, fu.kind, to, tu.kind)
+	}
+	var r float64
+	if fu.kind == "temperature" {
+		k := v
+		switch fu.symbol {
+		case "°C":
+			k = v + 273.15
+		case "°F":
+			k = (v-32)*5/9 + 273.15
+		}
+		switch tu.symbol {
+		case "°C":
+			r = k - 273.15
+		case "°F":
+			r = (k-273.15)*9/5 + 32
+		default:
+			r = k
+		}
+	} else {
+		r = v * fu.factor / tu.factor
+	}
+	return fmt.Sprintf("%s %s = %s %s", pyFloat(v), fu.symbol, pyFloat(pyRound2(r)), tu.symbol)
+}
+
+// toolBase64 encodes data's text in encoding to base64, or decodes.
+func toolBase64(encode bool, args map[string]json.RawMessage) string {
+	data := argString(args, "data", "")
+	enc := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(argString(args, "encoding", "utf-8"))), "_", "-")
+	switch enc {
+	case "utf-8", "utf8", "ascii", "us-ascii", "latin-1", "latin1", "iso-8859-1":
+	default:
+		return "ERROR: unknown encoding: " + truncUTF8(argString(args, "encoding", ""), 64)
+	}
+	if encode {
+		var b []byte
+		for _, r := range data {
+			switch {
+			case enc == "utf-8" || enc == "utf8":
+				b = utf8.AppendRune(b, r)
+			case r < 0x80 || (r < 0x100 && strings.Contains(enc, "latin") || r < 0x100 && enc == "iso-8859-1"):
+				b = append(b, byte(r))
+			default:
+				return fmt.Sprintf("ERROR: '%s' codec can't encode character %U", enc, r)
+			}
+		}
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(data))
+	if err != nil {
+		return "ERROR: invalid base64 data: " + err.Error()
+	}
+	switch enc {
+	case "utf-8", "utf8":
+		if !utf8.Valid(b) {
+			return "ERROR: decoded bytes are not valid utf-8"
+		}
+		return string(b)
+	case "ascii", "us-ascii":
+		for _, c := range b {
+			if c >= 0x80 {
+				return "ERROR: decoded bytes are not valid ascii"
+			}
+		}
+		return string(b)
+	}
+	var sb strings.Builder
+	for _, c := range b {
+		sb.WriteRune(rune(c))
+	}
+	return sb.String()
+}
+
+// toolRandomChoice draws with the given seed, else a seed derived from
+// the arguments, so that the same call gives the same answer.
+func toolRandomChoice(raw string, args map[string]json.RawMessage) string {
+	var cands []string
+	var weights []float64
+	json.Unmarshal(args["candidates"], &cands)
+	if w, ok := args["weights"]; ok && string(w) != "null" {
+		json.Unmarshal(w, &weights)
+		if weights == nil {
+			weights = []float64{}
+		}
+	}
+	count := argInt(args, "count", 1)
+	replace := argBool(args, "replace")
+	format := argString(args, "format", "simple")
+	switch {
+	case len(cands) == 0:
+		return "ERROR: candidates must not be empty"
+	case len(cands) > maxRandomCandidates:
+		return fmt.Sprintf("ERROR: at most %d candidates", maxRandomCandidates)
+	case count < 1:
+		return "ERROR: count must be at least 1"
+	case count > maxRandomCandidates:
+		return fmt.Sprintf("ERROR: count must be at most %d", maxRandomCandidates)
+	case !replace && count > int64(len(cands)):
+		return fmt.Sprintf("ERROR: count (%d) exceeds the number of candidates (%d) without replacement", count, len(cands))
+	case weights != nil && len(weights) != len(cands):
+		return fmt.Sprintf("ERROR: weights has %d entries, candidates has %d", len(weights), len(cands))
+	}
+	var total float64
+	for _, w := range weights {
+		if w < 0 || math.IsInf(w, 0) || math.IsNaN(w) {
+			return "ERROR: weights must be non-negative numbers"
+		}
+		total += w
+	}
+	if weights != nil && total <= 0 {
+		return "ERROR: weights must not all be zero"
+	}
+	var seed uint64
+	if s, ok := args["seed"]; ok && string(s) != "null" {
+		seed = uint64(argInt(args, "seed", 0))
+	} else {
+		h := fnv.New64a()
+		h.Write([]byte(raw))
+		seed = h.Sum64()
+	}
+	rng := mrand.New(mrand.NewPCG(seed, 0x6b696d69))
+	idx := make([]int, len(cands))
+	for i := range idx {
+		idx[i] = i
+	}
+	w := slices.Clone(weights)
+	picked := make([]string, 0, count)
+	for range count {
+		var j int // position in idx
+		if w == nil {
+			j = rng.IntN(len(idx))
+		} else {
+			var sum float64
+			for _, p := range idx {
+				sum += w[p]
+			}
+			if sum <= 0 {
+				return "ERROR: not enough candidates with a positive weight"
+			}
+			x := rng.Float64() * sum
+			j = len(idx) - 1
+			for k, p := range idx {
+				if x < w[p] {
+					j = k
+					break
+				}
+				x -= w[p]
+			}
+			for j > 0 && w[idx[j]] == 0 { // never land on a zero weight through rounding
+				j--
+			}
+		}
+		picked = append(picked, cands[idx[j]])
+		if !replace {
+			idx = slices.Delete(idx, j, j+1)
+		}
+	}
+	switch format {
+	case "json":
+		b, _ := json.Marshal(struct {
+			Selected        []string `json:"selected"`
+			Count           int      `json:"count"`
+			TotalCandidates int      `json:"total_candidates"`
+			Replace         bool     `json:"replace"`
+			Seed            uint64   `json:"seed"`
+		}{picked, len(picked), len(cands), replace, seed})
+		return string(b)
+	case "detailed":
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "Selected %d of %d candidates (replace=%t, seed=%d):", len(picked), len(cands), replace, seed)
+		for i, p := range picked {
+			fmt.Fprintf(&sb, "\n%d. %s", i+1, p)
+		}
+		return sb.String()
+	}
+	return strings.Join(picked, ", ")
+}
+
+// mewSounds and mewBlessings per mood; the live texts are not public.
+var mewMoods = []string{"happy", "sleepy", "hungry", "playful", "grumpy"}
+
+var mewLines = map[string][2]string{
+	"happy":   {"喵~喵~ 咕噜咕噜", "愿你今天的每一刻都像晒太阳的猫一样惬意！"},
+	"sleepy":  {"喵……呼噜……", "愿你今晚好梦，醒来精神满满。"},
+	"hungry":  {"喵呜！喵呜！", "愿你的饭碗永远满满，生活有滋有味。"},
+	"playful": {"喵！喵喵！", "愿你保持好奇心，每天都有新的乐趣。"},
+	"grumpy":  {"哼……喵。", "愿烦恼像猫毛一样，一梳就掉。"},
+}
+
+func toolMew(raw string, args map[string]json.RawMessage) string {
+	mood := argString(args, "mood", "")
+	if mood == "" {
+		h := fnv.New32a()
+		h.Write([]byte(raw))
+		mood = mewMoods[h.Sum32()%uint32(len(mewMoods))]
+	}
+	l := mewLines[mood]
+	b, _ := json.Marshal(struct {
+		Sound    string `json:"sound"`
+		Blessing string `json:"blessing"`
+		Mood     string `json:"mood"`
+	}{l[0], l[1], mood})
+	return string(b)
+}
+
+// memoryStore is the memory formula's per-organization key-value store;
+// entries expire on the emulator's clock.
+type memoryStore struct {
+	mu      sync.Mutex
+	entries map[string]memoryEntry
+	bytes   int
+}
+
+type memoryEntry struct {
+	data    json.RawMessage
+	expires time.Time
+}
+
+func (m *memoryStore) purge(now time.Time) {
+	for k, e := range m.entries {
+		if !now.Before(e.expires) {
+			m.bytes -= len(k) + len(e.data)
+			delete(m.entries, k)
+		}
+	}
+}
+
+func memoryJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func (m *memoryStore) run(now time.Time, args map[string]json.RawMessage) string {
+	action := argString(args, "action", "")
+	key := argString(args, "key", "")
+	if len(key) > maxFormulaString || len(argString(args, "prefix", "")) > maxFormulaString {
+		return "ERROR: key too long"
+	}
+	if action != "list" && key == "" {
+		return "ERROR: key is required for " + action
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.entries == nil {
+		m.entries = make(map[string]memoryEntry)
+	}
+	m.purge(now)
+	switch action {
+	case "store":
+		data, ok := args["data"]
+		if !ok || string(data) == "null" {
+			return "ERROR: data is required for store"
+		}
+		ttl := argInt(args, "ttl", 86400)
+		if ttl <= 0 {
+			return "ERROR: ttl must be a positive number of seconds"
+		}
+		ttl = min(ttl, 100*365*86400)
+		old, had := m.entries[key]
+		size := m.bytes + len(key) + len(data)
+		if had {
+			size -= len(key) + len(old.data)
+		}
+		if size > maxMemoryBytes || (!had && len(m.entries) >= maxMemoryEntries) {
+			return fmt.Sprintf("ERROR: memory full: at most %d entries and %d bytes", maxMemoryEntries, maxMemoryBytes)
+		}
+		m.entries[key] = memoryEntry{data: data, expires: now.Add(time.Duration(ttl) * time.Second)}
+		m.bytes = size
+		return memoryJSON(map[string]any{"success": true, "action": "store", "key": key, "ttl": ttl})
+	case "retrieve":
+		e, ok := m.entries[key]
+		if !ok {
+			return "ERROR: memory not found: " + key
+		}
+		return memoryJSON(map[string]any{"success": true, "action": "retrieve", "key": key, "data": e.data})
+	case "delete":
+		e, ok := m.entries[key]
+		if !ok {
+			return "ERROR: memory not found: " + key
+		}
+		m.bytes -= len(key) + len(e.data)
+		delete(m.entries, key)
+		return memoryJSON(map[string]any{"success": true, "action": "delete", "key": key})
+	}
+	prefix := argString(args, "prefix", "")
+	keys := []string{}
+	for k := range m.entries {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return memoryJSON(map[string]any{"success": true, "action": "list", "keys": keys, "count": len(keys)})
+}
+
+// strftime formats t as Python's time.strftime does for the common
+// directives; others are kept literally, as glibc does.
+func strftime(t time.Time, format string) string {
+	var sb strings.Builder
+	for i := 0; i < len(format); i++ {
+		c := format[i]
+		if c != '%' || i+1 == len(format) {
+			sb.WriteByte(c)
+			continue
+		}
+		i++
+		switch format[i] {
+		case 'Y':
+			fmt.Fprintf(&sb, "%04d", t.Year())
+		case 'y':
+			fmt.Fprintf(&sb, "%02d", t.Year()%100)
+		case 'm':
+			fmt.Fprintf(&sb, "%02d", int(t.Month()))
+		case 'd':
+			fmt.Fprintf(&sb, "%02d", t.Day())
+		case 'H':
+			fmt.Fprintf(&sb, "%02d", t.Hour())
+		case 'I':
+			fmt.Fprintf(&sb, "%02d", (t.Hour()+11)%12+1)
+		case 'M':
+			fmt.Fprintf(&sb, "%02d", t.Minute())
+		case 'S':
+			fmt.Fprintf(&sb, "%02d", t.Second())
+		case 'j':
+			fmt.Fprintf(&sb, "%03d", t.YearDay())
+		case 'A':
+			sb.WriteString(t.Weekday().String())
+		case 'a':
+			sb.WriteString(t.Weekday().String()[:3])
+		case 'B':
+			sb.WriteString(t.Month().String())
+		case 'b':
+			sb.WriteString(t.Month().String()[:3])
+		case 'p':
+			if t.Hour() < 12 {
+				sb.WriteString("AM")
+			} else {
+				sb.WriteString("PM")
+			}
+		case 'Z':
+			name, _ := t.Zone()
+			sb.WriteString(name)
+		case 'z':
+			sb.WriteString(t.Format("-0700"))
+		case '%':
+			sb.WriteByte('%')
+		default:
+			sb.WriteByte('%')
+			sb.WriteByte(format[i])
+		}
+	}
+	return sb.String()
+}
+
+// strptimeLayout turns a strftime format into a Go layout for parsing;
+// false when it holds a directive Go cannot parse.
+func strptimeLayout(format string) (string, bool) {
+	var sb strings.Builder
+	for i := 0; i < len(format); i++ {
+		c := format[i]
+		if c != '%' || i+1 == len(format) {
+			sb.WriteByte(c)
+			continue
+		}
+		i++
+		l, ok := map[byte]string{'Y': "2006", 'y': "06", 'm': "01", 'd': "02", 'H': "15", 'I': "03", 'M': "04",
+			'S': "05", 'A': "Monday", 'a': "Mon", 'B': "January", 'b': "Jan", 'p': "PM", 'Z': "MST", 'z': "-0700", '%': "%"}[format[i]]
+		if !ok {
+			return "", false
+		}
+		sb.WriteString(l)
+	}
+	return sb.String(), true
+}
+
+// parseDate reads s in loc: in format first, then the ISO forms.
+func parseDate(s, format string, loc *time.Location) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	layouts := []string{}
+	if l, ok := strptimeLayout(format); ok {
+		layouts = append(layouts, l)
+	}
+	layouts = append(layouts, "2006-01-02 15:04:05", "2006-01-02T15:04:05", time.RFC3339, "2006-01-02 15:04", "2006-01-02", "2006/01/02", "2006/01/02 15:04:05")
+	for _, l := range layouts {
+		if t, err := time.ParseInLocation(l, s, loc); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func loadZone(name string) (*time.Location, string) {
+	if name == "" {
+		return time.UTC, ""
+	}
+	if len(name) > 128 {
+		return nil, "ERROR: unknown time zone"
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || strings.EqualFold(name, "local") {
+		return nil, "ERROR: unknown time zone: " + name
+	}
+	return loc, ""
+}
+
+// toolDate works on the emulator's clock; zones default to UTC.
+func toolDate(now time.Time, args map[string]json.RawMessage) string {
+	format := argString(args, "format", "%Y-%m-%d %H:%M:%S")
+	if format == "" {
+		format = "%Y-%m-%d %H:%M:%S"
+	}
+	if len(format) > 256 {
+		return "ERROR: format too long"
+	}
+	for _, k := range []string{"date", "date1", "date2"} {
+		if len(argString(args, k, "")) > 256 {
+			return "ERROR: " + k + " too long"
+		}
+	}
+	switch op := argString(args, "operation", ""); op {
+	case "time":
+		loc, msg := loadZone(argString(args, "zone", ""))
+		if msg != "" {
+			return msg
+		}
+		return strftime(now.In(loc), format)
+	case "convert":
+		from, msg := loadZone(argString(args, "from_zone", ""))
+		if msg != "" {
+			return msg
+		}
+		to, msg := loadZone(argString(args, "to_zone", ""))
+		if msg != "" {
+			return msg
+		}
+		d := argString(args, "date", "")
+		t := now.In(from)
+		if d != "" {
+			var ok bool
+			if t, ok = parseDate(d, format, from); !ok {
+				return "ERROR: invalid date: " + d
+			}
+		}
+		return strftime(t.In(to), format)
+	case "between":
+		loc, msg := loadZone(argString(args, "zone", ""))
+		if msg != "" {
+			return msg
+		}
+		d1, d2 := argString(args, "date1", ""), argString(args, "date2", "")
+		if d1 == "" || d2 == "" {
+			return "ERROR: date1 and date2 are required for between"
+		}
+		t1, ok1 := parseDate(d1, format, loc)
+		t2, ok2 := parseDate(d2, format, loc)
+		if !ok1 {
+			return "ERROR: invalid date: " + d1
+		}
+		if !ok2 {
+			return "ERROR: invalid date: " + d2
+		}
+		// Whole days from date1 to date2, negative when date2 is earlier.
+		days := int64(t2.Sub(t1) / (24 * time.Hour))
+		return fmt.Sprintf("%d days", days)
+	case "add", "subtract":
+		loc, msg := loadZone(argString(args, "zone", ""))
+		if msg != "" {
+			return msg
+		}
+		if _, ok := args["days"]; !ok {
+			return "ERROR: days is required for " + op
+		}
+		days := argInt(args, "days", 0)
+		if days > 3_000_000 || days < -3_000_000 {
+			return "ERROR: days out of range"
+		}
+		if op == "subtract" {
+			days = -days
+		}
+		t := now.In(loc)
+		if d := argString(args, "date", ""); d != "" {
+			var ok bool
+			if t, ok = parseDate(d, format, loc); !ok {
+				return "ERROR: invalid date: " + d
+			}
+		}
+		return strftime(t.AddDate(0, 0, int(days)), format)
+	default:
+		return "ERROR: unknown operation: " + op
+	}
+}
+
+// fetchPage is a page registered with WithFetchPage.
+type fetchPage struct{ contentType, body string }
+
+// toolFetch answers like the MCP fetch server, from registered pages
+// only: the emulator never goes to the network.
+func toolFetch(pages map[string]fetchPage, args map[string]json.RawMessage) string {
+	url := argString(args, "url", "")
+	maxLen := argInt(args, "max_length", 5000)
+	start := argInt(args, "start_index", 0)
+	raw := argBool(args, "raw")
+	if len(url) > maxFormulaString {
+		return "ERROR: url too long"
+	}
+	if maxLen <= 0 || maxLen >= maxFetchLength {
+		return fmt.Sprintf("ERROR: max_length must be greater than 0 and less than %d", maxFetchLength)
+	}
+	if start < 0 {
+		return "ERROR: start_index must be at least 0"
+	}
+	p, ok := pages[url]
+	if !ok {
+		return "ERROR: Failed to fetch " + url + ": network access is disabled (the emulator is offline; register the page with WithFetchPage)"
+	}
+	prefix := ""
+	var content string
+	isHTML := strings.Contains(strings.ToLower(p.body[:min(100, len(p.body))]), "<html") ||
+		strings.Contains(p.contentType, "text/html") || p.contentType == ""
+	if isHTML && !raw {
+		content = htmlToMarkdown(p.body)
+	} else {
+		content = p.body
+		prefix = "Content type " + p.contentType + " cannot be simplified to markdown, but here is the raw content:\n"
+	}
+	// Indices count characters, as the Python server's do.
+	runes := []rune(content)
+	if start >= int64(len(runes)) {
+		content = "<error>No more content available.</error>"
+	} else {
+		end := min(int64(len(runes)), start+maxLen)
+		content = string(runes[start:end])
+		if end-start == maxLen && int64(len(runes)) > end {
+			content += fmt.Sprintf("\n\n<error>Content truncated. Call the fetch tool with a start_index of %d to get more content.</error>", end)
+		}
+	}
+	return prefix + "Contents of " + url + ":\n" + content
+}
+
+// htmlToMarkdown is a small simplification of a page to markdown:
+// headings, paragraphs, list items, links and line breaks; scripts,
+// styles and the head dropped; entities decoded.
+func htmlToMarkdown(s string) string {
+	var sb strings.Builder
+	skip := "" // the element whose content is being dropped
+	var href []string
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			i = len(s)
+		}
+		if skip == "" {
+			sb.WriteString(collapseSpace(html.UnescapeString(s[:i])))
+		}
+		s = s[i:]
+		if s == "" {
+			break
+		}
+		j := strings.IndexByte(s, '>')
+		if j < 0 {
+			break
+		}
+		tag := s[1:j]
+		s = s[j+1:]
+		if strings.HasPrefix(tag, "!--") {
+			if k := strings.Index(s, "-->"); k >= 0 && !strings.HasSuffix(tag, "--") {
+				s = s[k+3:]
+			}
+			continue
+		}
+		closing := strings.HasPrefix(tag, "/")
+		name, attrs := strings.TrimLeft(tag, "/"), ""
+		if k := strings.IndexAny(name, " \t\n\r/"); k >= 0 {
+			name, attrs = name[:k], name[k:]
+		}
+		name = asciiLower(name)
+		if skip != "" {
+			if closing && name == skip {
+				skip = ""
+			}
+			continue
+		}
+		switch name {
+		case "script", "style", "head", "noscript", "template":
+			if !closing {
+				skip = name
+			}
+		case "h1", "h2", "h3", "h4", "h5", "h6":
+			if closing {
+				sb.WriteString("\n\n")
+			} else {
+				sb.WriteString("\n\n" + strings.Repeat("#", int(name[1]-'0')) + " ")
+			}
+		case "p", "div", "section", "article", "header", "footer", "ul", "ol", "table", "tr", "blockquote", "pre":
+			sb.WriteString("\n\n")
+		case "br":
+			sb.WriteString("\n")
+		case "li":
+			if !closing {
+				sb.WriteString("\n- ")
+			}
+		case "strong", "b":
+			sb.WriteString("**")
+		case "em", "i":
+			sb.WriteString("*")
+		case "a":
+			if !closing {
+				href = append(href, attrValue(attrs, "href"))
+				sb.WriteString("[")
+			} else if len(href) > 0 {
+				sb.WriteString("](" + href[len(href)-1] + ")")
+				href = href[:len(href)-1]
+			}
+		}
+	}
+	// Tidy: no space at line ends, at most one blank line in a row.
+	lines := strings.Split(sb.String(), "\n")
+	out := make([]string, 0, len(lines))
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		if l == "" && (len(out) == 0 || out[len(out)-1] == "") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
+}
+
+func collapseSpace(s string) string {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		if s != "" {
+			return " "
+		}
+		return ""
+	}
+	r := strings.Join(f, " ")
+	if strings.TrimLeft(s, " \t\r\n") != s {
+		r = " " + r
+	}
+	if strings.TrimRight(s, " \t\r\n") != s {
+		r += " "
+	}
+	return r
+}
+
+func attrValue(attrs, name string) string {
+	i := strings.Index(asciiLower(attrs), name+"=")
+	if i < 0 {
+		return ""
+	}
+	v := attrs[i+len(name)+1:]
+	if v != "" && (v[0] == '"' || v[0] == '\'') {
+		if j := strings.IndexByte(v[1:], v[0]); j >= 0 {
+			return html.UnescapeString(v[1 : j+1])
+		}
+		return ""
+	}
+	if j := strings.IndexAny(v, " \t\n>"); j >= 0 {
+		v = v[:j]
+	}
+	return html.UnescapeString(v)
+}
+
+// asciiLower lowers ASCII letters only, so that byte offsets into the
+// result are offsets into s (strings.ToLower may change lengths).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
