@@ -204,3 +204,36 @@ func Example_errors() {
 	// 404 true
 	// true true
 }
+
+// Search the web and convert units with Kimi's official tools: the loop
+// declares the formulas' tools, runs each call the model makes on the
+// platform, sends the results back and returns the answer. The emulator
+// stands in for Kimi; its rule makes the model call both tools.
+func ExampleSDK_ToolLoop() {
+	sdk, stop := emulator(kimitest.WithRule(kimitest.Rule{Match: "boiling point", ToolCalls: []kimitest.RuleToolCall{
+		{Name: "web_search", Arguments: `{"query":"boiling point of water in Fahrenheit"}`},
+		{Name: "convert", Arguments: `{"value":212,"from_unit":"°F","to_unit":"°C"}`},
+	}}))
+	defer stop()
+
+	loop := sdk.ToolLoop([]string{"web-search", "convert"})
+	loop.OnStep = func(s onesdk.Step) {
+		if s.Kind == onesdk.StepToolResult {
+			result := s.Result
+			if strings.HasPrefix(result, "----MOONSHOT ENCRYPTED") {
+				result = "(encrypted results, for the model)"
+			}
+			fmt.Printf("%s(%s) → %s\n", s.Call.Function.Name, s.Call.Function.Arguments, result)
+		}
+	}
+	res, err := loop.Run(context.Background(), &onesdk.Request{Model: "kimi-k3", Messages: []onesdk.Message{
+		onesdk.UserMessage("What is the boiling point of water in Fahrenheit, and in Celsius?")}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Rounds, "completions,", res.ToolCalls, "tool calls")
+	// Output:
+	// web_search({"query":"boiling point of water in Fahrenheit"}) → (encrypted results, for the model)
+	// convert({"value":212,"from_unit":"°F","to_unit":"°C"}) → 212.0 °F = 100.0 °C
+	// 2 completions, 2 tool calls
+}
