@@ -386,6 +386,10 @@ func continuation(rng *rand.Rand, prefix string, zh bool) string {
 func answerFromTools(rng *rand.Rand, index int, msgs []message, zh bool, topic string) string {
 	var results []string
 	for i := len(msgs) - 1; i >= 0 && msgs[i].Role == "tool"; i-- {
+		if cite, ok := searchCitation(msgs[i].text(), zh); ok {
+			results = append([]string{cite}, results...)
+			continue
+		}
 		if isWebSearchResult(msgs, i) {
 			continue // search results are not quoted, as the real content is not shown
 		}
@@ -482,7 +486,7 @@ func chooseToolCalls(in genInput, rng *rand.Rand, question string, zh bool) (out
 			return nil, false
 		}
 		for _, t := range tools {
-			if t.Type == "function" && mentions(question, t.Function) {
+			if t.Type == "function" && (mentions(question, t.Function) || formulaWanted(t.Function.Name, question)) {
 				picked = append(picked, t)
 			}
 		}
@@ -506,6 +510,8 @@ func chooseToolCalls(in genInput, rng *rand.Rand, question string, zh bool) (out
 				"search_result": map[string]any{"search_id": hex.EncodeToString(id)},
 				"usage":         map[string]any{"total_tokens": 800 + rng.IntN(2000)},
 			})
+		} else if a, ok := formulaArguments(t.Function.Name, question); ok {
+			args = a
 		} else {
 			if facts == nil {
 				// Free-text arguments (a message body) get a sentence.
@@ -589,7 +595,16 @@ func isWebSearchResult(msgs []message, i int) bool {
 func webSearchTokens(msgs []message) int {
 	n := 0
 	for i, m := range msgs {
-		if m.Role != "tool" || !isWebSearchResult(msgs, i) {
+		if m.Role != "tool" {
+			continue
+		}
+		if p, ok := openWebSearchEnvelope(m.text()); ok {
+			// The formula's results, read by the model, count like
+			// $web_search's.
+			n = satAdd(n, CountTokens(p.text()))
+			continue
+		}
+		if !isWebSearchResult(msgs, i) {
 			continue
 		}
 		var v struct {

@@ -1,0 +1,186 @@
+package kimitest
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// The chat model and the official tools: when a request declares a
+// formula's function (by its platform name) and the question asks for
+// what it does, the model calls it with arguments read from the question,
+// as Kimi's models do; formulaArguments is that reading. A question it
+// cannot read leaves the generic argument filler in charge.
+
+var (
+	convertRE   = regexp.MustCompile(`(?i)(-?\d+(?:\.\d+)?)\s*(°?\s?[a-z°][a-z°/^0-9]*)\s+(?:to|in|into|as)\s+(°?\s?[a-z°][a-z°/^0-9]*)`)
+	quotedRE    = regexp.MustCompile("[\"'“‘`]([^\"'”’`]+)[\"'”’`]")
+	fetchURLRE  = regexp.MustCompile(`https?://[^\s"'<>]+`)
+	b64RE       = regexp.MustCompile(`[A-Za-z0-9+/]{4,}={0,2}`)
+	isoDateRE   = regexp.MustCompile(`\d{4}-\d{2}-\d{2}`)
+	daysRE      = regexp.MustCompile(`(\d+)\s*(?:days?|天)`)
+	excelFileRE = regexp.MustCompile(`\b(?:file-[0-9A-Za-z_-]{4,}|[0-9a-z]{20})\b`)
+)
+
+// formulaWanted reports whether the question asks for what the formula
+// function does, beyond naming it (which mentions already catches).
+func formulaWanted(name, question string) bool {
+	q := strings.ToLower(question)
+	has := func(words ...string) bool {
+		for _, w := range words {
+			if strings.Contains(q, w) {
+				return true
+			}
+		}
+		return false
+	}
+	switch excelName(name) {
+	case "":
+	default:
+		return excelFileRE.MatchString(question)
+	}
+	switch name {
+	case "web_search":
+		return has("search", "look up", "latest", "news", "today", "搜索", "查一下", "最新", "新闻")
+	case "convert":
+		return convertRE.MatchString(question) || has("换算", "转换")
+	case "base64_encode":
+		return has("base64") && has("encode", "编码")
+	case "base64_decode":
+		return has("base64") && has("decode", "解码")
+	case "fetch":
+		return fetchURLRE.MatchString(question)
+	case "date":
+		return has("what time", "what date", "days between", "days after", "days before", "几点", "日期", "天后", "天前")
+	case "random_choice":
+		return has("pick", "choose", "random", "随机", "选一个")
+	case "memory":
+		return has("remember", "recall", "记住", "记得")
+	case "mew_generator":
+		return has("cat", "meow", "猫")
+	case "rethink":
+		return has("think it over", "rethink", "反思")
+	}
+	return false
+}
+
+// excelName is the excel function a declared name stands for ("sum" for
+// excel_sum), "" for another tool.
+func excelName(name string) string {
+	if fn, ok := strings.CutPrefix(name, "excel_"); ok {
+		return fn
+	}
+	return ""
+}
+
+// formulaArguments reads a formula function's arguments from the
+// question; ok is false when the function is not a formula's or the
+// question does not give them.
+func formulaArguments(name, question string) (string, bool) {
+	obj := map[string]any{}
+	switch name {
+	case "web_search":
+		obj["query"] = strings.TrimSpace(question)
+	case "convert":
+		m := convertRE.FindStringSubmatch(question)
+		if m == nil {
+			return "", false
+		}
+		v, _ := strconv.ParseFloat(m[1], 64)
+		obj["value"], obj["from_unit"], obj["to_unit"] = v, strings.ReplaceAll(m[2], " ", ""), strings.ReplaceAll(m[3], " ", "")
+	case "base64_encode":
+		m := quotedRE.FindStringSubmatch(question)
+		if m == nil {
+			return "", false
+		}
+		obj["data"] = m[1]
+	case "base64_decode":
+		var data string
+		for _, w := range b64RE.FindAllString(question, -1) {
+			if len(w)%4 == 0 && strings.ToLower(w) != "base64" && len(w) > len(data) {
+				data = w
+			}
+		}
+		if data == "" {
+			return "", false
+		}
+		obj["data"] = data
+	case "fetch":
+		u := fetchURLRE.FindString(question)
+		if u == "" {
+			return "", false
+		}
+		obj["url"] = strings.TrimRight(u, ".,;)")
+	case "date":
+		dates := isoDateRE.FindAllString(question, 2)
+		days := daysRE.FindStringSubmatch(question)
+		q := strings.ToLower(question)
+		switch {
+		case len(dates) == 2:
+			obj["operation"], obj["date1"], obj["date2"] = "between", dates[0], dates[1]
+		case len(dates) == 1 && days != nil:
+			n, _ := strconv.Atoi(days[1])
+			op := "add"
+			if strings.Contains(q, "before") || strings.Contains(q, "ago") || strings.Contains(q, "天前") {
+				op = "subtract"
+			}
+			obj["operation"], obj["date"], obj["days"] = op, dates[0]+" 00:00:00", n
+		default:
+			obj["operation"] = "time"
+		}
+	case "random_choice":
+		c := candidates(question)
+		if len(c) < 2 {
+			return "", false
+		}
+		obj["candidates"] = c
+	case "mew_generator":
+	case "rethink":
+		obj["thought"] = strings.TrimSpace(question)
+	default:
+		fn := excelName(name)
+		id := excelFileRE.FindString(question)
+		if fn == "" || id == "" {
+			return "", false
+		}
+		obj["file_id"] = id
+	}
+	return marshalNoEscape(obj), true
+}
+
+// candidates reads "one of A, B or C" / "A、B 还是 C".
+func candidates(question string) []string {
+	q := question
+	for _, marker := range []string{" of ", " between ", "：", ":"} {
+		if i := strings.LastIndex(q, marker); i >= 0 {
+			q = q[i+len(marker):]
+			break
+		}
+	}
+	q = strings.TrimRight(strings.TrimSpace(q), "?.!？。")
+	fields := regexp.MustCompile(`\s*(?:,|、|，|\bor\b|\band\b|还是|或者)\s*`).Split(q, -1)
+	var out []string
+	for _, f := range fields {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// searchCitation is how an answer cites a web_search envelope it read.
+func searchCitation(content string, zh bool) (string, bool) {
+	p, ok := openWebSearchEnvelope(content)
+	if !ok || len(p.Results) == 0 {
+		return "", false
+	}
+	var cites []string
+	for _, r := range p.Results[:min(2, len(p.Results))] {
+		cites = append(cites, fmt.Sprintf("%s (%s)", r.Title, r.URL))
+	}
+	if zh {
+		return "搜索结果：" + strings.Join(cites, "；"), true
+	}
+	return "search results: " + strings.Join(cites, "; "), true
+}

@@ -1,0 +1,99 @@
+package kimitest
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// formulaTools declares functions of the catalogue as a chat would.
+func formulaTools(t *testing.T, names ...string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, entries := range formulaCatalog {
+		for _, entry := range entries {
+			var e struct {
+				Type     string          `json:"type"`
+				Function json.RawMessage `json:"function"`
+			}
+			if json.Unmarshal([]byte(entry), &e) != nil || e.Type != "function" {
+				continue
+			}
+			var fn struct {
+				Name string `json:"name"`
+			}
+			json.Unmarshal(e.Function, &fn)
+			if slices.Contains(names, fn.Name) {
+				out = append(out, map[string]any{"type": "function", "function": e.Function})
+			}
+		}
+	}
+	if len(out) != len(names) {
+		t.Fatalf("declared %d of %v", len(out), names)
+	}
+	return out
+}
+
+// The model calls the formula the question asks for, with arguments read
+// from it, and leaves the tools alone otherwise.
+func TestFormulaChatCalls(t *testing.T) {
+	srv := setup(t)
+	all := []string{"web_search", "convert", "date", "base64_encode", "base64_decode", "fetch", "random_choice", "mew_generator"}
+	for q, want := range map[string]string{
+		"Please convert 72 °F to °C":                       `convert {"from_unit":"°F","to_unit":"°C","value":72}`,
+		"How many days between 2026-01-01 and 2026-03-01?": `date {"date1":"2026-01-01","date2":"2026-03-01","operation":"between"}`,
+		"What date is 30 days after 2026-12-01?":           `date {"date":"2026-12-01 00:00:00","days":30,"operation":"add"}`,
+		"base64 encode 'hello'":                            `base64_encode {"data":"hello"}`,
+		"Please base64 decode aGVsbG8=":                    `base64_decode {"data":"aGVsbG8="}`,
+		"fetch https://example.com/page and summarise it":  `fetch {"url":"https://example.com/page"}`,
+		"Pick one of tea, coffee or juice":                 `random_choice {"candidates":["tea","coffee","juice"]}`,
+		"Search the web for Go 1.26 release notes":         `web_search {"query":"Search the web for Go 1.26 release notes"}`,
+		"Give me a cat blessing":                           `mew_generator {}`,
+	} {
+		for _, model := range []string{"moonshot-v1-8k", "kimi-k3"} {
+			r := chat(t, srv, map[string]any{"model": model, "messages": msgs(user(q)), "tools": formulaTools(t, all...)})
+			calls := r.Choices[0].Message.ToolCalls
+			var got []string
+			for _, c := range calls {
+				got = append(got, c.Function.Name+" "+c.Function.Arguments)
+			}
+			if len(got) != 1 || got[0] != want {
+				t.Errorf("%s, %q: calls %q, want %q", model, q, got, want)
+			}
+		}
+	}
+	r := chat(t, srv, map[string]any{"model": "kimi-k2.6", "messages": msgs(user("Write a haiku about autumn")), "tools": formulaTools(t, "convert", "base64_encode")})
+	if n := len(r.Choices[0].Message.ToolCalls); n != 0 {
+		t.Errorf("unrelated question: %d calls", n)
+	}
+}
+
+// A search envelope sent back is read: the answer cites its results, and
+// its tokens count as prompt tokens.
+func TestFormulaChatEnvelope(t *testing.T) {
+	srv := setup(t)
+	env := webSearchEnvelope("boiling point of water", nil)
+	p, ok := openWebSearchEnvelope(env)
+	if !ok || len(p.Results) != 3 || p.Query != "boiling point of water" {
+		t.Fatalf("envelope %v %+v", ok, p)
+	}
+	if _, ok := openWebSearchEnvelope(strings.Replace(env, "A", "B", 1)); ok {
+		t.Error("a tampered envelope opened")
+	}
+	conv := func(result string) chatResponse {
+		return chat(t, srv, map[string]any{"model": "kimi-k3", "tools": formulaTools(t, "web_search"), "messages": []map[string]any{
+			user("Search the boiling point of water"),
+			{"role": "assistant", "content": "", "reasoning_content": "search", "tool_calls": []map[string]any{{"id": "web_search_0", "type": "function",
+				"function": map[string]any{"name": "web_search", "arguments": `{"query":"boiling point of water"}`}}}},
+			{"role": "tool", "tool_call_id": "web_search_0", "content": result},
+		}})
+	}
+	withEnv, plain := conv(env), conv(strings.Repeat("x", len(env)))
+	if !strings.Contains(content(t, withEnv, 0), p.Results[0].URL) {
+		t.Errorf("answer does not cite the results: %q", content(t, withEnv, 0))
+	}
+	if extra := withEnv.Usage.PromptTokens - plain.Usage.PromptTokens; extra < CountTokens(p.text())-CountTokens(strings.Repeat("x", len(env))) || extra <= 0 {
+		t.Errorf("prompt tokens %d with the envelope, %d without: the results are not counted", withEnv.Usage.PromptTokens, plain.Usage.PromptTokens)
+	}
+}
