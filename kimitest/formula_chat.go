@@ -23,6 +23,17 @@ var (
 	excelFileRE = regexp.MustCompile(`\b(?:file-[0-9A-Za-z_-]{4,}|[0-9a-z]{20})\b`)
 )
 
+var (
+	rememberRE = regexp.MustCompile(`(?i)remember (?:that )?(?:my )?(.+?) (?:is|are) (.+)`)
+	recallRE   = regexp.MustCompile(`(?i)(?:what is|what's|recall) my (.+?)\s*\??$`)
+)
+
+// memoryKey is the key the model files a fact under: "favourite colour"
+// is "favourite_colour".
+func memoryKey(s string) string {
+	return strings.Join(strings.Fields(strings.ToLower(s)), "_")
+}
+
 // formulaWanted reports whether the question asks for what the formula
 // function does, beyond naming it (which mentions already catches).
 func formulaWanted(name, question string) bool {
@@ -56,7 +67,7 @@ func formulaWanted(name, question string) bool {
 	case "random_choice":
 		return has("pick", "choose", "random", "随机", "选一个")
 	case "memory":
-		return has("remember", "recall", "记住", "记得")
+		return has("remember", "recall", "记住", "记得") || recallRE.MatchString(question)
 	case "mew_generator":
 		return has("cat", "meow", "猫")
 	case "rethink":
@@ -135,6 +146,14 @@ func formulaArguments(name, question string) (string, bool) {
 			return "", false
 		}
 		obj["candidates"] = c
+	case "memory":
+		if m := rememberRE.FindStringSubmatch(question); m != nil {
+			obj["action"], obj["key"], obj["data"] = "store", memoryKey(m[1]), map[string]any{"value": strings.TrimRight(m[2], ".!。")}
+		} else if m := recallRE.FindStringSubmatch(question); m != nil {
+			obj["action"], obj["key"] = "retrieve", memoryKey(m[1])
+		} else {
+			obj["action"] = "list"
+		}
 	case "mew_generator":
 	case "rethink":
 		obj["thought"] = strings.TrimSpace(question)

@@ -39,7 +39,7 @@ func formulaTools(t *testing.T, names ...string) []map[string]any {
 // from it, and leaves the tools alone otherwise.
 func TestFormulaChatCalls(t *testing.T) {
 	srv := setup(t)
-	all := []string{"web_search", "convert", "date", "base64_encode", "base64_decode", "fetch", "random_choice", "mew_generator"}
+	all := []string{"web_search", "convert", "date", "base64_encode", "base64_decode", "fetch", "random_choice", "mew_generator", "memory"}
 	for q, want := range map[string]string{
 		"Please convert 72 °F to °C":                       `convert {"from_unit":"°F","to_unit":"°C","value":72}`,
 		"How many days between 2026-01-01 and 2026-03-01?": `date {"date1":"2026-01-01","date2":"2026-03-01","operation":"between"}`,
@@ -50,6 +50,8 @@ func TestFormulaChatCalls(t *testing.T) {
 		"Pick one of tea, coffee or juice":                 `random_choice {"candidates":["tea","coffee","juice"]}`,
 		"Search the web for Go 1.26 release notes":         `web_search {"query":"Search the web for Go 1.26 release notes"}`,
 		"Give me a cat blessing":                           `mew_generator {}`,
+		"Remember that my favourite colour is blue":        `memory {"action":"store","data":{"value":"blue"},"key":"favourite_colour"}`,
+		"What is my favourite colour?":                     `memory {"action":"retrieve","key":"favourite_colour"}`,
 	} {
 		for _, model := range []string{"moonshot-v1-8k", "kimi-k3"} {
 			r := chat(t, srv, map[string]any{"model": model, "messages": msgs(user(q)), "tools": formulaTools(t, all...)})
