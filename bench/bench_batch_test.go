@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"runtime"
 	"testing"
 
@@ -56,18 +57,28 @@ func batchOurs(ctx context.Context, c *kimi.Client) (int, int, error) {
 	return n, size, nil
 }
 
-// scanLines is the peers' loop: a Scanner whose buffer fits a line of up
-// to kimi.MaxBatchLineBytes.
-func scanLines(r *bufio.Scanner, each func([]byte) error) (int, error) {
-	r.Buffer(make([]byte, 64<<10), kimi.MaxBatchLineBytes)
-	n := 0
-	for r.Scan() {
-		if err := each(r.Bytes()); err != nil {
-			return n, err
+// peerLines is the peers' loop: a Scanner whose buffer fits a line of
+// up to kimi.MaxBatchLineBytes, json.Unmarshal of each line into a struct
+// around the peer's completion type C, and the content's length summed.
+func peerLines[C any](r io.Reader, content func(*C) string) (int, int, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), kimi.MaxBatchLineBytes)
+	n, size := 0, 0
+	for sc.Scan() {
+		var l struct {
+			CustomID string `json:"custom_id"`
+			Response struct {
+				StatusCode int `json:"status_code"`
+				Body       C   `json:"body"`
+			} `json:"response"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return n, size, err
 		}
 		n++
+		size += len(content(&l.Response.Body))
 	}
-	return n, r.Err()
+	return n, size, sc.Err()
 }
 
 func batchOpenAIGo(ctx context.Context, c *openai.Client) (int, int, error) {
@@ -76,22 +87,7 @@ func batchOpenAIGo(ctx context.Context, c *openai.Client) (int, int, error) {
 		return 0, 0, err
 	}
 	defer resp.Body.Close()
-	size := 0
-	n, err := scanLines(bufio.NewScanner(resp.Body), func(line []byte) error {
-		var l struct {
-			CustomID string `json:"custom_id"`
-			Response struct {
-				StatusCode int                   `json:"status_code"`
-				Body       openai.ChatCompletion `json:"body"`
-			} `json:"response"`
-		}
-		if err := json.Unmarshal(line, &l); err != nil {
-			return err
-		}
-		size += len(l.Response.Body.Choices[0].Message.Content)
-		return nil
-	})
-	return n, size, err
+	return peerLines(resp.Body, func(cc *openai.ChatCompletion) string { return cc.Choices[0].Message.Content })
 }
 
 func batchGoOpenAI(ctx context.Context, c *goopenai.Client) (int, int, error) {
@@ -100,22 +96,7 @@ func batchGoOpenAI(ctx context.Context, c *goopenai.Client) (int, int, error) {
 		return 0, 0, err
 	}
 	defer raw.Close()
-	size := 0
-	n, err := scanLines(bufio.NewScanner(raw), func(line []byte) error {
-		var l struct {
-			CustomID string `json:"custom_id"`
-			Response struct {
-				StatusCode int                             `json:"status_code"`
-				Body       goopenai.ChatCompletionResponse `json:"body"`
-			} `json:"response"`
-		}
-		if err := json.Unmarshal(line, &l); err != nil {
-			return err
-		}
-		size += len(l.Response.Body.Choices[0].Message.Content)
-		return nil
-	})
-	return n, size, err
+	return peerLines(raw, func(cc *goopenai.ChatCompletionResponse) string { return cc.Choices[0].Message.Content })
 }
 
 func batchReplay() *Replay { return NewReplay(batchOutput, "application/octet-stream") }

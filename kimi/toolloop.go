@@ -218,9 +218,7 @@ func (l *ToolLoop) run(ctx context.Context, req *ChatRequest, opts []RequestOpti
 		}
 		results, err := l.runCalls(ctx, round, msg.ToolCalls, routes, opts, step)
 		res.ToolCalls += len(results)
-		for _, r := range results {
-			cur.Messages = append(cur.Messages, r)
-		}
+		cur.Messages = append(cur.Messages, results...)
 		res.Messages = cur.Messages
 		if err != nil {
 			return res, err

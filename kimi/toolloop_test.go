@@ -186,3 +186,31 @@ func TestToolLoopToolErrors(t *testing.T) {
 		t.Error("duplicate tool name accepted")
 	}
 }
+
+// One loop: a completion that calls convert, the fiber, and the answer,
+// over loopback against the emulator; beside it the two completions
+// alone, so that the loop's own cost (declaration, routing, the fiber)
+// shows.
+func BenchmarkToolLoop(b *testing.B) {
+	srv := kimitest.NewServer(b, kimitest.WithRule(kimitest.Rule{Match: "Celsius", ToolCalls: []kimitest.RuleToolCall{
+		{Name: "convert", Arguments: `{"value":72,"from_unit":"°F","to_unit":"°C"}`}}}))
+	c := kimi.NewClient(kimi.Config{APIKey: srv.Key, BaseURL: srv.URL, HTTPClient: srv.Client()})
+	req := &kimi.ChatRequest{Model: "kimi-k2.6", Messages: []kimi.Message{kimi.UserMessage("72 °F in Celsius?")}}
+	b.Run("loop", func(b *testing.B) {
+		loop := &kimi.ToolLoop{Client: c, Formulas: []string{"convert"}}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := loop.Run(context.Background(), req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("fiber", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Formulas.Run(context.Background(), "convert", "convert", `{"value":72,"from_unit":"°F","to_unit":"°C"}`); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

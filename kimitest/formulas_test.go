@@ -43,6 +43,21 @@ func runFiber(t *testing.T, srv *Server, formula, name string, args any) testFib
 	return decodeOK[testFiber](t, r)
 }
 
+type formulaListing struct {
+	Object string
+	Tools  []struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name       string `json:"name"`
+			Parameters struct {
+				Type       string                     `json:"type"`
+				Properties map[string]json.RawMessage `json:"properties"`
+				Required   []string                   `json:"required"`
+			} `json:"parameters"`
+		} `json:"function"`
+	}
+}
+
 // output runs a fiber that must succeed and returns its output.
 func output(t *testing.T, srv *Server, formula, name string, args any) string {
 	t.Helper()
@@ -66,34 +81,7 @@ func TestFormulaToolsListing(t *testing.T) {
 			if !strings.HasPrefix(string(r.Body), `{"object":"list","tools":[{"function":{"name":"`) {
 				t.Errorf("%s: body starts %.80s", ref, r.Body)
 			}
-			var body struct {
-				Object string
-				Tools  []struct {
-					Type     string `json:"type"`
-					Function struct {
-						Name       string `json:"name"`
-						Parameters struct {
-							Type       string                     `json:"type"`
-							Properties map[string]json.RawMessage `json:"properties"`
-							Required   []string                   `json:"required"`
-						} `json:"parameters"`
-					} `json:"function"`
-				}
-			}
-			body = decodeOK[struct {
-				Object string
-				Tools  []struct {
-					Type     string `json:"type"`
-					Function struct {
-						Name       string `json:"name"`
-						Parameters struct {
-							Type       string                     `json:"type"`
-							Properties map[string]json.RawMessage `json:"properties"`
-							Required   []string                   `json:"required"`
-						} `json:"parameters"`
-					} `json:"function"`
-				}
-			}](t, r)
+			body := decodeOK[formulaListing](t, r)
 			if body.Object != "list" || len(body.Tools) != len(fns) {
 				t.Fatalf("%s: %s", ref, r.Body)
 			}
@@ -348,7 +336,7 @@ func TestFormulaRandomChoice(t *testing.T) {
 		}
 		seen[s] = true
 	}
-	if rc(map[string]any{"candidates": cands}) != rc(map[string]any{"candidates": cands}) {
+	if first, again := rc(map[string]any{"candidates": cands}), rc(map[string]any{"candidates": cands}); first != again {
 		t.Error("unseeded call not reproducible")
 	}
 	// Zero weights are never drawn.
