@@ -237,3 +237,43 @@ func ExampleSDK_ToolLoop() {
 	// convert({"value":212,"from_unit":"°F","to_unit":"°C"}) → 212.0 °F = 100.0 °C
 	// 2 completions, 2 tool calls
 }
+
+// Excel/CSV analysis with the official excel formula: upload a file,
+// then run a function on it directly, or let the model call it.
+func ExampleSDK_RunFormula() {
+	sdk, stop := emulator()
+	defer stop()
+	ctx := context.Background()
+
+	path := filepath.Join(os.TempDir(), "sales.csv")
+	os.WriteFile(path, []byte("city,sales\nParis,120\nLyon,80\nParis,30\n"), 0o600)
+	defer os.Remove(path)
+	f, err := sdk.UploadFile(ctx, path, "file-extract")
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	args := fmt.Sprintf(`{"file_id":%q,"by":"city","agg":{"sales":"sum"}}`, f.ID)
+	fiber, err := sdk.RunFormula(ctx, "excel", "excel.groupby", args)
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, err := fiber.Result()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(out)
+
+	res, err := sdk.ToolLoop([]string{"excel"}).Run(ctx, &onesdk.Request{Model: "kimi-k3", Messages: []onesdk.Message{
+		onesdk.UserMessage(fmt.Sprintf(`What is the total of "sales" in %s?`, f.ID))}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.ToolCalls, "tool call")
+	// Output:
+	// city   sales
+	// Lyon   80
+	// Paris  150
+	// [2 rows × 2 columns]
+	// 1 tool call
+}

@@ -189,8 +189,6 @@ func errFiberField(field, problem string) *apiError { return errInvalid("%s %s",
 const (
 	fiberNoLambda      = "no matching lambda found"
 	fiberArgsNotObject = "invalid arguments: arguments must be a JSON object encoded as a string"
-	// rethink's output: the live tool "does not return any information".
-	rethinkOutput = "Thought recorded."
 )
 
 func fiberArgMissing(name string) string {

@@ -197,6 +197,12 @@ func TestBalanceQuotaRefusal(t *testing.T) {
 	body["stream"] = true
 	wantAPIError(t, postChat(t, poor, body), 429, "exceeded_current_quota_error", msg)
 	wantAPIError(t, ktDo(t, poor, "POST", "/v1/caching", cacheBody(nil)), 429, "exceeded_current_quota_error", msg)
+	// The paid formula too; the free ones still run.
+	fiber := func(formula, name, args string) ktResp {
+		return ktDo(t, poor, "POST", "/v1/formulas/moonshot/"+formula+":latest/fibers", map[string]any{"name": name, "arguments": args})
+	}
+	wantAPIError(t, fiber("web-search", "web_search", `{"query":"x"}`), 429, "exceeded_current_quota_error", msg)
+	wantStatus(t, fiber("convert", "convert", `{"value":1,"from_unit":"m","to_unit":"cm"}`), 200)
 	if n := len(srv.Emulator.Ledger("sk-poor")); n != 1 {
 		t.Fatalf("refused calls were billed: %d charges", n)
 	}

@@ -190,18 +190,23 @@
 // whose functions are called excel.<function>), date, base64
 // (base64_encode, base64_decode) and fetch. The tag may be omitted or
 // "latest"; any other formula, tag or namespace, quickjs and code-runner
-// included, is 404 "formula not found". The date, base64 and fetch schemas
-// are reconstructed from the documented parameters.
+// included, is 404 "formula not found". The schemas are the platform's,
+// captured live (formula_catalog.json, one file to edit when they change).
 //
 // The functions run in the emulator, deterministically: convert does real
 // unit conversions (currencies excepted: no exchange rates offline), date
 // real arithmetic on the emulator's clock with IANA zones, random_choice
-// draws from the given seed (else one derived from the arguments), memory
-// is a key-value store per organization whose entries expire on the
-// emulator's clock, and web_search returns an encrypted_output envelope
-// the emulator's chat model can read. fetch never goes to the network:
-// it serves only the pages registered with WithFetchPage, every other URL
-// fails as if offline.
+// draws as Python's random does from the given seed (else one derived
+// from the arguments), memory is a key-value store per organization whose
+// entries expire on the emulator's clock, excel computes on the
+// account's CSV, TSV and XLSX files as pandas would (filter and
+// add_column read pandas' query syntax), and web_search returns an
+// encrypted_output envelope the emulator's chat model can read. fetch
+// never goes to the network: it serves only the pages registered with
+// WithFetchPage, every other URL fails as if offline. Where a live answer
+// is public, the emulator gives the same text: convert's "72.0 °F =
+// 22.22 °C", date's "224 days", base64, random_choice's seeded picks,
+// memory's retrieve, rethink, a happy mew, fetch's "URL:/Title:" layout.
 //
 // Assumed, for want of a public source: a name that is not a function of
 // the formula fails the fiber (HTTP 200, status "failed", top-level error
@@ -209,8 +214,12 @@
 // naming the parameter; a function's own failure (unknown unit, bad date,
 // invalid base64…) is a succeeded fiber whose output starts "ERROR: ", as
 // the live excel lambda reports; a web_search fiber is charged as one
-// $web_search call; other fibers are free and no fiber is rate limited.
-// The texts of these errors are the emulator's own (assumed.go).
+// $web_search call, and refused like chat (429
+// exceeded_current_quota_error) once the balance is spent; other fibers
+// are free and no fiber is rate limited.
+// The texts of these errors are the emulator's own: the API's in
+// assumed.go, the tools' "ERROR: " outputs beside each tool
+// (formula_tools.go, formula_excel.go).
 //
 // # Tokens and billing
 //

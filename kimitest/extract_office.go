@@ -206,22 +206,47 @@ func (p *zipPackage) relationships(rels, dir string) (byID map[string]string, by
 
 type xlsxSheet struct{ name, part string }
 
-// extractXLSX returns the rows of every worksheet, in workbook order.
+// extractXLSX returns the rows of every worksheet, in workbook order,
+// each sheet under a "# name" line.
 func extractXLSX(r io.ReaderAt, size int64) (string, error) {
-	p, err := openZipPackage("xlsx", r, size)
+	sheets, err := xlsxWorkbook(r, size)
 	if err != nil {
 		return "", err
+	}
+	var out []string
+	for i, s := range sheets {
+		if i > 0 {
+			out = append(out, "")
+		}
+		out = append(out, "# "+s.name)
+		out = append(out, s.rows...)
+	}
+	return strings.Join(out, "\n"), nil
+}
+
+// xlsxSheetRows is one worksheet: its rows, cells joined by tabs (tabs
+// and line breaks inside a cell are spaces).
+type xlsxSheetRows struct {
+	name string
+	rows []string
+}
+
+// xlsxWorkbook reads every worksheet, in workbook order.
+func xlsxWorkbook(r io.ReaderAt, size int64) ([]xlsxSheetRows, error) {
+	p, err := openZipPackage("xlsx", r, size)
+	if err != nil {
+		return nil, err
 	}
 	relsByID, relsByType, err := p.relationships("xl/_rels/workbook.xml.rels", "xl")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	sheets, err := p.xlsxSheets(relsByID)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if len(sheets) == 0 && !p.has("xl/workbook.xml") {
-		return "", p.errorf("xl/workbook.xml is missing")
+		return nil, p.errorf("xl/workbook.xml is missing")
 	}
 	sharedPart := relsByType["sharedStrings"]
 	if sharedPart == "" {
@@ -230,22 +255,18 @@ func extractXLSX(r io.ReaderAt, size int64) (string, error) {
 	var shared []string
 	if p.has(sharedPart) {
 		if shared, err = p.xlsxSharedStrings(sharedPart); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
-	var out []string
-	for i, s := range sheets {
-		if i > 0 {
-			out = append(out, "")
-		}
-		out = append(out, "# "+s.name)
+	out := make([]xlsxSheetRows, 0, len(sheets))
+	for _, s := range sheets {
 		rows, err := p.xlsxRows(s.part, shared)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		out = append(out, rows...)
+		out = append(out, xlsxSheetRows{s.name, rows})
 	}
-	return strings.Join(out, "\n"), nil
+	return out, nil
 }
 
 // xlsxSheets lists the worksheets: those of xl/workbook.xml through its

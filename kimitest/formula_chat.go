@@ -2,7 +2,9 @@ package kimitest
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -24,9 +26,33 @@ var (
 )
 
 var (
-	rememberRE = regexp.MustCompile(`(?i)remember (?:that )?(?:my )?(.+?) (?:is|are) (.+)`)
-	recallRE   = regexp.MustCompile(`(?i)(?:what is|what's|recall) my (.+?)\s*\??$`)
+	rememberRE = regexp.MustCompile(`(?i)remember (?:that )?(?:my )?(.+?) (?:is|are) (.+)|记住(?:我的)?(.+?)是(.+)`)
+	recallRE   = regexp.MustCompile(`(?i)(?:what is|what's|recall) my (.+?)\s*\??$|我的(.+?)是什么`)
+	// searchLeadRE is the request around a web search's query.
+	searchLeadRE = regexp.MustCompile(`(?i)^(?:please\s+)?(?:search(?:\s+the\s+web)?(?:\s+for)?|look\s+up|帮我)?\s*(?:搜索一下|搜索|查一下|搜一下)?[\s:：,，]*`)
 )
+
+// searchQuery is what the model searches for: the question without the
+// request around it ("Search the web for X" searches X).
+func searchQuery(question string) string {
+	q := strings.TrimSpace(question)
+	if rest := strings.TrimSpace(searchLeadRE.ReplaceAllString(q, "")); rest != "" {
+		return rest
+	}
+	return q
+}
+
+// matchedPair returns the first two non-empty groups of an alternation match.
+func matchedPair(m []string) (string, string) {
+	var out []string
+	for _, g := range m[1:] {
+		if g != "" {
+			out = append(out, g)
+		}
+	}
+	out = append(out, "", "")
+	return out[0], out[1]
+}
 
 // memoryKey is the key the model files a fact under: "favourite colour"
 // is "favourite_colour".
@@ -46,10 +72,9 @@ func formulaWanted(name, question string) bool {
 		}
 		return false
 	}
-	switch excelName(name) {
-	case "":
-	default:
-		return excelFileRE.MatchString(question)
+	if fn := excelName(name); fn != "" {
+		choice, _ := excelChoice(question)
+		return fn == choice && excelFileRE.MatchString(question)
 	}
 	switch name {
 	case "web_search":
@@ -63,7 +88,7 @@ func formulaWanted(name, question string) bool {
 	case "fetch":
 		return fetchURLRE.MatchString(question)
 	case "date":
-		return has("what time", "what date", "days between", "days after", "days before", "几点", "日期", "天后", "天前")
+		return has("what time", "what date", "days between", "days after", "days before", "几点", "日期", "天后", "天前", "多少天", "几天", "星期几")
 	case "random_choice":
 		return has("pick", "choose", "random", "随机", "选一个")
 	case "memory":
@@ -74,6 +99,49 @@ func formulaWanted(name, question string) bool {
 		return has("think it over", "rethink", "反思")
 	}
 	return false
+}
+
+// formulaFunction reports whether name is a formula function as a chat
+// declares it: those the model picks by what the question asks
+// (formulaWanted) or by name, not by words of their descriptions.
+func formulaFunction(name string) bool {
+	if excelName(name) != "" {
+		return true
+	}
+	for _, f := range formulas() {
+		if _, ok := f.fns[name]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// excelChoice is the one excel function the model calls for a question
+// about a file, with its arguments besides file_id: a sum or the counts
+// of a "quoted" column, the row count, statistics, the sheets, else the
+// file's summary.
+func excelChoice(question string) (string, map[string]any) {
+	q := strings.ToLower(question)
+	has := func(words ...string) bool {
+		return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(q, w) })
+	}
+	col := ""
+	if m := quotedRE.FindStringSubmatch(question); m != nil {
+		col = m[1]
+	}
+	switch {
+	case col != "" && has("sum", "total", "合计", "总和", "总计"):
+		return "sum", map[string]any{"column": col}
+	case col != "" && has("each", "value count", "distribution", "分布", "各"):
+		return "value_counts", map[string]any{"column": col}
+	case has("how many rows", "count the rows", "row count", "多少行"):
+		return "count", nil
+	case has("describe", "statistic", "summary statistics", "统计"):
+		return "describe", nil
+	case has("sheets", "工作表"):
+		return "list_sheets", nil
+	}
+	return "read_file", nil
 }
 
 // excelName is the excel function a declared name stands for ("sum" for
@@ -92,7 +160,7 @@ func formulaArguments(name, question string) (string, bool) {
 	obj := map[string]any{}
 	switch name {
 	case "web_search":
-		obj["query"] = strings.TrimSpace(question)
+		obj["query"] = searchQuery(question)
 	case "convert":
 		m := convertRE.FindStringSubmatch(question)
 		if m == nil {
@@ -148,9 +216,11 @@ func formulaArguments(name, question string) (string, bool) {
 		obj["candidates"] = c
 	case "memory":
 		if m := rememberRE.FindStringSubmatch(question); m != nil {
-			obj["action"], obj["key"], obj["data"] = "store", memoryKey(m[1]), map[string]any{"value": strings.TrimRight(m[2], ".!。")}
+			k, v := matchedPair(m)
+			obj["action"], obj["key"], obj["data"] = "store", memoryKey(k), map[string]any{"value": strings.TrimRight(v, ".!。！")}
 		} else if m := recallRE.FindStringSubmatch(question); m != nil {
-			obj["action"], obj["key"] = "retrieve", memoryKey(m[1])
+			k, _ := matchedPair(m)
+			obj["action"], obj["key"] = "retrieve", memoryKey(k)
 		} else {
 			obj["action"] = "list"
 		}
@@ -162,6 +232,10 @@ func formulaArguments(name, question string) (string, bool) {
 		id := excelFileRE.FindString(question)
 		if fn == "" || id == "" {
 			return "", false
+		}
+		choice, more := excelChoice(question)
+		if choice == fn {
+			maps.Copy(obj, more)
 		}
 		obj["file_id"] = id
 	}

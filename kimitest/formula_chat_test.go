@@ -48,10 +48,17 @@ func TestFormulaChatCalls(t *testing.T) {
 		"Please base64 decode aGVsbG8=":                    `base64_decode {"data":"aGVsbG8="}`,
 		"fetch https://example.com/page and summarise it":  `fetch {"url":"https://example.com/page"}`,
 		"Pick one of tea, coffee or juice":                 `random_choice {"candidates":["tea","coffee","juice"]}`,
-		"Search the web for Go 1.26 release notes":         `web_search {"query":"Search the web for Go 1.26 release notes"}`,
+		"Search the web for Go 1.26 release notes":         `web_search {"query":"Go 1.26 release notes"}`,
 		"Give me a cat blessing":                           `mew_generator {}`,
 		"Remember that my favourite colour is blue":        `memory {"action":"store","data":{"value":"blue"},"key":"favourite_colour"}`,
 		"What is my favourite colour?":                     `memory {"action":"retrieve","key":"favourite_colour"}`,
+		"搜索一下 Kimi K3 的最新消息":                               `web_search {"query":"Kimi K3 的最新消息"}`,
+		"2026-01-01 到 2026-08-13 有多少天？":                    `date {"date1":"2026-01-01","date2":"2026-08-13","operation":"between"}`,
+		"用 base64 编码 “你好”":                                 `base64_encode {"data":"你好"}`,
+		"帮我随机选一个：火锅、烧烤、寿司":                                 `random_choice {"candidates":["火锅","烧烤","寿司"]}`,
+		"记住我的生日是5月1日":                                      `memory {"action":"store","data":{"value":"5月1日"},"key":"生日"}`,
+		"我的生日是什么？":                                         `memory {"action":"retrieve","key":"生日"}`,
+		"给我来一声猫叫":                                          `mew_generator {}`,
 	} {
 		for _, model := range []string{"moonshot-v1-8k", "kimi-k3"} {
 			r := chat(t, srv, map[string]any{"model": model, "messages": msgs(user(q)), "tools": formulaTools(t, all...)})
@@ -97,5 +104,48 @@ func TestFormulaChatEnvelope(t *testing.T) {
 	}
 	if extra := withEnv.Usage.PromptTokens - plain.Usage.PromptTokens; extra < CountTokens(p.text())-CountTokens(strings.Repeat("x", len(env))) || extra <= 0 {
 		t.Errorf("prompt tokens %d with the envelope, %d without: the results are not counted", withEnv.Usage.PromptTokens, plain.Usage.PromptTokens)
+	}
+}
+
+// Declared as a client expands the excel _plugin (excel_<function>), the
+// model calls the one function the question asks for, on the file it
+// names, with the live schema's arguments, and the fiber runs it.
+func TestFormulaChatExcel(t *testing.T) {
+	srv := setup(t)
+	f := mustUpload(t, srv, "sales.csv", "file-extract", []byte(salesCSV))
+	var ent struct {
+		Plugin struct {
+			Functions []struct {
+				Name        string          `json:"name"`
+				Description string          `json:"description"`
+				Parameters  json.RawMessage `json:"parameters"`
+			} `json:"functions"`
+		} `json:"_plugin"`
+	}
+	if err := json.Unmarshal([]byte(formulaCatalog["excel"][0]), &ent); err != nil {
+		t.Fatal(err)
+	}
+	var tools []map[string]any
+	for _, fn := range ent.Plugin.Functions {
+		tools = append(tools, map[string]any{"type": "function", "function": map[string]any{
+			"name": "excel_" + fn.Name, "description": fn.Description, "parameters": fn.Parameters}})
+	}
+	for q, want := range map[string][2]string{
+		"What is the total of \"qty\" in " + f.ID + "?": {`excel_sum {"column":"qty","file_id":"` + f.ID + `"}`, "13"},
+		"How many rows does " + f.ID + " have?":         {`excel_count {"file_id":"` + f.ID + `"}`, "4"},
+		"统计一下文件 " + f.ID + " 各“city”的分布":                {`excel_value_counts {"column":"city","file_id":"` + f.ID + `"}`, "city   count\nParis  2\nLyon   1\nNice   1\n[3 rows × 2 columns]"},
+		"What is in " + f.ID + "?":                      {`excel_read_file {"file_id":"` + f.ID + `"}`, "File: sales.csv"},
+	} {
+		r := chat(t, srv, map[string]any{"model": "kimi-k3", "messages": msgs(user(q)), "tools": tools})
+		calls := r.Choices[0].Message.ToolCalls
+		if len(calls) != 1 || calls[0].Function.Name+" "+calls[0].Function.Arguments != want[0] {
+			t.Errorf("%q: calls %+v, want %s", q, calls, want[0])
+			continue
+		}
+		var args map[string]any
+		json.Unmarshal([]byte(calls[0].Function.Arguments), &args)
+		if out := output(t, srv, "moonshot/excel:latest", "excel."+strings.TrimPrefix(calls[0].Function.Name, "excel_"), args); !strings.HasPrefix(out, want[1]) {
+			t.Errorf("%q: output %q, want %q", q, out, want[1])
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"html"
 	"math"
-	mrand "math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -335,59 +334,61 @@ func toolRandomChoice(raw string, args map[string]json.RawMessage) string {
 	}
 	var seed uint64
 	if s, ok := args["seed"]; ok && string(s) != "null" {
-		seed = uint64(argInt(args, "seed", 0))
+		v := argInt(args, "seed", 0)
+		if v < 0 {
+			v = -v // random.seed uses abs(n)
+		}
+		seed = uint64(v)
 	} else {
 		h := fnv.New64a()
 		h.Write([]byte(raw))
 		seed = h.Sum64()
 	}
-	rng := mrand.New(mrand.NewPCG(seed, 0x6b696d69))
-	idx := make([]int, len(cands))
-	for i := range idx {
-		idx[i] = i
-	}
-	w := slices.Clone(weights)
-	picked := make([]string, 0, count)
-	for range count {
-		var j int // position in idx
-		if w == nil {
-			j = rng.IntN(len(idx))
-		} else {
-			var sum float64
-			for _, p := range idx {
-				sum += w[p]
+	// As Python's random: sample without replacement, choices with it;
+	// weighted picks without replacement are assumed to be choices over
+	// the candidates not yet picked.
+	rng := newPyRandom(seed)
+	var picked []string
+	switch {
+	case weights == nil && !replace:
+		for _, i := range rng.sample(len(cands), int(count)) {
+			picked = append(picked, cands[i])
+		}
+	case weights == nil:
+		for range count {
+			picked = append(picked, cands[rng.choice(len(cands), nil)])
+		}
+	default:
+		idx := make([]int, len(cands))
+		for i := range idx {
+			idx[i] = i
+		}
+		for range count {
+			cum := make([]float64, len(idx))
+			sum := 0.0
+			for k, p := range idx {
+				sum += weights[p]
+				cum[k] = sum
 			}
 			if sum <= 0 {
 				return "ERROR: not enough candidates with a positive weight"
 			}
-			x := rng.Float64() * sum
-			j = len(idx) - 1
-			for k, p := range idx {
-				if x < w[p] {
-					j = k
-					break
-				}
-				x -= w[p]
+			k := rng.choice(len(idx), cum)
+			picked = append(picked, cands[idx[k]])
+			if !replace {
+				idx = slices.Delete(idx, k, k+1)
 			}
-			for j > 0 && w[idx[j]] == 0 { // never land on a zero weight through rounding
-				j--
-			}
-		}
-		picked = append(picked, cands[idx[j]])
-		if !replace {
-			idx = slices.Delete(idx, j, j+1)
 		}
 	}
 	switch format {
 	case "json":
-		b, _ := json.Marshal(struct {
+		return pyJSON(struct {
 			Selected        []string `json:"selected"`
 			Count           int      `json:"count"`
 			TotalCandidates int      `json:"total_candidates"`
 			Replace         bool     `json:"replace"`
 			Seed            uint64   `json:"seed"`
 		}{picked, len(picked), len(cands), replace, seed})
-		return string(b)
 	case "detailed":
 		var sb strings.Builder
 		fmt.Fprintf(&sb, "Selected %d of %d candidates (replace=%t, seed=%d):", len(picked), len(cands), replace, seed)
@@ -399,11 +400,16 @@ func toolRandomChoice(raw string, args map[string]json.RawMessage) string {
 	return strings.Join(picked, ", ")
 }
 
-// mewSounds and mewBlessings per mood; the live texts are not public.
+// rethinkOutput is what the live rethink answers, whatever the thought
+// (it "does not return any information").
+const rethinkOutput = `{"thought": "I have thought about it and I think it is a good idea to do something."}`
+
+// mewLines are the sound and the blessing per mood: happy's are the live
+// tool's (its answer to {"mood": "happy"}), the others the emulator's.
 var mewMoods = []string{"happy", "sleepy", "hungry", "playful", "grumpy"}
 
 var mewLines = map[string][2]string{
-	"happy":   {"喵~喵~ 咕噜咕噜", "愿你今天的每一刻都像晒太阳的猫一样惬意！"},
+	"happy":   {"喵喵喵~", "愿你的生活像猫咪一样悠闲自在！"}, // as the live tool answers
 	"sleepy":  {"喵……呼噜……", "愿你今晚好梦，醒来精神满满。"},
 	"hungry":  {"喵呜！喵呜！", "愿你的饭碗永远满满，生活有滋有味。"},
 	"playful": {"喵！喵喵！", "愿你保持好奇心，每天都有新的乐趣。"},
@@ -418,12 +424,11 @@ func toolMew(raw string, args map[string]json.RawMessage) string {
 		mood = mewMoods[h.Sum32()%uint32(len(mewMoods))]
 	}
 	l := mewLines[mood]
-	b, _ := json.Marshal(struct {
+	return pyJSON(struct {
 		Sound    string `json:"sound"`
 		Blessing string `json:"blessing"`
 		Mood     string `json:"mood"`
 	}{l[0], l[1], mood})
-	return string(b)
 }
 
 // memoryStore is the memory formula's per-organization key-value store;
@@ -448,10 +453,10 @@ func (m *memoryStore) purge(now time.Time) {
 	}
 }
 
-func memoryJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
+// memoryJSON is an answer of the memory tool, in Python's JSON spacing.
+// A retrieve answers the stored data itself, as the live tool does
+// ({"note": "hello from dsh"}); the other actions' answers are assumed.
+func memoryJSON(v any) string { return pyJSON(v) }
 
 func (m *memoryStore) run(now time.Time, args map[string]json.RawMessage) string {
 	action := argString(args, "action", "")
@@ -495,7 +500,7 @@ func (m *memoryStore) run(now time.Time, args map[string]json.RawMessage) string
 		if !ok {
 			return "ERROR: memory not found: " + key
 		}
-		return memoryJSON(map[string]any{"success": true, "action": "retrieve", "key": key, "data": e.data})
+		return memoryJSON(e.data)
 	case "delete":
 		e, ok := m.entries[key]
 		if !ok {
@@ -716,8 +721,10 @@ func toolDate(now time.Time, args map[string]json.RawMessage) string {
 // fetchPage is a page registered with WithFetchPage.
 type fetchPage struct{ contentType, body string }
 
-// toolFetch answers like the MCP fetch server, from registered pages
-// only: the emulator never goes to the network.
+// toolFetch answers as the live tool does ("URL: …", "Title: …", a blank
+// line, then the page as markdown; truncation and start_index as the MCP
+// fetch server its schema comes from), from registered pages only: the
+// emulator never goes to the network.
 func toolFetch(pages map[string]fetchPage, args map[string]json.RawMessage) string {
 	url := argString(args, "url", "")
 	maxLen := argInt(args, "max_length", 5000)
@@ -757,7 +764,30 @@ func toolFetch(pages map[string]fetchPage, args map[string]json.RawMessage) stri
 			content += fmt.Sprintf("\n\n<error>Content truncated. Call the fetch tool with a start_index of %d to get more content.</error>", end)
 		}
 	}
-	return prefix + "Contents of " + url + ":\n" + content
+	head := "URL: " + url + "\n"
+	if isHTML {
+		head += "Title: " + htmlTitle(p.body) + "\n"
+	}
+	return head + "\n" + prefix + content
+}
+
+// htmlTitle is the text of the page's <title>.
+func htmlTitle(page string) string {
+	lower := asciiLower(page)
+	i := strings.Index(lower, "<title")
+	if i < 0 {
+		return ""
+	}
+	j := strings.IndexByte(lower[i:], '>')
+	if j < 0 {
+		return ""
+	}
+	start := i + j + 1
+	end := strings.Index(lower[start:], "</title")
+	if end < 0 {
+		return ""
+	}
+	return collapseSpace(html.UnescapeString(page[start : start+end]))
 }
 
 // htmlToMarkdown is a small simplification of a page to markdown:

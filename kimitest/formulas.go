@@ -173,6 +173,13 @@ func (e *Emulator) handleFormulaFiber(w http.ResponseWriter, r *http.Request, a 
 		writeJSON(w, http.StatusOK, fb)
 		return
 	}
+	if fn.name == "web_search" {
+		// The paid formula is refused like chat once the balance is spent.
+		if aerr := e.quotaError(a); aerr != nil {
+			writeError(w, aerr)
+			return
+		}
+	}
 	fb.Status = "succeeded"
 	out := e.runFormula(r, a, fn, args, parsed)
 	if len(out) > maxFormulaOutput {

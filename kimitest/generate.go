@@ -486,7 +486,7 @@ func chooseToolCalls(in genInput, rng *rand.Rand, question string, zh bool) (out
 			return nil, false
 		}
 		for _, t := range tools {
-			if t.Type == "function" && (mentions(question, t.Function) || formulaWanted(t.Function.Name, question)) {
+			if t.Type == "function" && (formulaWanted(t.Function.Name, question) || mentions(question, t.Function, formulaFunction(t.Function.Name))) {
 				picked = append(picked, t)
 			}
 		}
@@ -540,11 +540,14 @@ var stopwords = map[string]bool{
 // cjkStop are characters too common to make a description bigram telling.
 const cjkStop = "的了是在和一个用于与及或"
 
-func mentions(question string, f toolFunction) bool {
+func mentions(question string, f toolFunction, byNameOnly bool) bool {
 	q := strings.ToLower(question)
 	name := strings.ToLower(f.Name)
 	if strings.Contains(q, name) || strings.Contains(q, strings.NewReplacer("_", " ", "-", " ").Replace(name)) {
 		return true
+	}
+	if byNameOnly {
+		return false
 	}
 	qWords := map[string]bool{}
 	for _, w := range strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) || classify(r) == classCJK }) {
