@@ -834,11 +834,20 @@ func (e *Emulator) getBatch(a *account, id string) *batch {
 	return bs.byID[id]
 }
 
-func (e *Emulator) handleGetBatch(w http.ResponseWriter, r *http.Request, a *account) {
+// pathBatch is the batch the path names, its state brought up to the
+// clock; nil, with the 404 written, when the account has no such batch.
+func (e *Emulator) pathBatch(w http.ResponseWriter, r *http.Request, a *account) *batch {
 	e.advanceBatches(a)
 	b := e.getBatch(a, r.PathValue("id"))
 	if b == nil {
 		writeError(w, errBatchNotFound(r.PathValue("id")))
+	}
+	return b
+}
+
+func (e *Emulator) handleGetBatch(w http.ResponseWriter, r *http.Request, a *account) {
+	b := e.pathBatch(w, r, a)
+	if b == nil {
 		return
 	}
 	b.mu.Lock()
@@ -848,10 +857,8 @@ func (e *Emulator) handleGetBatch(w http.ResponseWriter, r *http.Request, a *acc
 }
 
 func (e *Emulator) handleCancelBatch(w http.ResponseWriter, r *http.Request, a *account) {
-	e.advanceBatches(a)
-	b := e.getBatch(a, r.PathValue("id"))
+	b := e.pathBatch(w, r, a)
 	if b == nil {
-		writeError(w, errBatchNotFound(r.PathValue("id")))
 		return
 	}
 	b.mu.Lock()

@@ -465,16 +465,12 @@ func (e *Emulator) handleCreateCache(w http.ResponseWriter, r *http.Request, a *
 		return
 	}
 	// Cache creation tokens count toward TPM/TPD.
-	release, aerr := e.admit(a, c.tokens)
+	release, aerr := e.admitPaid(a, c.tokens)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
 	}
 	defer release()
-	if aerr := e.quotaError(a); aerr != nil {
-		writeError(w, aerr)
-		return
-	}
 
 	s.mu.Lock()
 	// Checked again: a concurrent create may have taken the room.

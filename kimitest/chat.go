@@ -114,16 +114,12 @@ func (e *Emulator) chat(w http.ResponseWriter, r *http.Request, a *account, rt *
 		e.cacheDryRun(w, r, req, a, use)
 		return
 	}
-	release, aerr := e.admit(a, plan.charge)
+	release, aerr := e.admitPaid(a, plan.charge)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
 	}
 	defer release()
-	if aerr := e.quotaError(a); aerr != nil {
-		writeError(w, aerr)
-		return
-	}
 
 	rule := e.matchRule(req)
 	if rule != nil && rule.Error != nil {

@@ -189,6 +189,21 @@ func (e *Emulator) admit(a *account, tokens int) (release func(), err *apiError)
 	return e.limiter.admitAs(a.Account.Key, a.OrgID, a.akID, a.Limits, tokens)
 }
 
+// admitPaid admits a paid request and then refuses it (releasing the
+// slot) if the account's balance is spent: the limits are checked first,
+// as on the platform, so a spent account still sees its 429 for a rate.
+func (e *Emulator) admitPaid(a *account, tokens int) (release func(), err *apiError) {
+	release, err = e.admit(a, tokens)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.quotaError(a); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
 // Emulator is a local Kimi API. It is an http.Handler serving paths under
 // /v1 and is safe for concurrent use.
 type Emulator struct {

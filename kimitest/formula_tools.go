@@ -521,60 +521,52 @@ func (m *memoryStore) run(now time.Time, args map[string]json.RawMessage) string
 	return memoryJSON(map[string]any{"success": true, "action": "list", "keys": keys, "count": len(keys)})
 }
 
+// strftimeLayouts are the Go layouts of the strftime directives the date
+// tool reads and writes.
+var strftimeLayouts = map[byte]string{'Y': "2006", 'y': "06", 'm': "01", 'd': "02", 'H': "15", 'I': "03", 'M': "04",
+	'S': "05", 'j': "002", 'A': "Monday", 'a': "Mon", 'B': "January", 'b': "Jan", 'p': "PM", 'Z': "MST", 'z': "-0700"}
+
+type strftimePart struct {
+	text   string
+	layout bool
+}
+
+// strftimeParts splits a strftime format into literal text and the Go
+// layouts of its directives (layout true); unknown reports a directive
+// with no layout, kept as literal text ("%%" is a literal "%").
+func strftimeParts(format string) (parts []strftimePart, unknown bool) {
+	add := func(text string, layout bool) { parts = append(parts, strftimePart{text, layout}) }
+	for i := 0; i < len(format); i++ {
+		c := format[i]
+		switch {
+		case c != '%' || i+1 == len(format):
+			add(string(c), false)
+		case format[i+1] == '%':
+			add("%", false)
+			i++
+		default:
+			i++
+			if l, ok := strftimeLayouts[format[i]]; ok {
+				add(l, true)
+			} else {
+				add(format[i-1:i+1], false)
+				unknown = true
+			}
+		}
+	}
+	return parts, unknown
+}
+
 // strftime formats t as Python's time.strftime does for the common
 // directives; others are kept literally, as glibc does.
 func strftime(t time.Time, format string) string {
 	var sb strings.Builder
-	for i := 0; i < len(format); i++ {
-		c := format[i]
-		if c != '%' || i+1 == len(format) {
-			sb.WriteByte(c)
-			continue
-		}
-		i++
-		switch format[i] {
-		case 'Y':
-			fmt.Fprintf(&sb, "%04d", t.Year())
-		case 'y':
-			fmt.Fprintf(&sb, "%02d", t.Year()%100)
-		case 'm':
-			fmt.Fprintf(&sb, "%02d", int(t.Month()))
-		case 'd':
-			fmt.Fprintf(&sb, "%02d", t.Day())
-		case 'H':
-			fmt.Fprintf(&sb, "%02d", t.Hour())
-		case 'I':
-			fmt.Fprintf(&sb, "%02d", (t.Hour()+11)%12+1)
-		case 'M':
-			fmt.Fprintf(&sb, "%02d", t.Minute())
-		case 'S':
-			fmt.Fprintf(&sb, "%02d", t.Second())
-		case 'j':
-			fmt.Fprintf(&sb, "%03d", t.YearDay())
-		case 'A':
-			sb.WriteString(t.Weekday().String())
-		case 'a':
-			sb.WriteString(t.Weekday().String()[:3])
-		case 'B':
-			sb.WriteString(t.Month().String())
-		case 'b':
-			sb.WriteString(t.Month().String()[:3])
-		case 'p':
-			if t.Hour() < 12 {
-				sb.WriteString("AM")
-			} else {
-				sb.WriteString("PM")
-			}
-		case 'Z':
-			name, _ := t.Zone()
-			sb.WriteString(name)
-		case 'z':
-			sb.WriteString(t.Format("-0700"))
-		case '%':
-			sb.WriteByte('%')
-		default:
-			sb.WriteByte('%')
-			sb.WriteByte(format[i])
+	parts, _ := strftimeParts(format)
+	for _, p := range parts {
+		if p.layout {
+			sb.WriteString(t.Format(p.text))
+		} else {
+			sb.WriteString(p.text)
 		}
 	}
 	return sb.String()
@@ -583,20 +575,13 @@ func strftime(t time.Time, format string) string {
 // strptimeLayout turns a strftime format into a Go layout for parsing;
 // false when it holds a directive Go cannot parse.
 func strptimeLayout(format string) (string, bool) {
+	parts, unknown := strftimeParts(format)
+	if unknown {
+		return "", false
+	}
 	var sb strings.Builder
-	for i := 0; i < len(format); i++ {
-		c := format[i]
-		if c != '%' || i+1 == len(format) {
-			sb.WriteByte(c)
-			continue
-		}
-		i++
-		l, ok := map[byte]string{'Y': "2006", 'y': "06", 'm': "01", 'd': "02", 'H': "15", 'I': "03", 'M': "04",
-			'S': "05", 'A': "Monday", 'a': "Mon", 'B': "January", 'b': "Jan", 'p': "PM", 'Z': "MST", 'z': "-0700", '%': "%"}[format[i]]
-		if !ok {
-			return "", false
-		}
-		sb.WriteString(l)
+	for _, p := range parts {
+		sb.WriteString(p.text)
 	}
 	return sb.String(), true
 }
