@@ -141,6 +141,7 @@ func (e *Emulator) chat(w http.ResponseWriter, r *http.Request, a *account, rt *
 	}
 
 	c := generateCompletion(req, model, plan, rule, cached, e.clock.Now())
+	c.finished = release
 	e.chargeChat(a, model, plan.charge, c)
 	e.writeCompletion(w, r, req, c)
 }
@@ -276,6 +277,11 @@ type completion struct {
 	// logprobs, when asked for, makes each choice carry the log
 	// probabilities of its content tokens (logprobs.go).
 	logprobs *logprobsSpec
+	// finished, when set, frees the request's concurrency slot before a
+	// stream's last event: a client that has read [DONE] may send its next
+	// request at once, and must find the slot free (the handler's deferred
+	// release would come a moment after).
+	finished func()
 }
 
 type usageJSON struct {
@@ -507,6 +513,9 @@ func (e *Emulator) stream(ctx context.Context, w http.ResponseWriter, c *complet
 	}
 	if includeUsage && !send(chunk([]chunkChoiceJSON{}, c.usage(c.choices...))) {
 		return
+	}
+	if c.finished != nil {
+		c.finished()
 	}
 	send([]byte("[DONE]"))
 }

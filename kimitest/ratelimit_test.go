@@ -1,9 +1,11 @@
 package kimitest
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -384,5 +386,32 @@ tier5       1000 10000 2000000        0
 	delete(tiers, "tier1")
 	if got := Tiers(); got["free"] != want["free"] || len(got) != len(want) {
 		t.Errorf("a change to one Tiers() result shows in the next: %+v", got)
+	}
+}
+
+// A client that has read a stream's [DONE] may send its next request at
+// once and find the concurrency slot free: the emulator frees it before
+// the last event, not when the handler returns a moment later.
+func TestStreamFreesItsSlotBeforeDone(t *testing.T) {
+	srv := setup(t, WithLimits(Limits{Concurrency: 1}))
+	body := `{"model":"moonshot-v1-8k","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	for i := range 300 {
+		req, _ := http.NewRequest("POST", srv.URL+"/chat/completions", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+srv.Key)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			t.Fatalf("round %d: %d %s", i, resp.StatusCode, b)
+		}
+		// Stop at [DONE], as a client does, without waiting for the end
+		// of the body.
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() && sc.Text() != "data: [DONE]" {
+		}
+		resp.Body.Close()
 	}
 }
