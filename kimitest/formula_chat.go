@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The chat model and the official tools: when a request declares a
@@ -122,8 +124,16 @@ func formulaFunction(name string) bool {
 // file's summary.
 func excelChoice(question string) (string, map[string]any) {
 	q := strings.ToLower(question)
-	has := func(words ...string) bool {
-		return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(q, w) })
+	words := strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	// English words match whole ("sum" is not in "summary"), Chinese ones
+	// anywhere.
+	has := func(keys ...string) bool {
+		return slices.ContainsFunc(keys, func(k string) bool {
+			if k[0] < utf8.RuneSelf && !strings.Contains(k, " ") {
+				return slices.ContainsFunc(words, func(w string) bool { return w == k || w == k+"s" })
+			}
+			return strings.Contains(q, k)
+		})
 	}
 	col := ""
 	if m := quotedRE.FindStringSubmatch(question); m != nil {
@@ -136,7 +146,7 @@ func excelChoice(question string) (string, map[string]any) {
 		return "value_counts", map[string]any{"column": col}
 	case has("how many rows", "count the rows", "row count", "多少行"):
 		return "count", nil
-	case has("describe", "statistic", "summary statistics", "统计"):
+	case has("describe", "statistic", "statistics", "summary", "统计"):
 		return "describe", nil
 	case has("sheets", "工作表"):
 		return "list_sheets", nil

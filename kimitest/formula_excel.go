@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The excel formula: a _plugin of 17 functions over the account's
@@ -35,6 +36,8 @@ const (
 	excelMaxBytes  = 8 << 20
 	excelMaxRows   = 100000
 	excelMaxOutput = 16 << 10
+	excelMaxCell   = 200      // characters of a cell shown in a table
+	excelMaxText   = 32 << 20 // bytes of text one expression may build over all rows
 	excelMaxExpr   = 1000
 	excelMaxSteps  = 20
 )
@@ -46,6 +49,7 @@ type excelTable struct {
 
 type excelBook struct {
 	filename string
+	csv      bool // sheet_name is ignored
 	sheets   []string
 	tables   []*excelTable
 }
@@ -99,7 +103,7 @@ func loadExcel(files *fileStore, id string) (*excelBook, string) {
 	if len(records) == 0 {
 		return nil, notFound
 	}
-	book.sheets = []string{"Sheet1"}
+	book.csv, book.sheets = true, []string{"Sheet1"}
 	book.tables = []*excelTable{newExcelTable(records)}
 	return book, ""
 }
@@ -138,13 +142,23 @@ func (b *excelBook) sheet(name string) (*excelTable, string) {
 	if i := slices.Index(b.sheets, name); i >= 0 {
 		return b.tables[i], ""
 	}
-	if len(b.sheets) == 1 && b.sheets[0] == "Sheet1" { // CSV: sheet_name is ignored
+	if b.csv {
 		return b.tables[0], ""
 	}
 	return nil, fmt.Sprintf("ERROR: Worksheet named %q not found (sheets: %s)", name, strings.Join(b.sheets, ", "))
 }
 
+// runExcel runs one function; its answer is at most excelMaxOutput bytes
+// and a line saying it was cut.
 func runExcel(ctx context.Context, files *fileStore, fn string, args map[string]json.RawMessage) string {
+	out := excelAnswer(ctx, files, fn, args)
+	if len(out) > excelMaxOutput {
+		out = truncUTF8(out, excelMaxOutput) + "\n… (output truncated)"
+	}
+	return out
+}
+
+func excelAnswer(ctx context.Context, files *fileStore, fn string, args map[string]json.RawMessage) string {
 	book, errText := loadExcel(files, argString(args, "file_id", ""))
 	if book == nil {
 		return errText
@@ -274,6 +288,15 @@ func pyBool(s string) (bool, bool) {
 
 func numericKind(k byte) bool { return k == 'i' || k == 'f' }
 
+// normCell is a cell as a key of a column of kind k: in a numeric column
+// 3, 3.0 and 3.00 are one value, as pandas reads them.
+func normCell(c string, k byte) string {
+	if v, ok := num(c); ok && numericKind(k) {
+		return fmtNum(v)
+	}
+	return c
+}
+
 var dtypeName = map[byte]string{'i': "int64", 'f': "float64", 'b': "bool", 'o': "object"}
 
 func (t *excelTable) col(name string) (int, string) {
@@ -340,38 +363,62 @@ func (t *excelTable) numbers(i int) []float64 {
 }
 
 // render is the table as aligned text: a header line, then the rows,
-// NaN for empty cells, cut at excelMaxOutput.
+// NaN for empty cells, each cell cut at excelMaxCell characters and the
+// rows cut before the text would pass excelMaxOutput.
 func (t *excelTable) render() string {
-	widths := make([]int, len(t.header))
-	for i, h := range t.header {
-		widths[i] = len([]rune(h))
-	}
-	shown := 0
-	size := 0
-	for _, r := range t.rows {
-		for i, c := range r {
-			if c == "" {
-				c = "NaN"
-			}
-			widths[i] = max(widths[i], len([]rune(c)))
-			size += len(c) + 2
-		}
-		shown++
-		if size > excelMaxOutput {
+	// A table too wide for the budget shows its first columns.
+	cols, w := 0, 0
+	for _, h := range t.header {
+		if w += min(utf8.RuneCountInString(h), excelMaxCell) + 2; w > excelMaxOutput {
 			break
 		}
+		cols++
+	}
+	if cols < len(t.header) {
+		idx := make([]int, cols)
+		for i := range idx {
+			idx[i] = i
+		}
+		return t.project(idx, t.rows).render() + fmt.Sprintf(" (%d more columns not shown)", len(t.header)-cols)
+	}
+	cut := func(c string, body bool) string {
+		if c == "" && body {
+			return "NaN"
+		}
+		if utf8.RuneCountInString(c) > excelMaxCell {
+			return string([]rune(c)[:excelMaxCell-1]) + "…"
+		}
+		return c
+	}
+	widths := make([]int, len(t.header))
+	for i, h := range t.header {
+		widths[i] = utf8.RuneCountInString(cut(h, false))
+	}
+	// Every line is as wide as the widest cells shown, so a row that
+	// widens a column widens all the others: count the whole text.
+	shown := 0
+	next := make([]int, len(widths))
+	for _, r := range t.rows {
+		total := 0
+		for i, c := range r {
+			next[i] = max(widths[i], utf8.RuneCountInString(cut(c, true)))
+			total += next[i] + 2
+		}
+		if (shown+2)*total > excelMaxOutput {
+			break
+		}
+		copy(widths, next)
+		shown++
 	}
 	var b strings.Builder
 	line := func(cells []string, body bool) {
 		var l strings.Builder
 		for i, c := range cells {
-			if c == "" && body {
-				c = "NaN"
-			}
+			c = cut(c, body)
 			if i > 0 {
 				l.WriteString("  ")
 			}
-			l.WriteString(c + strings.Repeat(" ", widths[i]-len([]rune(c))))
+			l.WriteString(c + strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)))
 		}
 		b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
 	}
@@ -490,6 +537,12 @@ func (t *excelTable) apply(ctx context.Context, fn string, args map[string]json.
 			return nil, "", e
 		}
 		p := t.project(idx, t.rows)
+		for k := range p.header {
+			kind := p.colKind(k)
+			for _, r := range p.rows {
+				r[k] = normCell(r[k], kind)
+			}
+		}
 		seen := map[string]bool{}
 		var rows [][]string
 		for _, r := range p.rows {
@@ -508,14 +561,16 @@ func (t *excelTable) apply(ctx context.Context, fn string, args map[string]json.
 		}
 		counts := map[string]int{}
 		var order []string
+		kind := t.colKind(i)
 		for _, r := range t.rows {
 			if r[i] == "" {
 				continue
 			}
-			if counts[r[i]] == 0 {
-				order = append(order, r[i])
+			v := normCell(r[i], kind)
+			if counts[v] == 0 {
+				order = append(order, v)
 			}
-			counts[r[i]]++
+			counts[v]++
 		}
 		sort.SliceStable(order, func(a, b int) bool { return counts[order[a]] > counts[order[b]] })
 		if n := int(argInt(args, "top_n", 10)); n >= 0 && n < len(order) {
@@ -674,7 +729,7 @@ func (t *excelTable) sample(args map[string]json.RawMessage) (*excelTable, strin
 		if f > 1 && !replace {
 			return nil, "", "ERROR: Replace has to be set to `True` when upsampling the population `frac` > 1."
 		}
-		n = int(math.Round(f * float64(len(t.rows))))
+		n = int(math.RoundToEven(f * float64(len(t.rows)))) // Python's round()
 	case hasN:
 		n = int(argInt(args, "n", 1))
 	}
@@ -717,15 +772,21 @@ func (t *excelTable) describe() *excelTable {
 		for i, h := range t.header {
 			out.header = append(out.header, h)
 			counts := map[string]int{}
+			var order []string
 			n, top := 0, ""
 			for _, r := range t.rows {
 				if r[i] == "" {
 					continue
 				}
 				n++
+				if counts[r[i]] == 0 {
+					order = append(order, r[i])
+				}
 				counts[r[i]]++
-				if counts[r[i]] > counts[top] {
-					top = r[i]
+			}
+			for _, v := range order { // the most frequent; the first seen on a tie
+				if counts[v] > counts[top] {
+					top = v
 				}
 			}
 			out.rows[0] = append(out.rows[0], strconv.Itoa(n))
@@ -1005,7 +1066,7 @@ func (t *excelTable) groupby(args map[string]json.RawMessage, limit func([][]str
 		key := make([]string, len(by))
 		skip := false
 		for k, i := range by {
-			key[k] = r[i]
+			key[k] = normCell(r[i], kinds[k])
 			skip = skip || r[i] == "" // pandas drops NaN keys
 		}
 		if skip {

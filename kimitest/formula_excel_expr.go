@@ -154,6 +154,10 @@ type xparser struct {
 	toks  []xtok
 	pos   int
 	depth int
+	// text counts the bytes string joins build, over every row the
+	// expression is evaluated on: s+s+…+s on long cells would otherwise
+	// cost quadratic time per row.
+	text *int
 }
 
 // compile parses src against t's columns.
@@ -171,7 +175,7 @@ func (t *excelTable) compile(src string) (xexpr, string) {
 	if e != "" {
 		return nil, bad(e)
 	}
-	p := &xparser{t: t, toks: toks}
+	p := &xparser{t: t, toks: toks, text: new(int)}
 	ex, e := p.or()
 	if e == "" && p.peek().kind != 0 {
 		e = fmt.Sprintf("unexpected %q", p.peek().s)
@@ -430,7 +434,7 @@ func (p *xparser) sum() (xexpr, string) {
 		p.pos++
 		var r xexpr
 		if r, e = p.term(); e == "" {
-			l = xarith(op, l, r)
+			l = xarith(op, l, r, p.text)
 		}
 	}
 	return l, e
@@ -443,7 +447,7 @@ func (p *xparser) term() (xexpr, string) {
 		p.pos++
 		var r xexpr
 		if r, e = p.unary(); e == "" {
-			l = xarith(op, l, r)
+			l = xarith(op, l, r, p.text)
 		}
 	}
 	return l, e
@@ -483,18 +487,18 @@ func (p *xparser) power() (xexpr, string) {
 	if e != "" {
 		return nil, e
 	}
-	return xarith("**", base, exp), ""
+	return xarith("**", base, exp, p.text), ""
 }
 
-func xarith(op string, l, r xexpr) xexpr {
+func xarith(op string, l, r xexpr, text *int) xexpr {
 	return func(row []string) (xval, string) {
 		a, b, e := evalBoth(l, r, row)
 		if e != "" {
 			return xNaN, e
 		}
 		if a.kind == 's' && b.kind == 's' && op == "+" {
-			if len(a.s)+len(b.s) > excelMaxOutput {
-				return xNaN, "string too long"
+			if *text += len(a.s) + len(b.s); *text > excelMaxText {
+				return xNaN, fmt.Sprintf("the expression joins more than %d bytes of text", excelMaxText)
 			}
 			return xval{kind: 's', s: a.s + b.s}, ""
 		}

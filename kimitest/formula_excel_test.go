@@ -219,7 +219,7 @@ func FuzzExcelCSV(f *testing.F) {
 			a = map[string]json.RawMessage{}
 		}
 		a["file_id"] = json.RawMessage(`"f"`)
-		if out := runExcel(context.Background(), fs, fn, a); len(out) > 2*excelMaxOutput+4096 && !strings.HasPrefix(out, "ERROR") {
+		if out := runExcel(context.Background(), fs, fn, a); len(out) > excelMaxOutput+64 {
 			t.Errorf("output of %d bytes", len(out))
 		}
 	})
@@ -272,5 +272,58 @@ func TestPyRandom(t *testing.T) {
 	}
 	if got := pyJSON(map[string]any{"a": []any{1, "x, y: z"}, "b": "<猫>"}); got != `{"a": [1, "x, y: z"], "b": "<猫>"}` {
 		t.Errorf("pyJSON: %s", got)
+	}
+}
+
+// The review's cases: bounded tables, workbook sheets named Sheet1, half
+// fractions rounded to even, ties and numeric keys as pandas has them.
+func TestExcelEdges(t *testing.T) {
+	srv := setup(t)
+	var big strings.Builder
+	big.WriteString("a,b\n")
+	for range 1600 {
+		big.WriteString(",\n")
+	}
+	big.WriteString(strings.Repeat("x", 20000) + ",y\n")
+	run := excelRunner(t, srv, mustUpload(t, srv, "big.csv", "file-extract", []byte(big.String())).ID)
+	if got := run("head", map[string]any{"n": 2000}); len(got) > excelMaxOutput+200 || !strings.Contains(got, "more rows)") {
+		t.Errorf("head of a wide table: %d bytes", len(got))
+	}
+	if got := run("filter", map[string]any{"query": "a + a + a + a + a + a + a + a == 'z'"}); !strings.HasPrefix(got, "a  b\n[0 rows") {
+		t.Errorf("joins: %.80q", got)
+	}
+
+	run = excelRunner(t, srv, mustUpload(t, srv, "keys.csv", "file-extract", []byte("k,c,v\n3,a,1\n3.0,b,2\n3.00,b,4\n4,a,8\n5,,16\n")).ID)
+	for _, c := range []struct {
+		fn   string
+		args map[string]any
+		want string
+	}{
+		{"value_counts", map[string]any{"column": "k"}, "k  count\n3  3\n4  1\n5  1\n[3 rows × 2 columns]"},
+		{"groupby", map[string]any{"by": "k", "agg": map[string]string{"v": "sum"}}, "k  v\n3  7\n4  8\n5  16\n[3 rows × 2 columns]"},
+		{"distinct", map[string]any{"columns": "k"}, "k\n3\n4\n5\n[3 rows × 1 columns]"},
+		{"sample", map[string]any{"frac": 0.5}, ""}, // 2 of 5 rows: round(2.5) is 2
+	} {
+		got := run(c.fn, c.args)
+		if c.want == "" {
+			if !strings.HasSuffix(got, "[2 rows × 3 columns]") {
+				t.Errorf("sample frac 0.5: %q", got)
+			}
+			continue
+		}
+		if got != c.want {
+			t.Errorf("%s %v:\n got %q\nwant %q", c.fn, c.args, got, c.want)
+		}
+	}
+	run = excelRunner(t, srv, mustUpload(t, srv, "tie.csv", "file-extract", []byte("c\na\nb\nb\na\n")).ID)
+	if got := run("describe", nil); !strings.Contains(got, "top     a") {
+		t.Errorf("describe top on a tie: %q", got)
+	}
+	book := makeZip(t, "[Content_Types].xml", xmlHead+`<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>`,
+		"xl/workbook.xml", xmlHead+`<workbook `+ssmlNS+`><sheets><sheet name="Sheet1" sheetId="1"/></sheets></workbook>`,
+		"xl/worksheets/sheet1.xml", xlsxSheetXML(`<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row><row r="2"><c r="A2"><v>1</v></c></row>`))
+	run = excelRunner(t, srv, mustUpload(t, srv, "one.xlsx", "file-extract", book).ID)
+	if got := run("count", map[string]any{"sheet_name": "Summary"}); got != `ERROR: Worksheet named "Summary" not found (sheets: Sheet1)` {
+		t.Errorf("a wrong sheet of a one-sheet workbook: %q", got)
 	}
 }

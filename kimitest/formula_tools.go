@@ -329,8 +329,11 @@ func toolRandomChoice(raw string, args map[string]json.RawMessage) string {
 		}
 		total += w
 	}
-	if weights != nil && total <= 0 {
-		return "ERROR: weights must not all be zero"
+	switch {
+	case weights != nil && math.IsInf(total, 0):
+		return "ERROR: Total of weights must be finite" // Python's words
+	case weights != nil && total <= 0:
+		return "ERROR: Total of weights must be greater than zero"
 	}
 	var seed uint64
 	if s, ok := args["seed"]; ok && string(s) != "null" {
@@ -522,7 +525,7 @@ func (m *memoryStore) run(now time.Time, args map[string]json.RawMessage) string
 }
 
 // strftimeLayouts are the Go layouts of the strftime directives the date
-// tool reads and writes.
+// tool writes (strptime reads the same ones).
 var strftimeLayouts = map[byte]string{'Y': "2006", 'y': "06", 'm': "01", 'd': "02", 'H': "15", 'I': "03", 'M': "04",
 	'S': "05", 'j': "002", 'A': "Monday", 'a': "Mon", 'B': "January", 'b': "Jan", 'p': "PM", 'Z': "MST", 'z': "-0700"}
 
@@ -532,9 +535,10 @@ type strftimePart struct {
 }
 
 // strftimeParts splits a strftime format into literal text and the Go
-// layouts of its directives (layout true); unknown reports a directive
-// with no layout, kept as literal text ("%%" is a literal "%").
-func strftimeParts(format string) (parts []strftimePart, unknown bool) {
+// layouts of its directives (layout true); a directive with no layout is
+// kept as literal text, as glibc does ("%%" is a literal "%").
+func strftimeParts(format string) []strftimePart {
+	var parts []strftimePart
 	add := func(text string, layout bool) { parts = append(parts, strftimePart{text, layout}) }
 	for i := 0; i < len(format); i++ {
 		c := format[i]
@@ -550,19 +554,17 @@ func strftimeParts(format string) (parts []strftimePart, unknown bool) {
 				add(l, true)
 			} else {
 				add(format[i-1:i+1], false)
-				unknown = true
 			}
 		}
 	}
-	return parts, unknown
+	return parts
 }
 
 // strftime formats t as Python's time.strftime does for the common
 // directives; others are kept literally, as glibc does.
 func strftime(t time.Time, format string) string {
 	var sb strings.Builder
-	parts, _ := strftimeParts(format)
-	for _, p := range parts {
+	for _, p := range strftimeParts(format) {
 		if p.layout {
 			sb.WriteString(t.Format(p.text))
 		} else {
@@ -572,34 +574,178 @@ func strftime(t time.Time, format string) string {
 	return sb.String()
 }
 
-// strptimeLayout turns a strftime format into a Go layout for parsing;
-// false when it holds a directive Go cannot parse.
-func strptimeLayout(format string) (string, bool) {
-	parts, unknown := strftimeParts(format)
-	if unknown {
-		return "", false
+// strptime parses s as Python's time.strptime does for the directives of
+// strftimeLayouts: numbers of one digit up to the field's width, names in
+// any case, AM/PM, a numeric zone; whitespace in the format matches any
+// run of whitespace, other text itself. The wall clock is read in loc
+// unless s gives its own offset.
+func strptime(s, format string, loc *time.Location) (time.Time, bool) {
+	year, month, day, hour, minute, sec, yday := 1900, 1, 1, 0, 0, 0, 0
+	pm, offset := -1, -1<<31
+	names := func(long []string, short bool) int {
+		for k, n := range long {
+			if short {
+				n = n[:3]
+			}
+			if len(s) >= len(n) && strings.EqualFold(s[:len(n)], n) {
+				s = s[len(n):]
+				return k
+			}
+		}
+		return -1
 	}
-	var sb strings.Builder
-	for _, p := range parts {
-		sb.WriteString(p.text)
+	digits := func(width int) (int, bool) {
+		n := 0
+		for n < width && n < len(s) && s[n] >= '0' && s[n] <= '9' {
+			n++
+		}
+		if n == 0 {
+			return 0, false
+		}
+		v, _ := strconv.Atoi(s[:n])
+		s = s[n:]
+		return v, true
 	}
-	return sb.String(), true
+	var weekdays, months []string
+	for d := range 7 {
+		weekdays = append(weekdays, time.Weekday(d).String())
+	}
+	for m := 1; m <= 12; m++ {
+		months = append(months, time.Month(m).String())
+	}
+	for i := 0; i < len(format); i++ {
+		c := format[i]
+		if c == ' ' || c == '\t' || c == '\n' {
+			s = strings.TrimLeft(s, " \t\n\r")
+			continue
+		}
+		if c != '%' || i+1 == len(format) || format[i+1] == '%' {
+			if i+1 < len(format) && c == '%' {
+				i++
+			}
+			if s == "" || !strings.EqualFold(s[:1], string(c)) {
+				return time.Time{}, false
+			}
+			s = s[1:]
+			continue
+		}
+		i++
+		ok := true
+		switch format[i] {
+		case 'Y':
+			year, ok = digits(4)
+		case 'y':
+			var y int
+			if y, ok = digits(2); y < 69 {
+				year = 2000 + y
+			} else {
+				year = 1900 + y
+			}
+		case 'm':
+			month, ok = digits(2)
+		case 'd':
+			day, ok = digits(2)
+		case 'H', 'I':
+			hour, ok = digits(2)
+		case 'M':
+			minute, ok = digits(2)
+		case 'S':
+			sec, ok = digits(2)
+		case 'j':
+			yday, ok = digits(3)
+		case 'A', 'a':
+			ok = names(weekdays, format[i] == 'a') >= 0
+		case 'B', 'b':
+			var m int
+			if m = names(months, format[i] == 'b'); m >= 0 {
+				month = m + 1
+			}
+			ok = m >= 0
+		case 'p':
+			pm = names([]string{"AM", "PM"}, false)
+			ok = pm >= 0
+		case 'Z':
+			n := 0
+			for n < len(s) && (s[n] >= 'A' && s[n] <= 'Z' || s[n] >= 'a' && s[n] <= 'z') {
+				n++
+			}
+			s, ok = s[n:], n > 0
+		case 'z':
+			if strings.HasPrefix(s, "Z") {
+				s, offset = s[1:], 0
+				break
+			}
+			if len(s) < 5 || s[0] != '+' && s[0] != '-' {
+				return time.Time{}, false
+			}
+			sign := 1
+			if s[0] == '-' {
+				sign = -1
+			}
+			hm := strings.Replace(s[1:min(len(s), 6)], ":", "", 1)
+			if len(hm) < 4 {
+				return time.Time{}, false
+			}
+			h, err1 := strconv.Atoi(hm[:2])
+			m, err2 := strconv.Atoi(hm[2:4])
+			if err1 != nil || err2 != nil {
+				return time.Time{}, false
+			}
+			offset = sign * (h*3600 + m*60)
+			s = s[1+4+strings.Count(s[1:min(len(s), 6)], ":"):]
+		default:
+			return time.Time{}, false // a directive this parser does not read
+		}
+		if !ok {
+			return time.Time{}, false
+		}
+	}
+	if s != "" || month < 1 || month > 12 || hour > 23 || minute > 59 || sec > 61 {
+		return time.Time{}, false
+	}
+	if pm >= 0 {
+		if hour < 1 || hour > 12 {
+			return time.Time{}, false
+		}
+		hour = hour%12 + 12*pm
+	}
+	if offset != -1<<31 {
+		loc = time.FixedZone("", offset)
+	}
+	if yday > 0 {
+		t := time.Date(year, 1, yday, hour, minute, min(sec, 59), 0, loc)
+		return t, t.Year() == year
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, min(sec, 59), 0, loc)
+	return t, t.Day() == day // refuses 31 April, as Python does
 }
 
 // parseDate reads s in loc: in format first, then the ISO forms.
 func parseDate(s, format string, loc *time.Location) (time.Time, bool) {
 	s = strings.TrimSpace(s)
-	layouts := []string{}
-	if l, ok := strptimeLayout(format); ok {
-		layouts = append(layouts, l)
-	}
-	layouts = append(layouts, "2006-01-02 15:04:05", "2006-01-02T15:04:05", time.RFC3339, "2006-01-02 15:04", "2006-01-02", "2006/01/02", "2006/01/02 15:04:05")
-	for _, l := range layouts {
-		if t, err := time.ParseInLocation(l, s, loc); err == nil {
+	for _, f := range []string{format, "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d", "%Y/%m/%d %H:%M:%S"} {
+		if t, ok := strptime(s, f, loc); ok {
 			return t, true
 		}
 	}
 	return time.Time{}, false
+}
+
+// wallDays is the whole days from a to b, floored (negative when b is
+// earlier), on their wall clocks, as Python's (b - a).days on naive
+// datetimes.
+func wallDays(a, b time.Time) int64 {
+	wall := func(t time.Time) int64 {
+		y, m, d := t.Date()
+		h, mi, s := t.Clock()
+		return time.Date(y, m, d, h, mi, s, 0, time.UTC).Unix()
+	}
+	diff := wall(b) - wall(a)
+	days := diff / 86400
+	if diff%86400 != 0 && diff < 0 {
+		days--
+	}
+	return days
 }
 
 func loadZone(name string) (*time.Location, string) {
@@ -672,9 +818,7 @@ func toolDate(now time.Time, args map[string]json.RawMessage) string {
 		if !ok2 {
 			return "ERROR: invalid date: " + d2
 		}
-		// Whole days from date1 to date2, negative when date2 is earlier.
-		days := int64(t2.Sub(t1) / (24 * time.Hour))
-		return fmt.Sprintf("%d days", days)
+		return fmt.Sprintf("%d days", wallDays(t1, t2))
 	case "add", "subtract":
 		loc, msg := loadZone(argString(args, "zone", ""))
 		if msg != "" {

@@ -534,3 +534,40 @@ func TestFormulaFetchHostileHTML(t *testing.T) {
 		htmlToMarkdown(h) // must not panic
 	}
 }
+
+// Dates are read as Python's strptime reads them and counted as
+// Python's (b - a).days: floored, over any span.
+func TestFormulaDateParsing(t *testing.T) {
+	utc := time.UTC
+	for _, c := range []struct {
+		s, format string
+		want      string // RFC 3339, "" for a refusal
+	}{
+		{"2024-3-5", "%Y-%m-%d", "2024-03-05T00:00:00Z"},
+		{"5 march 2024 7:05 pm", "%d %B %Y %I:%M %p", "2024-03-05T19:05:00Z"},
+		{"Tue, 05 Mar 24", "%a, %d %b %y", "2024-03-05T00:00:00Z"},
+		{"2024-065", "%Y-%j", "2024-03-05T00:00:00Z"},
+		{"2024-03-05 10:00 +0800", "%Y-%m-%d %H:%M %z", "2024-03-05T10:00:00+08:00"},
+		{"2024-03-05T10:00:00+08:00", "%Y-%m-%d", "2024-03-05T10:00:00+08:00"}, // an ISO form
+		{"2024-04-31", "%Y-%m-%d", ""},
+		{"2024-03-05 25:00", "%Y-%m-%d %H:%M", ""},
+		{"2024-03-05x", "%Y-%m-%d", ""},
+		{"12:00 am", "%I:%M %p", "1900-01-01T00:00:00Z"},
+	} {
+		got, ok := parseDate(c.s, c.format, utc)
+		if s := got.Format(time.RFC3339); ok != (c.want != "") || ok && s != c.want {
+			t.Errorf("parseDate(%q, %q) = %s, %v; want %q", c.s, c.format, s, ok, c.want)
+		}
+	}
+	srv := setup(t)
+	for args, want := range map[string]string{
+		`{"operation":"between","date1":"2026-01-01","date2":"2026-08-13"}`:                   "224 days", // the live tool's answer
+		`{"operation":"between","date1":"1700-01-01","date2":"2300-01-01"}`:                   "219145 days",
+		`{"operation":"between","date1":"2024-01-02 00:00:00","date2":"2024-01-01 23:00:00"}`: "-1 days",
+		`{"operation":"add","date":"2024-3-5","days":1,"format":"%Y-%m-%d"}`:                  "2024-03-06",
+	} {
+		if got := output(t, srv, "moonshot/date:latest", "date", json.RawMessage(args)); got != want {
+			t.Errorf("date %s = %q, want %q", args, got, want)
+		}
+	}
+}
