@@ -571,3 +571,21 @@ func TestFormulaDateParsing(t *testing.T) {
 		}
 	}
 }
+
+// Any date and format: a time or a refusal, never a panic, and a parsed
+// time formats through the same format.
+func FuzzStrptime(f *testing.F) {
+	f.Add("2024-3-5", "%Y-%m-%d")
+	f.Add("5 march 2024 7:05 pm", "%d %B %Y %I:%M %p")
+	f.Add("2024-03-05 10:00 +08:00", "%Y-%m-%d %H:%M %z")
+	f.Add("2024-065", "%Y-%j")
+	f.Add("%", "%%%")
+	f.Fuzz(func(t *testing.T, s, format string) {
+		if len(format) > 256 || len(s) > 256 {
+			return
+		}
+		if tm, ok := strptime(s, format, time.UTC); ok {
+			strftime(tm, format)
+		}
+	})
+}
