@@ -26,7 +26,13 @@ func wantAPIError(t *testing.T, err error, status int, message string) {
 }
 
 func TestEmulatorFileLifecycle(t *testing.T) {
-	c, _, _ := setup(t)
+	t.Run("legacy ids", func(t *testing.T) { fileLifecycle(t) })
+	// The platform's file_ ids (from 2026-08-31) are as opaque to the client.
+	t.Run("file_ ids", func(t *testing.T) { fileLifecycle(t, kimitest.WithFileIDPrefix("file_")) })
+}
+
+func fileLifecycle(t *testing.T, opts ...kimitest.Option) {
+	c, _, _ := setup(t, opts...)
 	ctx := context.Background()
 	text := "The onboarding handbook.\nStep one: read it. Step two: ask Kimi.\n"
 	path := writeTemp(t, "handbook.txt", text)

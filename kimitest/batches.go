@@ -800,7 +800,7 @@ func (e *Emulator) finishFiles(a *account, b *batch, at time.Time) {
 // are not refused for the file limits (they count in them afterwards):
 // an assumption.
 func (e *Emulator) addBatchFile(a *account, data *blob, name string, at time.Time) string {
-	f := &storedFile{id: newFileID(), created: at, filename: name, purpose: batchOutputPurpose, data: data}
+	f := &storedFile{id: newFileID(e.cfg.fileIDs), created: at, filename: name, purpose: batchOutputPurpose, data: data}
 	fs := a.files
 	fs.mu.Lock()
 	fs.files[f.id] = f

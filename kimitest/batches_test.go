@@ -252,7 +252,7 @@ func TestBatchFileSizes(t *testing.T) {
 		size int64
 		want string
 	}{{0, "is empty"}, {100<<20 + 1, "is larger than 100MB"}} {
-		f := &storedFile{id: newFileID(), created: srv.Emulator.clock.Now(), filename: "big.jsonl", purpose: "batch", data: &blob{size: c.size}}
+		f := &storedFile{id: newFileID(""), created: srv.Emulator.clock.Now(), filename: "big.jsonl", purpose: "batch", data: &blob{size: c.size}}
 		fs.mu.Lock()
 		fs.files[f.id] = f
 		fs.order = append(fs.order, f.id)

@@ -85,6 +85,7 @@ type config struct {
 	retryAfter  bool          // WithRetryAfterHeader
 
 	fetchPages map[string]fetchPage // WithFetchPage (formula_tools.go)
+	fileIDs    string               // WithFileIDPrefix
 }
 
 // WithAccount adds an account (an organization with one or more keys);
@@ -146,6 +147,13 @@ func WithCacheReadyDelay(d time.Duration) Option {
 // default. Tests use it to exercise the limit errors without uploading
 // 100 MB.
 func WithFileLimits(l FileLimits) Option { return func(c *config) { c.fileLimits = l } }
+
+// WithFileIDPrefix makes new file ids prefix plus 20 characters. By
+// default they are the 20 lower-case letters and digits POST /v1/files has
+// always answered; the platform announced file_-prefixed ids from
+// 2026-08-31, so WithFileIDPrefix("file_") tests that code treats ids as
+// opaque. Chat's ms:// references and the formulas accept either.
+func WithFileIDPrefix(prefix string) Option { return func(c *config) { c.fileIDs = prefix } }
 
 // WithFetchPage registers a page the fetch formula
 // (moonshot/fetch:latest) can fetch: the emulator never goes to the

@@ -334,14 +334,16 @@ func (e *Emulator) storeText(p string) (*blob, error) {
 	return &blob{path: f.Name(), size: int64(len(p))}, nil
 }
 
-func newFileID() string {
+// newFileID is a fresh file id: prefix (WithFileIDPrefix) and 20 random
+// lower-case letters and digits.
+func newFileID(prefix string) string {
 	const alnum = "0123456789abcdefghijklmnopqrstuvwxyz"
 	b := make([]byte, 20)
 	rand.Read(b)
 	for i := range b {
 		b[i] = alnum[int(b[i])%len(alnum)]
 	}
-	return string(b)
+	return prefix + string(b)
 }
 
 // humanSize prints a limit the way the size error does ("100MB").
@@ -535,7 +537,7 @@ func (e *Emulator) handleUploadFile(w http.ResponseWriter, r *http.Request, a *a
 		refuseUpload(w, aerr)
 		return
 	}
-	f := &storedFile{id: newFileID(), created: e.clock.Now(), filename: filename, purpose: purpose, data: data}
+	f := &storedFile{id: newFileID(e.cfg.fileIDs), created: e.clock.Now(), filename: filename, purpose: purpose, data: data}
 	if purpose == "file-extract" {
 		if aerr := e.extractInto(r.Context(), f); aerr != nil {
 			discard()

@@ -24,7 +24,7 @@ var (
 	b64RE       = regexp.MustCompile(`[A-Za-z0-9+/]{4,}={0,2}`)
 	isoDateRE   = regexp.MustCompile(`\d{4}-\d{2}-\d{2}`)
 	daysRE      = regexp.MustCompile(`(\d+)\s*(?:days?|天)`)
-	excelFileRE = regexp.MustCompile(`\b(?:file-[0-9A-Za-z_-]{4,}|[0-9a-z]{20})\b`)
+	excelFileRE = regexp.MustCompile(`\b(?:file[-_][0-9A-Za-z_-]{4,}|[0-9a-z]{20})\b`)
 )
 
 var (

@@ -2,6 +2,7 @@ package kimitest
 
 import (
 	"encoding/json"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -147,5 +148,24 @@ func TestFormulaChatExcel(t *testing.T) {
 		if out := output(t, srv, "moonshot/excel:latest", "excel."+strings.TrimPrefix(calls[0].Function.Name, "excel_"), args); !strings.HasPrefix(out, want[1]) {
 			t.Errorf("%q: output %q, want %q", q, out, want[1])
 		}
+	}
+}
+
+// With the platform's file_ ids, files upload and read back, chat reads
+// them through ms:// references, and the model finds them for excel.
+func TestFilePrefixedIDs(t *testing.T) {
+	srv := setup(t, WithFileIDPrefix("file_"))
+	f := mustUpload(t, srv, "sales.csv", "file-extract", []byte(salesCSV))
+	if !regexp.MustCompile(`^file_[0-9a-z]{20}$`).MatchString(f.ID) {
+		t.Fatalf("id %q", f.ID)
+	}
+	wantStatus(t, ktDo(t, srv, "GET", "/v1/files/"+f.ID+"/content", nil), 200)
+	if out := output(t, srv, "moonshot/excel:latest", "excel.count", map[string]any{"file_id": f.ID}); out != "4" {
+		t.Errorf("excel on %s: %q", f.ID, out)
+	}
+	img := mustUpload(t, srv, "cat.png", "image", pngBytes).ID
+	chat(t, srv, map[string]any{"model": "kimi-k2.6", "messages": mediaMsg(imagePart("ms://" + img))})
+	if name, _ := excelChoice("How many rows does " + f.ID + " have?"); name != "count" || excelFileRE.FindString("rows of "+f.ID+"?") != f.ID {
+		t.Errorf("the model does not find %s", f.ID)
 	}
 }
