@@ -18,6 +18,7 @@ type serveOptions struct {
 	orgs      []string // each a comma-separated list of one organization's keys
 	tier      string
 	timeScale float64
+	fileIDs   string
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -35,7 +36,8 @@ are test keys, so they are printed.
 
 --tier applies a Moonshot tier's rate limits (concurrency, RPM, TPM, TPD) to
 every organization; --time-scale speeds the emulator's clock up (e.g. 60 makes a
-rate-limit minute last a second).`,
+rate-limit minute last a second). --file-id-prefix file_ gives file ids
+the platform's announced file_ form.`,
 		Example: `  onesdk serve --addr 127.0.0.1:8080 --key sk-test
   onesdk serve --key sk-a --key sk-b --tier free
   onesdk serve --org sk-a1,sk-a2 --org sk-b1,sk-b2 --key sk-c --tier free
@@ -49,6 +51,7 @@ rate-limit minute last a second).`,
 	f.StringArrayVar(&o.orgs, "org", nil, "comma-separated API keys of one organization, sharing limits, balance and resources (repeatable)")
 	f.StringVar(&o.tier, "tier", "", "rate limits of a Moonshot tier: "+strings.Join(tierNames(), ", ")+" (default: no limits)")
 	f.Float64Var(&o.timeScale, "time-scale", 1, "emulator clock speed factor")
+	f.StringVar(&o.fileIDs, "file-id-prefix", "", `prefix of new file ids, e.g. "file_" (default: none, 20-character ids)`)
 	_ = cmd.RegisterFlagCompletionFunc("tier", cobra.FixedCompletions(tierNames(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -107,6 +110,9 @@ func (a *app) serve(cmd *cobra.Command, o *serveOptions) error {
 			return usageErrorf("--time-scale must be positive")
 		}
 		opts = append(opts, kimitest.WithTimeScale(o.timeScale))
+	}
+	if o.fileIDs != "" {
+		opts = append(opts, kimitest.WithFileIDPrefix(o.fileIDs))
 	}
 	srv, err := kimitest.Start(o.addr, opts...)
 	if err != nil {

@@ -196,3 +196,26 @@ func TestServeRefusalsInEnvelope(t *testing.T) {
 		}
 	}
 }
+
+// --file-id-prefix: uploads get the platform's file_ ids, and the CLI
+// reads them back.
+func TestServeFileIDPrefix(t *testing.T) {
+	out, _ := startServe(t, "--json", "--addr", "127.0.0.1:0", "--file-id-prefix", "file_")
+	var info struct {
+		BaseURL string   `json:"base_url"`
+		Keys    []string `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(out), &info); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"--base-url", info.BaseURL, "--api-key", info.Keys[0]}
+	path := writeFile(t, "notes.txt", "some notes")
+	up := cli(t, "", append(base, "--json", "files", "upload", path)...).mustOK(t)
+	id := regexp.MustCompile(`file_[0-9a-z]{20}`).FindString(up.stdout)
+	if id == "" {
+		t.Fatalf("upload printed %q", up.stdout)
+	}
+	if r := cli(t, "", append(base, "files", "content", id)...).mustOK(t); !strings.Contains(r.stdout, "some notes") {
+		t.Errorf("content of %s: %q", id, r.stdout)
+	}
+}
