@@ -45,6 +45,19 @@ const (
 type excelTable struct {
 	header []string
 	rows   [][]string
+	// kinds caches colKind per column (0: not yet known). A subset of
+	// the rows keeps its table's kinds, as a pandas frame keeps its
+	// dtypes when filtered.
+	kinds []byte
+}
+
+// subset is t with other rows (filtered, sorted, sampled), same columns
+// and dtypes.
+func (t *excelTable) subset(rows [][]string) *excelTable {
+	for i := range t.header {
+		t.colKind(i)
+	}
+	return &excelTable{header: t.header, rows: rows, kinds: t.kinds}
 }
 
 type excelBook struct {
@@ -186,7 +199,7 @@ func excelAnswer(ctx context.Context, files *fileStore, fn string, args map[stri
 	if e != "" {
 		return e
 	}
-	t = &excelTable{header: t.header, rows: t.rows}
+	t = t.subset(t.rows)
 	if fn != "pipe" {
 		out, scalar, e := t.apply(ctx, fn, args)
 		if e != "" {
@@ -242,6 +255,16 @@ var pipeOperations = []string{"groupby", "orderby", "filter", "head", "describe"
 // int column float and do not count otherwise; a column of nothing but
 // empty cells is float64, an empty table's columns object.
 func (t *excelTable) colKind(i int) byte {
+	if len(t.kinds) != len(t.header) {
+		t.kinds = make([]byte, len(t.header))
+	}
+	if t.kinds[i] == 0 {
+		t.kinds[i] = t.inferKind(i)
+	}
+	return t.kinds[i]
+}
+
+func (t *excelTable) inferKind(i int) byte {
 	if len(t.rows) == 0 {
 		return 'o'
 	}
@@ -336,6 +359,7 @@ func (t *excelTable) project(idx []int, rows [][]string) *excelTable {
 	out := &excelTable{}
 	for _, i := range idx {
 		out.header = append(out.header, t.header[i])
+		out.kinds = append(out.kinds, t.colKind(i))
 	}
 	for _, r := range rows {
 		row := make([]string, len(idx))
@@ -522,7 +546,7 @@ func (t *excelTable) apply(ctx context.Context, fn string, args map[string]json.
 		case n > len(t.rows):
 			n = len(t.rows)
 		}
-		return &excelTable{t.header, t.rows[:n]}, "", ""
+		return t.subset(t.rows[:n]), "", ""
 	case "sample":
 		return t.sample(args)
 	case "select":
@@ -614,7 +638,7 @@ func (t *excelTable) apply(ctx context.Context, fn string, args map[string]json.
 			}
 			return false
 		})
-		return &excelTable{t.header, limit(rows)}, "", ""
+		return t.subset(limit(rows)), "", ""
 	case "filter":
 		q := argString(args, "query", "")
 		ex, e := t.compile(q)
@@ -634,7 +658,7 @@ func (t *excelTable) apply(ctx context.Context, fn string, args map[string]json.
 				rows = append(rows, t.rows[n])
 			}
 		}
-		return &excelTable{t.header, limit(rows)}, "", ""
+		return t.subset(limit(rows)), "", ""
 	case "add_column":
 		name := strings.TrimSpace(argString(args, "column_name", ""))
 		if name == "" {
@@ -743,7 +767,7 @@ func (t *excelTable) sample(args map[string]json.RawMessage) (*excelTable, strin
 		return nil, "", fmt.Sprintf("ERROR: at most %d rows", excelMaxRows)
 	}
 	if len(t.rows) == 0 {
-		return &excelTable{t.header, nil}, "", ""
+		return t.subset(nil), "", ""
 	}
 	rng := rand.New(rand.NewPCG(uint64(argInt(args, "random_state", 0)), 7))
 	rows := make([][]string, 0, n)
@@ -756,7 +780,7 @@ func (t *excelTable) sample(args map[string]json.RawMessage) (*excelTable, strin
 			rows = append(rows, t.rows[i])
 		}
 	}
-	return &excelTable{t.header, rows}, "", ""
+	return t.subset(rows), "", ""
 }
 
 func (t *excelTable) describe() *excelTable {

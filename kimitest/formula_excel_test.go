@@ -3,6 +3,7 @@ package kimitest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -325,5 +326,38 @@ func TestExcelEdges(t *testing.T) {
 	run = excelRunner(t, srv, mustUpload(t, srv, "one.xlsx", "file-extract", book).ID)
 	if got := run("count", map[string]any{"sheet_name": "Summary"}); got != `ERROR: Worksheet named "Summary" not found (sheets: Sheet1)` {
 		t.Errorf("a wrong sheet of a one-sheet workbook: %q", got)
+	}
+}
+
+// The excel functions on a 10,000-row CSV: a load and one operation per
+// call, as each fiber reads its file afresh.
+func BenchmarkExcel(b *testing.B) {
+	var csv strings.Builder
+	csv.WriteString("city,product,price,qty\n")
+	cities := []string{"Paris", "Lyon", "Nice", "Lille", "Nantes"}
+	for i := range 10000 {
+		fmt.Fprintf(&csv, "%s,p%d,%d.5,%d\n", cities[i%5], i%37, i%20, i%9)
+	}
+	fs := newFileStore()
+	data := []byte(csv.String())
+	fs.files["f"] = &storedFile{id: "f", filename: "sales.csv", data: &blob{mem: data, size: int64(len(data))}}
+	for _, c := range []struct{ name, fn, args string }{
+		{"sum", "sum", `{"column":"qty"}`},
+		{"groupby", "groupby", `{"by":"city","agg":{"qty":"sum","price":["mean","max"]}}`},
+		{"filter", "filter", `{"query":"price * qty > 50 and city.str.startswith('L')","limit":5}`},
+		{"describe", "describe", `{}`},
+	} {
+		var args map[string]json.RawMessage
+		json.Unmarshal([]byte(c.args), &args)
+		args["file_id"] = json.RawMessage(`"f"`)
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if out := runExcel(context.Background(), fs, c.fn, args); strings.HasPrefix(out, "ERROR") {
+					b.Fatal(out)
+				}
+			}
+		})
 	}
 }
