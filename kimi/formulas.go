@@ -53,7 +53,9 @@ func formulaPath(uri, endpoint string) (string, error) {
 		return "", invalid("formula", uri, "must not be empty")
 	}
 	ns, ref, _ := strings.Cut(full, "/")
-	if ns == "" || ref == "" || strings.Contains(ref, "/") || strings.HasPrefix(ref, ":") {
+	name, tag, _ := strings.Cut(ref, ":")
+	if ns == "" || strings.Contains(ref, "/") || strings.Count(ref, ":") != 1 ||
+		name == "" || tag == "" || ns == "." || name == "." || tag == "." {
 		return "", invalid("formula", uri, "must be namespace/name:tag, such as moonshot/web-search:latest")
 	}
 	for _, r := range full {

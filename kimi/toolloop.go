@@ -7,6 +7,7 @@ import (
 	"iter"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,7 +34,7 @@ func FuncTool(name, description, parameters string, h ToolHandler) LocalTool {
 // builtin $web_search (which Kimi runs itself, and which needs thinking
 // off); sends the request; runs every tool call of the reply, several at
 // once; sends the results back; and repeats until the model answers
-// without tool calls or MaxSteps completions have asked for tools.
+// without tool calls or MaxSteps rounds of tool calls have been run.
 //
 // The assistant turns go back exactly as received, reasoning_content
 // included, as the thinking models require on tool-call turns. Each
@@ -54,8 +55,10 @@ type ToolLoop struct {
 	// WebSearch adds the builtin $web_search, answered by echoing its
 	// arguments, which tells Kimi to search.
 	WebSearch bool
-	// MaxSteps bounds the completions that end in tool calls; 0 means
-	// MaxToolRounds. Past it, Run returns ErrTooManyToolRounds.
+	// MaxSteps bounds the tool rounds, the completions whose tool calls
+	// are run; 0 means MaxToolRounds. When the completion after the last
+	// of them still asks for tools, Run returns ErrTooManyToolRounds
+	// (those calls unanswered): at most MaxSteps+1 completions in all.
 	MaxSteps int
 	// Stream streams each completion, yielding its chunks as steps.
 	Stream bool
@@ -213,7 +216,7 @@ func (l *ToolLoop) run(ctx context.Context, req *ChatRequest, opts []RequestOpti
 		if final {
 			return res, nil
 		}
-		if round >= maxSteps {
+		if round > maxSteps {
 			return res, fmt.Errorf("%w (%d)", ErrTooManyToolRounds, maxSteps)
 		}
 		results, err := l.runCalls(ctx, round, msg.ToolCalls, routes, opts, step)
@@ -245,7 +248,13 @@ func (l *ToolLoop) declare(ctx context.Context, own []Tool, opts []RequestOption
 		routes[t.Function.Name] = r
 		return nil
 	}
+	named := map[string]bool{}
 	for _, uri := range l.Formulas {
+		full := FormulaURI(uri)
+		if named[full] {
+			continue // "convert" and "moonshot/convert:latest" are one formula
+		}
+		named[full] = true
 		fs, err := l.formula(ctx, uri, opts)
 		if err != nil {
 			return nil, nil, err
@@ -340,10 +349,19 @@ func (l *ToolLoop) runCalls(ctx context.Context, round int, calls []ToolCall, ro
 	}
 	sem := make(chan struct{}, limit)
 	var wg sync.WaitGroup
+	// A handler's panic is the caller's: it is caught on the call's
+	// goroutine and raised again on the loop's, where the caller can
+	// recover it, once every call has returned.
+	var panicked atomic.Pointer[any]
 	for i := range calls {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			defer func() {
+				if p := recover(); p != nil {
+					panicked.CompareAndSwap(nil, &p)
+				}
+			}()
 			start := time.Now()
 			s := &steps[i]
 			s.Kind = StepToolResult
@@ -352,6 +370,9 @@ func (l *ToolLoop) runCalls(ctx context.Context, round int, calls []ToolCall, ro
 		})
 	}
 	wg.Wait()
+	if p := panicked.Load(); p != nil {
+		panic(*p)
+	}
 	msgs := make([]Message, 0, len(calls))
 	var first error
 	for i := range steps {

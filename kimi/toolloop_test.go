@@ -35,7 +35,7 @@ func TestFormulaPaths(t *testing.T) {
 	if got := rec.last().Path; got != "/v1/formulas/moonshot/web-search:latest/tools" {
 		t.Errorf("path %q", got)
 	}
-	for _, bad := range []string{"a/b/c", "web search", "x?y", "../files", "moonshot/:latest"} {
+	for _, bad := range []string{"a/b/c", "web search", "x?y", "../files", "moonshot/:latest", "./convert", "web-search:", "a:b:c", "moonshot/.:latest"} {
 		var ve *kimi.ValidationError
 		if _, err := c.Formulas.Tools(testCtx(t), bad); !errors.As(err, &ve) || ve.Field != "formula" {
 			t.Errorf("%q: err = %v", bad, err)
@@ -184,6 +184,31 @@ func TestToolLoopToolErrors(t *testing.T) {
 	dup := &kimi.ToolLoop{Client: c, Formulas: []string{"convert"}, Tools: []kimi.LocalTool{kimi.FuncTool("convert", "", "", nil)}}
 	if _, err := dup.Run(testCtx(t), req); err == nil {
 		t.Error("duplicate tool name accepted")
+	}
+}
+
+// MaxSteps counts the rounds of tool calls run; a formula named twice is
+// declared once; a handler's panic reaches the caller's goroutine.
+func TestToolLoopStepsAndPanics(t *testing.T) {
+	c, _, _ := setup(t, kimitest.WithRule(kimitest.Rule{Match: "weather", ToolCalls: []kimitest.RuleToolCall{{Name: "get_x", Arguments: `{}`}}}))
+	req := &kimi.ChatRequest{Model: "kimi-k2.6", Messages: []kimi.Message{kimi.UserMessage("the weather, please")}}
+	var ran atomic.Int32
+	tool := kimi.FuncTool("get_x", "x", "", func(context.Context, kimi.ToolCall) (string, error) { ran.Add(1); return "x", nil })
+	loop := &kimi.ToolLoop{Client: c, MaxSteps: 1, Formulas: []string{"convert", "moonshot/convert:latest"}, Tools: []kimi.LocalTool{tool}}
+	res, err := loop.Run(testCtx(t), req)
+	if err != nil || ran.Load() != 1 || res.Rounds != 2 {
+		t.Fatalf("MaxSteps 1: %v, %d runs, %d rounds", err, ran.Load(), res.Rounds)
+	}
+
+	boom := kimi.FuncTool("get_x", "x", "", func(context.Context, kimi.ToolCall) (string, error) { panic("boom") })
+	loop = &kimi.ToolLoop{Client: c, Tools: []kimi.LocalTool{boom}}
+	got := func() (p any) {
+		defer func() { p = recover() }()
+		loop.Run(testCtx(t), req)
+		return nil
+	}()
+	if got != "boom" {
+		t.Errorf("recovered %v, want the handler's panic", got)
 	}
 }
 

@@ -2,12 +2,13 @@ package kimi
 
 import "context"
 
-// MaxToolRounds bounds RunTools: after this many completions that still
-// end in tool calls it gives up with ErrTooManyToolRounds.
+// MaxToolRounds bounds RunTools (and a ToolLoop without MaxSteps): after
+// this many rounds of tool calls run, a completion that still asks for
+// tools ends it with ErrTooManyToolRounds.
 const MaxToolRounds = 10
 
-// ErrTooManyToolRounds is returned (wrapped) by RunTools when the model
-// keeps calling tools after MaxToolRounds completions.
+// ErrTooManyToolRounds is returned (wrapped) by RunTools and ToolLoop when
+// the model still calls tools after the last round allowed.
 var ErrTooManyToolRounds = sentinel("kimi: too many tool-call rounds", ErrBadRequest)
 
 // ToolHandler runs a function tool the model called and returns the
