@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -218,25 +219,19 @@ func (p *xparser) expect(op string) string {
 	return ""
 }
 
-func (p *xparser) or() (xexpr, string) {
-	l, e := p.and()
-	for e == "" && (p.isKw("or") || p.isOp("|")) {
-		p.pos++
-		var r xexpr
-		if r, e = p.and(); e == "" {
-			l = xlogic(l, r, false)
-		}
-	}
-	return l, e
-}
+func (p *xparser) or() (xexpr, string) { return p.logic(p.and, "or", "|") }
 
-func (p *xparser) and() (xexpr, string) {
-	l, e := p.not()
-	for e == "" && (p.isKw("and") || p.isOp("&")) {
+func (p *xparser) and() (xexpr, string) { return p.logic(p.not, "and", "&") }
+
+// logic parses a run of "and" (or "or") conditions, the keyword or its
+// pandas operator, between operands that next parses.
+func (p *xparser) logic(next func() (xexpr, string), kw, op string) (xexpr, string) {
+	l, e := next()
+	for e == "" && (p.isKw(kw) || p.isOp(op)) {
 		p.pos++
 		var r xexpr
-		if r, e = p.not(); e == "" {
-			l = xlogic(l, r, true)
+		if r, e = next(); e == "" {
+			l = xlogic(l, r, kw == "and")
 		}
 	}
 	return l, e
@@ -427,26 +422,19 @@ func xcompare(op string, a, b xval) (xval, string) {
 	return xbool(c >= 0), ""
 }
 
-func (p *xparser) sum() (xexpr, string) {
-	l, e := p.term()
-	for e == "" && (p.isOp("+") || p.isOp("-")) {
-		op := p.peek().s
-		p.pos++
-		var r xexpr
-		if r, e = p.term(); e == "" {
-			l = xarith(op, l, r, p.text)
-		}
-	}
-	return l, e
-}
+func (p *xparser) sum() (xexpr, string) { return p.arith(p.term, "+", "-") }
 
-func (p *xparser) term() (xexpr, string) {
-	l, e := p.unary()
-	for e == "" && (p.isOp("*") || p.isOp("/") || p.isOp("//") || p.isOp("%")) {
+func (p *xparser) term() (xexpr, string) { return p.arith(p.unary, "*", "/", "//", "%") }
+
+// arith parses a left-associative run of one precedence level's
+// operators between operands that next parses.
+func (p *xparser) arith(next func() (xexpr, string), ops ...string) (xexpr, string) {
+	l, e := next()
+	for e == "" && slices.ContainsFunc(ops, p.isOp) {
 		op := p.peek().s
 		p.pos++
 		var r xexpr
-		if r, e = p.unary(); e == "" {
+		if r, e = next(); e == "" {
 			l = xarith(op, l, r, p.text)
 		}
 	}
