@@ -116,8 +116,8 @@ func pdfInherited(p pdf.Page, key string) pdf.Value {
 // maxZipEntries entries before archive/zip reads it: the reader keeps
 // every entry in memory, and a 100 MB file can list two million. It reads
 // the end-of-central-directory record (the last 22 bytes plus at most a
-// 64 KiB comment); a zip64 directory, whose 16- and 32-bit fields are
-// saturated, is counted after opening instead.
+// 64 KiB comment) and, when its 16- and 32-bit fields are saturated, the
+// zip64 record its locator points to (APPNOTE.TXT 4.3.14-4.3.15).
 func checkZipDirectory(r io.ReaderAt, size int64) error {
 	const eocdLen, maxComment = 22, 0xFFFF
 	n := min(size, eocdLen+maxComment)
@@ -136,9 +136,37 @@ func checkZipDirectory(r io.ReaderAt, size int64) error {
 	entries := binary.LittleEndian.Uint16(rec[10:])
 	dirSize := binary.LittleEndian.Uint32(rec[12:])
 	const minHeader = 46 // a central directory header without name
+	tooMany := fmt.Errorf("more than %d entries", maxZipEntries)
 	if entries != 0xFFFF && int(entries) > maxZipEntries ||
 		dirSize != 0xFFFFFFFF && int64(dirSize)/minHeader > maxZipEntries {
-		return fmt.Errorf("more than %d entries", maxZipEntries)
+		return tooMany
+	}
+	if entries != 0xFFFF && dirSize != 0xFFFFFFFF {
+		return nil
+	}
+	// The zip64 locator stands right before the record: its signature,
+	// the disk, then the zip64 record's offset.
+	const locLen, rec64Len = 20, 56
+	locAt := size - n + int64(i) - locLen // in the file
+	if locAt < 0 {
+		return nil // archive/zip will refuse it
+	}
+	loc := make([]byte, locLen)
+	if _, err := r.ReadAt(loc, locAt); err != nil || !bytes.HasPrefix(loc, []byte("PK\x06\x07")) {
+		return nil
+	}
+	at := binary.LittleEndian.Uint64(loc[8:])
+	if size < rec64Len || at > uint64(size-rec64Len) {
+		return nil
+	}
+	rec64 := make([]byte, rec64Len)
+	if _, err := r.ReadAt(rec64, int64(at)); err != nil || !bytes.HasPrefix(rec64, []byte("PK\x06\x06")) {
+		return nil
+	}
+	entries64 := binary.LittleEndian.Uint64(rec64[32:])
+	dirSize64 := binary.LittleEndian.Uint64(rec64[40:])
+	if entries64 > maxZipEntries || dirSize64/minHeader > maxZipEntries {
+		return tooMany
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -179,6 +180,26 @@ func TestExtractZipEntryCap(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "more than 10000 entries") {
 			t.Errorf("%s: %v, want the entry cap", ext, err)
 		}
+	}
+}
+
+// A zip64 directory (here 70,000 entries, past the 16-bit count) is
+// counted from its zip64 record before archive/zip reads a single entry.
+func TestZip64DirectoryCountedFirst(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for i := range 70000 {
+		if _, err := zw.CreateHeader(&zip.FileHeader{Name: strconv.Itoa(i), Method: zip.Store}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zw.Close()
+	data := buf.Bytes()
+	if !bytes.Contains(data[len(data)-200:], []byte("PK\x06\x06")) {
+		t.Fatal("the writer made no zip64 record")
+	}
+	if err := checkZipDirectory(bytes.NewReader(data), int64(len(data))); err == nil || !strings.Contains(err.Error(), "more than 10000 entries") {
+		t.Errorf("zip64 directory: %v, want the entry cap before opening", err)
 	}
 }
 
