@@ -127,6 +127,10 @@ func (r *Runner) Run(ctx context.Context, inPath, outPath, errPath string) (Summ
 		r.Progress(p)
 	}
 
+	// A failed write stops the sending: what is not written would be paid
+	// for now and again by the next run.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	results := make(chan outcome)
 	work := make(chan kimi.BatchLine)
 	var wg sync.WaitGroup
@@ -164,6 +168,7 @@ func (r *Runner) Run(ctx context.Context, inPath, outPath, errPath string) (Summ
 		}
 		if err := appendLine(f, o.result); err != nil {
 			werr = err
+			stop()
 			continue
 		}
 		if o.result.Error != nil {

@@ -5,9 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/onesdk-go/onesdk/batch"
@@ -159,5 +164,43 @@ func TestBadInput(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "line 3") && !strings.Contains(err.Error(), "request 3") {
 			t.Errorf("%s: err = %v, want it to name line 3", name, err)
 		}
+	}
+}
+
+// A failed write (here a full disk: the file size limit) stops the run:
+// the requests not yet sent are left for the next run, not paid for and
+// thrown away. The limit is set in a child process, so that no other
+// test feels it.
+func TestWriteErrorStopsSending(t *testing.T) {
+	if os.Getenv("BATCH_FSIZE_CHILD") != "1" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestWriteErrorStopsSending$", "-test.v")
+		cmd.Env = append(os.Environ(), "BATCH_FSIZE_CHILD=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		return
+	}
+	var sent atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"id":"x","object":"chat.completion","created":1,"model":"moonshot-v1-8k","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`))
+	}))
+	defer srv.Close()
+	c := kimi.NewClient(kimi.Config{APIKey: "sk-x", BaseURL: srv.URL + "/v1", Retry: &kimi.RetryPolicy{}})
+	in := writeInput(t, 50)
+	dir := t.TempDir()
+	var old syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old)
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 2000, Max: old.Max}); err != nil {
+		t.Skip("cannot limit the file size:", err)
+	}
+	s, err := (&batch.Runner{Client: c, Workers: 1}).Run(context.Background(), in, filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "errors.jsonl"))
+	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	if err == nil || s.Done == 0 || s.Done >= 50 {
+		t.Fatalf("want a write error part way: %v, %+v", err, s)
+	}
+	if n := int(sent.Load()); n > s.Done+3 {
+		t.Errorf("the write failed after %d results, yet %d requests were sent", s.Done, n)
 	}
 }

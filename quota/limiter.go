@@ -45,8 +45,9 @@ type Config struct {
 	// FailOpen chooses what Acquire does when the Store fails (Redis
 	// unreachable): false (the default) returns ErrUnavailable; true
 	// falls back to a limiter in this process with FailOpenShare of the
-	// limits (0 means a half), logs a warning on Logger each time it
-	// starts doing so, and reports it in Degraded.
+	// limits (0 means a half; a request larger than the share waits for
+	// all of it), logs a warning on Logger each time it starts doing so,
+	// and reports it in Degraded.
 	FailOpen      bool
 	FailOpenShare float64
 	// Logger receives that warning; nil is slog.Default().
@@ -209,6 +210,11 @@ func (l *Limiter) Acquire(ctx context.Context, tokens int) (*Permit, error) {
 		}
 		d, err := l.store.Admit(ctx, org, l.lim, a)
 		if err != nil {
+			// The store may have admitted the request and lost the
+			// reply: free its lease (named after the ticket) and its
+			// place in the queue, best effort. Its charge stays, erring
+			// high.
+			l.abandon(org, a.Ticket)
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -227,6 +233,15 @@ func (l *Limiter) Acquire(ctx context.Context, tokens int) (*Permit, error) {
 			return nil, err
 		}
 	}
+}
+
+// abandon releases whatever an admission of ticket may hold after an
+// Admit whose outcome is unknown.
+func (l *Limiter) abandon(org, ticket string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	l.store.Release(ctx, org, ticket)
+	l.store.Leave(ctx, org, ticket)
 }
 
 // ticketTTL keeps a waiting ticket alive across a few polls.
@@ -283,6 +298,15 @@ func (l *Limiter) failed(ctx context.Context, tokens int, err error) (*Permit, e
 		}
 		l.fallback = New(Config{Limits: share(l.lim, f), Clock: l.clock, LeaseTTL: l.cfg.LeaseTTL})
 	})
+	// A request that fits the limits but not this share of them waits
+	// for the whole share instead of failing as too large.
+	sh := l.fallback.lim
+	if sh.TPM > 0 {
+		tokens = min(tokens, sh.TPM)
+	}
+	if sh.TPD > 0 {
+		tokens = min(tokens, sh.TPD)
+	}
 	p, err := l.fallback.Acquire(ctx, tokens)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -147,6 +148,40 @@ var errDown = errors.New("connection refused")
 
 func (failingStore) Admit(context.Context, string, catalog.Limits, quota.Admission) (quota.Decision, error) {
 	return quota.Decision{}, errDown
+}
+
+func (failingStore) Release(context.Context, string, string) error { return errDown }
+
+func (failingStore) Leave(context.Context, string, string) error { return errDown }
+
+// lostReply is a store whose Admit runs and then loses its answer, as a
+// Redis reply cut by a timeout.
+type lostReply struct{ quota.Store }
+
+func (s lostReply) Admit(ctx context.Context, org string, lim catalog.Limits, a quota.Admission) (quota.Decision, error) {
+	s.Store.Admit(ctx, org, lim, a)
+	return quota.Decision{}, errDown
+}
+
+// An admission whose reply was lost leaves no concurrency slot taken; a
+// request that fits the limits but not the fail-open share still goes.
+func TestStoreFailuresFreeAndFit(t *testing.T) {
+	ctx := context.Background()
+	mem := quota.NewMemoryStore(nil)
+	l := quota.New(quota.Config{Limits: catalog.Limits{Concurrency: 1}, Store: lostReply{mem}})
+	if _, err := l.Acquire(ctx, 1); !errors.Is(err, quota.ErrUnavailable) {
+		t.Fatalf("lost reply: %v", err)
+	}
+	if u, _ := mem.Usage(ctx, l.Org()); u.Concurrency != 0 || u.Waiting != 0 {
+		t.Errorf("after a lost reply: %+v, want no lease and no ticket", u)
+	}
+	open := quota.New(quota.Config{Limits: catalog.Limits{TPM: 1000}, Store: failingStore{}, FailOpen: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	p, err := open.Acquire(ctx, 800) // more than the share (500), within the limit
+	if err != nil {
+		t.Fatalf("fail open, 800 of 1000 TPM: %v", err)
+	}
+	p.Release()
 }
 
 func TestStoreDown(t *testing.T) {

@@ -3,7 +3,6 @@ package quota
 import (
 	"context"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -17,7 +16,6 @@ type MemoryStore struct {
 	clock Clock
 	mu    sync.Mutex
 	orgs  map[string]*orgState
-	seq   uint64
 }
 
 // NewMemoryStore returns an empty store on clock (nil: the wall clock).
@@ -150,8 +148,7 @@ func (s *MemoryStore) Admit(ctx context.Context, org string, lim catalog.Limits,
 	v := o.minute[mb]
 	o.minute[mb] = [2]int{v[0] + 1, v[1] + a.Tokens}
 	o.day[bucket(now, dayBucket)] += a.Tokens
-	s.seq++
-	lease := strconv.FormatUint(s.seq, 36) + "-" + a.Ticket
+	lease := a.Ticket
 	o.leases[lease] = now + a.LeaseTTL.Milliseconds()
 	return Decision{OK: true, Lease: lease}, nil
 }

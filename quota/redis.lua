@@ -138,17 +138,6 @@ local function wait_for(zkey, hkey, prefix, span, now, need)
   return -1
 end
 
--- base36 spells a lease's sequence number as strconv.FormatUint(n, 36).
-local function base36(n)
-  local digits, s = '0123456789abcdefghijklmnopqrstuvwxyz', ''
-  repeat
-    local d = n % 36
-    s = string.sub(digits, d + 1, d + 1) .. s
-    n = (n - d) / 36
-  until n == 0
-  return s
-end
-
 -- admit: ARGV 9 ticket, 10 tokens, 11 lease TTL, 12 ticket TTL,
 -- 13 concurrency, 14 RPM, 15 TPM, 16 TPD (0: no limit). Returns
 -- {admitted (0/1), lease, wait, limit}.
@@ -207,7 +196,7 @@ local function admit(now, st)
   redis.call('HINCRBY', DCOUNTS, db, int(tokens))
   st.seq = st.seq + 1
   redis.call('HSET', STATE, 'r', int(st.r + 1), 't', int(st.t + tokens), 'd', int(st.d + tokens), 'seq', int(st.seq))
-  local lease = base36(st.seq) .. '-' .. ticket
+  local lease = ticket
   redis.call('ZADD', LEASES, int(now + lease_ttl), lease)
   return {1, lease, 0, ''}
 end

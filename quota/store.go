@@ -59,8 +59,10 @@ type Admission struct {
 
 // Decision is a Store's answer to an Admission.
 type Decision struct {
-	OK    bool
-	Lease string // the concurrency lease, when OK
+	OK bool
+	// Lease is the concurrency lease, when OK: the Admission's Ticket, so
+	// that a caller whose reply was lost can still release it.
+	Lease string
 	// Wait is how long to wait before asking again, on the store's
 	// clock; Limit names the dimension that is full ("queue" when
 	// others are ahead, "cooldown" during a cooldown).
