@@ -18,7 +18,11 @@
 // Transient failures (rate limits, overload, 5xx, connection failures)
 // are retried by the client's retry policy and then, with a longer
 // backoff, by the runner; permanent ones (a bad request, a refused
-// model) go to the error file with the reason.
+// model) go to the error file with the reason. Failures that are not the
+// request's are never written: a transient one that outlasts the attempts
+// is left for the next run, and a refusal of the account (a bad key, a
+// spent balance) stops the run at once; Run then returns ErrIncomplete,
+// and the same command, once the cause is fixed, sends what is left.
 package batch
 
 import (
@@ -65,7 +69,7 @@ type Progress struct {
 	Total   int // lines of this shard in the input
 	Skipped int // already in the output or error file (a resumed run)
 	Done    int // succeeded in this run
-	Failed  int // failed for good in this run
+	Failed  int // failed for good in this run (the request's fault)
 	Tokens  int // prompt + completion tokens of this run's successes
 	// Cost is what this run's successes cost at real-time prices
 	// (catalog.ModelPrice), USD; models without a price count nothing.
@@ -80,10 +84,18 @@ type Summary struct {
 	Skipped int           `json:"skipped"`
 	Done    int           `json:"succeeded"`
 	Failed  int           `json:"failed"`
+	Left    int           `json:"left"` // not finished: the next run sends them
 	Tokens  int           `json:"tokens"`
 	Cost    float64       `json:"cost_usd"`
 	Elapsed time.Duration `json:"elapsed_ns"`
 }
+
+// ErrIncomplete is returned (wrapped, with the cause) when a run ends
+// with requests left unfinished: failures that may pass (an outage, rate
+// limits, 5xx) outlasted the attempts, or the account was refused (a bad
+// key, a spent balance), which stops the run at once. Nothing of them is
+// written, so the same command sends them again.
+var ErrIncomplete = errors.New("batch: requests left for the next run")
 
 // Run runs the lines of the input file at inPath, appending results to
 // outPath and failures to errPath (both created if missing, resumed if
@@ -157,9 +169,20 @@ func (r *Runner) Run(ctx context.Context, inPath, outPath, errPath string) (Summ
 	}()
 	go func() { wg.Wait(); close(results) }()
 
-	var werr error
+	var werr, fatal, lastLeft error
+	left := 0
 	for o := range results {
-		if o.interrupted || werr != nil {
+		switch {
+		case o.left != nil:
+			// Not written: the next run sends it again. A refusal of the
+			// account fails every other request too, so it stops the run.
+			left, lastLeft = left+1, o.left
+			if accountRefused(o.left) && fatal == nil {
+				fatal = o.left
+				stop()
+			}
+			continue
+		case o.interrupted || werr != nil:
 			continue // not written: the next run sends it again
 		}
 		f := out
@@ -183,27 +206,40 @@ func (r *Runner) Run(ctx context.Context, inPath, outPath, errPath string) (Summ
 			r.Progress(p)
 		}
 	}
-	s := Summary{Total: p.Total, Skipped: p.Skipped, Done: p.Done, Failed: p.Failed, Tokens: p.Tokens, Cost: p.Cost, Elapsed: time.Since(p.Started)}
-	if werr != nil {
+	s := Summary{Total: p.Total, Skipped: p.Skipped, Done: p.Done, Failed: p.Failed, Left: p.Total - p.Skipped - p.Done - p.Failed,
+		Tokens: p.Tokens, Cost: p.Cost, Elapsed: time.Since(p.Started)}
+	switch {
+	case werr != nil:
 		return s, werr
+	case fatal != nil:
+		return s, fmt.Errorf("%w: %d of them; stopped at: %w", ErrIncomplete, s.Left, fatal)
+	case left > 0:
+		return s, fmt.Errorf("%w: %d failed past %d attempts, the last with: %w", ErrIncomplete, left, r.attempts(), lastLeft)
 	}
 	return s, ctx.Err()
 }
 
-// outcome is one request's result, or interrupted when ctx ended first.
+// outcome is one request's result; interrupted when ctx ended first;
+// left (the cause) when it failed in a way that may pass or that is the
+// account's, not the request's.
 type outcome struct {
 	result      kimi.BatchResult
 	tokens      int
 	cost        float64
 	interrupted bool
+	left        error
+}
+
+func (r *Runner) attempts() int {
+	if r.Attempts <= 0 {
+		return 5
+	}
+	return r.Attempts
 }
 
 // send runs one line, retrying transient failures.
 func (r *Runner) send(ctx context.Context, l kimi.BatchLine) outcome {
-	attempts := r.Attempts
-	if attempts <= 0 {
-		attempts = 5
-	}
+	attempts := r.attempts()
 	wait := r.Backoff
 	if wait <= 0 {
 		wait = 2 * time.Second
@@ -226,8 +262,13 @@ func (r *Runner) send(ctx context.Context, l kimi.BatchLine) outcome {
 			}
 			return o
 		}
-		if !transient(err) || i >= attempts {
+		switch {
+		case accountRefused(err):
+			return outcome{left: err}
+		case !transient(err):
 			return outcome{result: failure(l.CustomID, err)}
+		case i >= attempts:
+			return outcome{left: err}
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -249,6 +290,13 @@ func transient(err error) bool {
 		return e.Temporary()
 	}
 	return errors.Is(err, kimi.ErrConnection) || errors.Is(err, kimi.ErrServerUnavailable) || errors.Is(err, kimi.ErrTimeout)
+}
+
+// accountRefused reports a failure of the account, not of the request:
+// a rejected key, a spent balance, a configuration error. Every request
+// would fail alike, and none of them is at fault.
+func accountRefused(err error) bool {
+	return errors.Is(err, kimi.ErrAuthorization) || errors.Is(err, kimi.ErrQuota) || errors.Is(err, kimi.ErrConfig)
 }
 
 // failure is the error line of a request that failed for good.

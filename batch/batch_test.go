@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/onesdk-go/onesdk/batch"
 	"github.com/onesdk-go/onesdk/catalog"
@@ -202,5 +204,38 @@ func TestWriteErrorStopsSending(t *testing.T) {
 	}
 	if n := int(sent.Load()); n > s.Done+3 {
 		t.Errorf("the write failed after %d results, yet %d requests were sent", s.Done, n)
+	}
+}
+
+// Failures that are not the request's are never written: a rejected key
+// stops the run, an outage outlasting the attempts leaves the requests;
+// either way the same command, once the cause is fixed, sends them all.
+func TestAccountAndOutageFailuresAreLeft(t *testing.T) {
+	srv := kimitest.NewServer(t)
+	in := writeInput(t, 6)
+	dir := t.TempDir()
+	out, errs := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "errors.jsonl")
+	client := func(key, url string) *kimi.Client {
+		return kimi.NewClient(kimi.Config{APIKey: key, BaseURL: url, HTTPClient: srv.Client(), Retry: &kimi.RetryPolicy{}})
+	}
+
+	s, err := (&batch.Runner{Client: client("sk-wrong", srv.URL), Workers: 2}).Run(context.Background(), in, out, errs)
+	if !errors.Is(err, batch.ErrIncomplete) || !errors.Is(err, kimi.ErrAuthorization) || s.Failed != 0 || s.Left != 6 {
+		t.Fatalf("wrong key: %v, %+v", err, s)
+	}
+
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close() // connections refused
+	s, err = (&batch.Runner{Client: client(srv.Key, dead.URL+"/v1"), Attempts: 2, Backoff: time.Millisecond}).Run(context.Background(), in, out, errs)
+	if !errors.Is(err, batch.ErrIncomplete) || !errors.Is(err, kimi.ErrConnection) || s.Failed != 0 || s.Left != 6 {
+		t.Fatalf("outage: %v, %+v", err, s)
+	}
+	if data, _ := os.ReadFile(errs); len(data) != 0 {
+		t.Fatalf("written as failed for good:\n%s", data)
+	}
+
+	s, err = (&batch.Runner{Client: client(srv.Key, srv.URL)}).Run(context.Background(), in, out, errs)
+	if err != nil || s.Done != 6 || s.Left != 0 || len(unique(t, readResults(t, out))) != 6 {
+		t.Errorf("after the fix: %v, %+v", err, s)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -135,8 +136,12 @@ func (a *app) runBatch(cmd *cobra.Command, o *batchRunOptions, in string) error 
 		_ = bar.Finish()
 	}
 	if err != nil {
-		if cmd.Context().Err() != nil {
+		switch {
+		case cmd.Context().Err() != nil:
 			fmt.Fprintf(stderr, "stopped: %d done in this run; run the same command again to go on\n", s.Done+s.Failed)
+		case errors.Is(err, batch.ErrIncomplete):
+			fmt.Fprintf(stderr, "%d succeeded, %d failed (see %s), %d left: nothing of them is written, so the same command sends them once the cause below is fixed\n",
+				s.Done, s.Failed, o.errs, s.Left)
 		}
 		return err
 	}

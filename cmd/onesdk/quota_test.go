@@ -76,6 +76,17 @@ func TestBatchRun(t *testing.T) {
 	if again["skipped"] != 12.0 || again["succeeded"] != 0.0 {
 		t.Errorf("rerun summary %v", again)
 	}
+	// A rejected key writes nothing and exits as an authorization
+	// failure; the same command with the right key then does it all.
+	fresh := filepath.Join(t.TempDir(), "fresh.jsonl")
+	bad := cli(t, "", "--base-url", e.rec.URL, "--api-key", "sk-wrong", "batch", "run", file, "--out", fresh)
+	bad.wantExit(t, exitAuth)
+	if !strings.Contains(bad.stderr, "12 left") {
+		t.Errorf("wrong key: stderr %q", bad.stderr)
+	}
+	if s := decodeOne[map[string]any](t, []byte(e.run(t, "--json", "batch", "run", file, "--out", fresh, "--limits", "concurrency=2,rpm=10", "--time-scale", "60").mustOK(t).stdout)); s["succeeded"] != 12.0 {
+		t.Errorf("after the right key: %v", s)
+	}
 	e.run(t, "batch", "run", file, "--out", out, "--shard", "2/2").wantUsage(t)
 	e.run(t, "batch", "run", file).wantUsage(t)
 }
