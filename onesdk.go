@@ -156,7 +156,7 @@ func redactURL(raw string) string {
 		return ""
 	}
 	if u, err := url.Parse(raw); err == nil {
-		return u.Redacted()
+		return kimi.RedactURL(u)
 	}
 	return "[unparsable URL]"
 }
@@ -168,8 +168,9 @@ type SDK struct {
 }
 
 // New returns the facade for the named provider ("kimi" or its alias
-// "moonshot", "acedata"). An unknown name, a missing key, a malformed
-// APIURL or Proxy is an ErrConfig error that says what is expected.
+// "moonshot", "acedata"). An unknown name, a missing key, a Region other
+// than "cn" or "ai", a malformed APIURL or Proxy is an ErrConfig error
+// that says what is expected.
 func New(providerName string, cfg Config) (*SDK, error) {
 	p := findProvider(providerName)
 	if p == nil {
@@ -177,12 +178,16 @@ func New(providerName string, cfg Config) (*SDK, error) {
 			providerName, strings.Join(Providers(), ", ")), ErrConfig)
 	}
 	key := cfg.APIKey
-	if key == "" {
+	if strings.TrimSpace(key) == "" {
 		key = os.Getenv(p.keyEnv)
 	}
-	if key == "" {
+	if strings.TrimSpace(key) == "" {
 		return nil, kimi.WithKind(errors.New("onesdk: no API key: set Config.APIKey or the "+p.keyEnv+
 			" environment variable"), ErrConfig)
+	}
+	if r := strings.ToLower(strings.TrimSpace(cfg.Region)); r != "" && r != "cn" && r != "ai" {
+		// A mistyped region would send the key to the other platform.
+		return nil, kimi.WithKind(fmt.Errorf("onesdk: Config.Region %q: want \"cn\" (api.moonshot.cn), \"ai\" (api.moonshot.ai) or empty", cfg.Region), ErrConfig)
 	}
 	base := cfg.APIURL
 	if base == "" {

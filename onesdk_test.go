@@ -70,13 +70,18 @@ func TestNewWithoutKeyIsConfigError(t *testing.T) {
 // A malformed base URL or proxy is refused by New, before any request.
 func TestNewRejectsMalformedURLs(t *testing.T) {
 	for name, cfg := range map[string]onesdk.Config{
-		"ftp base URL":  {APIKey: "sk-x", APIURL: "ftp://host"},
-		"ftp proxy":     {APIKey: "sk-x", Proxy: "ftp://127.0.0.1:21"},
-		"garbage proxy": {APIKey: "sk-x", Proxy: "::not a url"},
+		"ftp base URL":    {APIKey: "sk-x", APIURL: "ftp://host"},
+		"ftp proxy":       {APIKey: "sk-x", Proxy: "ftp://127.0.0.1:21"},
+		"garbage proxy":   {APIKey: "sk-x", Proxy: "::not a url"},
+		"token proxy":     {APIKey: "sk-x", Proxy: "ftp://ghp_PROXYTOK@proxy:21"},
+		"token base":      {APIKey: "sk-x", APIURL: "https://ghp_PROXYTOK@api.example.com/v1"},
+		"mistyped region": {APIKey: "sk-x", Region: "global"}, // would send the key to the other platform
+		"blank key":       {APIKey: "  "},
 	} {
+		t.Setenv("MOONSHOT_API_KEY", "")
 		sdk, err := onesdk.New("kimi", cfg)
-		if sdk != nil || onesdk.Kind(err) != onesdk.ErrConfig {
-			t.Errorf("%s: want an ErrConfig error and no SDK, got %v, %v", name, sdk, err)
+		if sdk != nil || onesdk.Kind(err) != onesdk.ErrConfig || strings.Contains(err.Error(), "ghp_PROXYTOK") {
+			t.Errorf("%s: want an ErrConfig error (without the token) and no SDK, got %v, %v", name, sdk, err)
 		}
 	}
 }

@@ -133,7 +133,7 @@ func (c Config) String() string {
 		retry = fmt.Sprintf("%+v", *c.Retry)
 	}
 	return fmt.Sprintf("kimi.Config{APIKey: %s, BaseURL: %q, Proxy: %q, UserAgent: %q, Retry: %s, HTTPClient: %t, Logger: %t}",
-		key, c.BaseURL, redactURL(c.Proxy), c.UserAgent, retry, c.HTTPClient != nil, c.Logger != nil)
+		key, redactURL(c.BaseURL), redactURL(c.Proxy), c.UserAgent, retry, c.HTTPClient != nil, c.Logger != nil)
 }
 
 // GoString is String, so that %#v does not print the key either.
@@ -147,7 +147,7 @@ func (c Config) Format(f fmt.State, verb rune) { io.WriteString(f, c.String()) }
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Bool("api_key_set", c.APIKey != ""),
-		slog.String("base_url", c.BaseURL),
+		slog.String("base_url", redactURL(c.BaseURL)),
 		slog.String("proxy", redactURL(c.Proxy)),
 		slog.String("user_agent", c.UserAgent),
 		slog.String("provider", c.Provider),
@@ -315,13 +315,13 @@ func normalizeBaseURL(raw string) (string, error) {
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("kimi: base URL %q: scheme must be http or https", u.Redacted())
+		return "", fmt.Errorf("kimi: base URL %q: scheme must be http or https", redactUser(u))
 	case u.Host == "":
-		return "", fmt.Errorf("kimi: base URL %q: missing host", u.Redacted())
+		return "", fmt.Errorf("kimi: base URL %q: missing host", redactUser(u))
 	case u.User != nil:
-		return "", fmt.Errorf("kimi: base URL %q: must not contain user info; use Config.APIKey", u.Redacted())
+		return "", fmt.Errorf("kimi: base URL %q: must not contain user info; use Config.APIKey", redactUser(u))
 	case u.RawQuery != "" || u.Fragment != "":
-		return "", fmt.Errorf("kimi: base URL %q: must not contain a query or fragment", u.Redacted())
+		return "", fmt.Errorf("kimi: base URL %q: must not contain a query or fragment", redactUser(u))
 	}
 	s := strings.TrimRight(u.String(), "/")
 	if strings.Trim(u.EscapedPath(), "/") == "" {
@@ -442,10 +442,10 @@ func (c *Client) setProxy(rawURL string) error {
 		switch u.Scheme {
 		case "http", "https", "socks5", "socks5h":
 		default:
-			return fmt.Errorf("kimi: proxy %q: scheme must be http, https, socks5 or socks5h", u.Redacted())
+			return fmt.Errorf("kimi: proxy %q: scheme must be http, https, socks5 or socks5h", redactUser(u))
 		}
 		if u.Host == "" {
-			return fmt.Errorf("kimi: proxy %q: missing host", u.Redacted())
+			return fmt.Errorf("kimi: proxy %q: missing host", redactUser(u))
 		}
 		pu = u
 	}
@@ -653,7 +653,21 @@ func redactURL(raw string) string {
 	if err != nil {
 		return "[unparsable URL]"
 	}
-	return u.Redacted()
+	return redactUser(u)
+}
+
+// RedactURL is u with all of its user info masked: the user name too,
+// which url.URL.Redacted keeps and which may be a token
+// (https://ghp_…@host).
+func RedactURL(u *url.URL) string { return redactUser(u) }
+
+func redactUser(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	c := *u
+	c.User = url.User("xxxxx")
+	return c.String()
 }
 
 // logURL is the request URL for logs: no user info, no query.

@@ -375,3 +375,28 @@ func drainStream(t *testing.T, c *Client) error {
 	}
 	return st.Err()
 }
+
+// A token in a URL's user name (https://ghp_…@host), which
+// url.URL.Redacted keeps, appears in no error and no printed Config.
+func TestURLUserNameRedacted(t *testing.T) {
+	const secret = "ghp_SECRETTOKEN"
+	for _, cfg := range []Config{
+		{APIKey: "sk-x", BaseURL: "https://" + secret + "@api.example.com/v1"},
+		{APIKey: "sk-x", BaseURL: "ftp://" + secret + ":pw@api.example.com/v1"},
+		{APIKey: "sk-x", Proxy: "ftp://" + secret + "@proxy:21"},
+		{APIKey: "sk-x", Proxy: "http://" + secret + "@"},
+	} {
+		_, err := NewClient(cfg).Models.List(context.Background())
+		if err == nil || strings.Contains(err.Error(), secret) {
+			t.Errorf("%v: error %v", cfg, err)
+		}
+	}
+	cfg := Config{APIKey: "sk-x", BaseURL: "https://user:" + secret + "@gw.example.com/v1", Proxy: "http://" + secret + "@proxy:8080"}
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cfg", cfg)
+	for _, out := range []string{fmt.Sprint(cfg), fmt.Sprintf("%#v", cfg), logged.String()} {
+		if strings.Contains(out, secret) {
+			t.Errorf("printed: %s", out)
+		}
+	}
+}

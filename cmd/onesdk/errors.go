@@ -167,7 +167,7 @@ func (a *app) hint(err, kind error) string {
 		if a.apiKey != "" {
 			where = "check --api-key"
 		}
-		if a.providerInfo.Name == "kimi" && a.baseURL == "" && !a.offline {
+		if a.providerInfo.Name == "kimi" && a.baseURL == "" && os.Getenv(a.providerInfo.URLEnv) == "" && !a.offline {
 			where += " (keys of api.moonshot.cn and api.moonshot.ai differ: see --region)"
 		}
 		return where
@@ -199,6 +199,8 @@ func (a *app) hint(err, kind error) string {
 			return "'onesdk cache list' lists the caches"
 		case strings.Contains(what, " file"):
 			return "'onesdk files list' lists the files"
+		case strings.Contains(what, " batch "):
+			return "'onesdk batch list' lists the batches"
 		}
 		return "'onesdk models' lists the available models"
 	case onesdk.ErrUnsupported:

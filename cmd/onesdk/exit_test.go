@@ -96,9 +96,32 @@ func TestExitCodeUsage(t *testing.T) {
 		{"--offline", "chat", "--thinking", "maybe", "hi"},
 		{"--offline", "chat", "--max-tokens", "0", "hi"},
 		{"--offline", "--proxy", "ftp://proxy.example:21", "models"},
+		{"--offline", "--proxy", "http://u:p@127.0.0.1:1", "models"}, // no proxy for an in-process emulator
 		{"serve", "--tier", "platinum"},
 	} {
 		cli(t, "", args...).wantUsage(t)
+	}
+}
+
+// A blank key is no key: exit 3 and the CLI's own message, as with none.
+// With MOONSHOT_BASE_URL set, a 401 does not point to --region; a
+// missing batch points to the batch list.
+func TestBlankKeyAndHints(t *testing.T) {
+	t.Setenv("MOONSHOT_API_KEY", " ")
+	r := cli(t, "", "models")
+	r.wantExit(t, exitAuth)
+	if !strings.Contains(r.stderr, "MOONSHOT_API_KEY") || strings.Contains(r.stderr, "Config.APIKey") {
+		t.Errorf("blank key: %q", r.stderr)
+	}
+	e := setup(t)
+	t.Setenv("MOONSHOT_BASE_URL", e.rec.URL)
+	t.Setenv("MOONSHOT_API_KEY", "sk-wrong")
+	if r := cli(t, "", "--retries", "0", "models"); r.code != exitAuth || strings.Contains(r.stderr, "--region") {
+		t.Errorf("401 through MOONSHOT_BASE_URL: exit %d, %q", r.code, r.stderr)
+	}
+	t.Setenv("MOONSHOT_API_KEY", e.key)
+	if r := cli(t, "", "batch", "status", "batch_nope"); !strings.Contains(r.stderr, "onesdk batch list") {
+		t.Errorf("unknown batch: %q", r.stderr)
 	}
 }
 

@@ -192,6 +192,9 @@ func (a *app) preRun(cmd *cobra.Command, _ []string) error {
 		if a.baseURL != "" {
 			return usageErrorf("--offline and --base-url exclude each other")
 		}
+		if a.proxy != "" {
+			return usageErrorf("--offline and --proxy exclude each other: the emulator runs in this process")
+		}
 	}
 	return nil
 }
@@ -225,7 +228,7 @@ func (a *app) newSDK(cmd *cobra.Command) (*onesdk.SDK, error) {
 		cfg.APIKey, cfg.APIURL = key, srv.URL
 		cfg.Currency = "USD" // the emulator's accounts bill in USD
 	}
-	if cfg.APIKey == "" && os.Getenv(a.providerInfo.KeyEnv) == "" {
+	if strings.TrimSpace(cfg.APIKey) == "" && strings.TrimSpace(os.Getenv(a.providerInfo.KeyEnv)) == "" {
 		return nil, noKeyError{env: a.providerInfo.KeyEnv}
 	}
 	cfg.Proxy = a.proxy
