@@ -74,6 +74,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/onesdk-go/onesdk/catalog"
@@ -185,9 +186,9 @@ func New(providerName string, cfg Config) (*SDK, error) {
 		return nil, kimi.WithKind(errors.New("onesdk: no API key: set Config.APIKey or the "+p.keyEnv+
 			" environment variable"), ErrConfig)
 	}
-	if r := strings.ToLower(strings.TrimSpace(cfg.Region)); r != "" && r != "cn" && r != "ai" {
+	if r := strings.ToLower(strings.TrimSpace(cfg.Region)); r != "" && !slices.Contains(Regions(), r) {
 		// A mistyped region would send the key to the other platform.
-		return nil, kimi.WithKind(fmt.Errorf("onesdk: Config.Region %q: want \"cn\" (api.moonshot.cn), \"ai\" (api.moonshot.ai) or empty", cfg.Region), ErrConfig)
+		return nil, kimi.WithKind(fmt.Errorf("onesdk: Config.Region %q: want one of %q or empty", cfg.Region, Regions()), ErrConfig)
 	}
 	base := cfg.APIURL
 	if base == "" {

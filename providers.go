@@ -36,6 +36,10 @@ type provider struct {
 	features []feature
 }
 
+// Regions are Moonshot's platforms as Config.Region names them: "cn"
+// (api.moonshot.cn, the default) and "ai" (api.moonshot.ai).
+func Regions() []string { return []string{"cn", "ai"} }
+
 // providers is the table New reads; every fact about a provider is here.
 var providers = []*provider{
 	{

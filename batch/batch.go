@@ -170,13 +170,12 @@ func (r *Runner) Run(ctx context.Context, inPath, outPath, errPath string) (Summ
 	go func() { wg.Wait(); close(results) }()
 
 	var werr, fatal, lastLeft error
-	left := 0
 	for o := range results {
 		switch {
 		case o.left != nil:
 			// Not written: the next run sends it again. A refusal of the
 			// account fails every other request too, so it stops the run.
-			left, lastLeft = left+1, o.left
+			lastLeft = o.left
 			if accountRefused(o.left) && fatal == nil {
 				fatal = o.left
 				stop()
@@ -213,10 +212,12 @@ func (r *Runner) Run(ctx context.Context, inPath, outPath, errPath string) (Summ
 		return s, werr
 	case fatal != nil:
 		return s, fmt.Errorf("%w: %d of them; stopped at: %w", ErrIncomplete, s.Left, fatal)
-	case left > 0:
-		return s, fmt.Errorf("%w: %d failed past %d attempts, the last with: %w", ErrIncomplete, left, r.attempts(), lastLeft)
+	case ctx.Err() != nil:
+		return s, ctx.Err()
+	case lastLeft != nil:
+		return s, fmt.Errorf("%w: %d failed past %d attempts, the last with: %w", ErrIncomplete, s.Left, r.attempts(), lastLeft)
 	}
-	return s, ctx.Err()
+	return s, nil
 }
 
 // outcome is one request's result; interrupted when ctx ended first;

@@ -315,13 +315,13 @@ func normalizeBaseURL(raw string) (string, error) {
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("kimi: base URL %q: scheme must be http or https", redactUser(u))
+		return "", fmt.Errorf("kimi: base URL %q: scheme must be http or https", RedactURL(u))
 	case u.Host == "":
-		return "", fmt.Errorf("kimi: base URL %q: missing host", redactUser(u))
+		return "", fmt.Errorf("kimi: base URL %q: missing host", RedactURL(u))
 	case u.User != nil:
-		return "", fmt.Errorf("kimi: base URL %q: must not contain user info; use Config.APIKey", redactUser(u))
+		return "", fmt.Errorf("kimi: base URL %q: must not contain user info; use Config.APIKey", RedactURL(u))
 	case u.RawQuery != "" || u.Fragment != "":
-		return "", fmt.Errorf("kimi: base URL %q: must not contain a query or fragment", redactUser(u))
+		return "", fmt.Errorf("kimi: base URL %q: must not contain a query or fragment", RedactURL(u))
 	}
 	s := strings.TrimRight(u.String(), "/")
 	if strings.Trim(u.EscapedPath(), "/") == "" {
@@ -442,10 +442,10 @@ func (c *Client) setProxy(rawURL string) error {
 		switch u.Scheme {
 		case "http", "https", "socks5", "socks5h":
 		default:
-			return fmt.Errorf("kimi: proxy %q: scheme must be http, https, socks5 or socks5h", redactUser(u))
+			return fmt.Errorf("kimi: proxy %q: scheme must be http, https, socks5 or socks5h", RedactURL(u))
 		}
 		if u.Host == "" {
-			return fmt.Errorf("kimi: proxy %q: missing host", redactUser(u))
+			return fmt.Errorf("kimi: proxy %q: missing host", RedactURL(u))
 		}
 		pu = u
 	}
@@ -653,15 +653,13 @@ func redactURL(raw string) string {
 	if err != nil {
 		return "[unparsable URL]"
 	}
-	return redactUser(u)
+	return RedactURL(u)
 }
 
 // RedactURL is u with all of its user info masked: the user name too,
 // which url.URL.Redacted keeps and which may be a token
 // (https://ghp_…@host).
-func RedactURL(u *url.URL) string { return redactUser(u) }
-
-func redactUser(u *url.URL) string {
+func RedactURL(u *url.URL) string {
 	if u.User == nil {
 		return u.String()
 	}

@@ -525,7 +525,8 @@ func (m *memoryStore) run(now time.Time, args map[string]json.RawMessage) string
 }
 
 // strftimeLayouts are the Go layouts of the strftime directives the date
-// tool writes (strptime reads the same ones).
+// tool writes; strptime reads the same directives by hand, since Go's
+// layouts want fixed widths where Python takes one digit.
 var strftimeLayouts = map[byte]string{'Y': "2006", 'y': "06", 'm': "01", 'd': "02", 'H': "15", 'I': "03", 'M': "04",
 	'S': "05", 'j': "002", 'A': "Monday", 'a': "Mon", 'B': "January", 'b': "Jan", 'p': "PM", 'Z': "MST", 'z': "-0700"}
 
@@ -574,6 +575,13 @@ func strftime(t time.Time, format string) string {
 	return sb.String()
 }
 
+// The English day and month names strptime reads (%A %a %B %b).
+var (
+	weekdayNames = []string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
+	monthNames   = []string{"January", "February", "March", "April", "May", "June", "July", "August",
+		"September", "October", "November", "December"}
+)
+
 // strptime parses s as Python's time.strptime does for the directives of
 // strftimeLayouts: numbers of one digit up to the field's width, names in
 // any case, AM/PM, a numeric zone; whitespace in the format matches any
@@ -605,13 +613,6 @@ func strptime(s, format string, loc *time.Location) (time.Time, bool) {
 		v, _ := strconv.Atoi(s[:n])
 		s = s[n:]
 		return v, true
-	}
-	var weekdays, months []string
-	for d := range 7 {
-		weekdays = append(weekdays, time.Weekday(d).String())
-	}
-	for m := 1; m <= 12; m++ {
-		months = append(months, time.Month(m).String())
 	}
 	for i := 0; i < len(format); i++ {
 		c := format[i]
@@ -654,10 +655,10 @@ func strptime(s, format string, loc *time.Location) (time.Time, bool) {
 		case 'j':
 			yday, ok = digits(3)
 		case 'A', 'a':
-			ok = names(weekdays, format[i] == 'a') >= 0
+			ok = names(weekdayNames, format[i] == 'a') >= 0
 		case 'B', 'b':
 			var m int
-			if m = names(months, format[i] == 'b'); m >= 0 {
+			if m = names(monthNames, format[i] == 'b'); m >= 0 {
 				month = m + 1
 			}
 			ok = m >= 0

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -112,7 +113,7 @@ func newRootCmd(a *app) *cobra.Command {
 	f.BoolVar(&a.jsonOut, "json", false, "machine-readable JSON output")
 
 	_ = root.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions(onesdk.Providers(), cobra.ShellCompDirectiveNoFileComp))
-	_ = root.RegisterFlagCompletionFunc("region", cobra.FixedCompletions([]string{"cn", "ai"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = root.RegisterFlagCompletionFunc("region", cobra.FixedCompletions(onesdk.Regions(), cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(newChatCmd(a), newModelsCmd(a), newCacheCmd(a), newTagCmd(a), newFilesCmd(a), newTokensCmd(a),
 		newBalanceCmd(a), newServeCmd(a), newBatchCmd(a), newQuotaCmd(a), newFormulasCmd(a), newVersionCmd(a))
@@ -169,10 +170,8 @@ func executeSignals(ctx context.Context, sigs <-chan os.Signal, exit func(), arg
 func (a *app) preRun(cmd *cobra.Command, _ []string) error {
 	a.command = cmd.CommandPath()
 	a.started = true
-	switch strings.ToLower(a.region) {
-	case "", "cn", "ai":
-	default:
-		return usageErrorf(`--region must be "cn" or "ai", not %q`, a.region)
+	if r := strings.ToLower(a.region); r != "" && !slices.Contains(onesdk.Regions(), r) {
+		return usageErrorf("--region must be one of %q, not %q", onesdk.Regions(), a.region)
 	}
 	if cmd.Flags().Changed("retries") && a.retries < 0 {
 		return usageErrorf("--retries must be 0 or more")
