@@ -1,6 +1,7 @@
 package tokencount
 
 import (
+	"iter"
 	"math"
 	"sync"
 	"unicode"
@@ -172,15 +173,7 @@ func (f *fastSplitter) class(s string, i int) (uint8, int) {
 // character and those that do not, as the Encode-based splitEncode does.
 func (f *fastSplitter) split(s string) (han, other int) {
 	var scratch mergeScratch
-	for i := 0; i < len(s); {
-		end := f.piece(s, i)
-		if end <= i {
-			// No alternative matches (only U+007F, see clsDEL): the
-			// regexp skips the character without a token.
-			_, n := utf8.DecodeRuneInString(s[i:])
-			i += n
-			continue
-		}
+	for i, end := range f.pieces(s) {
 		piece := s[i:end]
 		hasHan := f.hasHan(s, i, end)
 		if _, ok := f.ranks[piece]; ok {
@@ -203,9 +196,30 @@ func (f *fastSplitter) split(s string) (han, other int) {
 				}
 			}
 		}
-		i = end
 	}
 	return han, other
+}
+
+// pieces yields the start and end of each pre-token of valid UTF-8 s, in
+// order; a piece that is one whole token and one that merging splits
+// further are told apart by the caller.
+func (f *fastSplitter) pieces(s string) iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		for i := 0; i < len(s); {
+			end := f.piece(s, i)
+			if end <= i {
+				// No alternative matches (only U+007F, see clsDEL): the
+				// regexp skips the character without a token.
+				_, n := utf8.DecodeRuneInString(s[i:])
+				i += n
+				continue
+			}
+			if !yield(i, end) {
+				return
+			}
+			i = end
+		}
+	}
 }
 
 // piece returns the end of the pre-token starting at s[i], trying the

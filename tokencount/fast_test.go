@@ -12,23 +12,16 @@ import (
 func fastTokens(f *fastSplitter, s string) []string {
 	var toks []string
 	var sc mergeScratch
-	for i := 0; i < len(s); {
-		end := f.piece(s, i)
-		if end <= i {
-			_, n := utf8.DecodeRuneInString(s[i:])
-			i += n
-			continue
-		}
+	for i, end := range f.pieces(s) {
 		piece := s[i:end]
 		if _, ok := f.ranks[piece]; ok {
 			toks = append(toks, piece)
-		} else {
-			b := f.merge(piece, &sc)
-			for k := 0; k+1 < len(b); k++ {
-				toks = append(toks, piece[b[k]:b[k+1]])
-			}
+			continue
 		}
-		i = end
+		b := f.merge(piece, &sc)
+		for k := 0; k+1 < len(b); k++ {
+			toks = append(toks, piece[b[k]:b[k+1]])
+		}
 	}
 	return toks
 }
