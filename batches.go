@@ -19,8 +19,8 @@ type (
 	// it has run.
 	Batch = kimi.Batch
 	// BatchCreateRequest is what CreateBatch starts: InputFileID (a file
-	// uploaded with PurposeBatch), CompletionWindow ("12h" to "7d",
-	// default "24h") and optional Metadata.
+	// uploaded with PurposeBatch), CompletionWindow (a time.Duration from
+	// 12h to 7d in whole hours, default 24h) and optional Metadata.
 	BatchCreateRequest = kimi.BatchCreateRequest
 	// BatchListOptions page ListBatches: After (a batch id) and Limit.
 	BatchListOptions = kimi.BatchListOptions
@@ -47,46 +47,46 @@ const PurposeBatch = kimi.PurposeBatch
 
 // CreateBatch starts a batch over an uploaded input file. The batch
 // starts "validating"; WaitBatch waits until it is done.
-func (s *SDK) CreateBatch(ctx context.Context, req *BatchCreateRequest) (*Batch, error) {
-	return gated(s, featBatches, func() (*Batch, error) { return s.client.Batches.Create(ctx, req) })
+func (s *SDK) CreateBatch(ctx context.Context, req *BatchCreateRequest, opts ...RequestOption) (*Batch, error) {
+	return gated(s, featBatches, func() (*Batch, error) { return s.client.Batches.Create(ctx, req, opts...) })
 }
 
 // ListBatches lists one page of batches; nil opts are the server's
 // defaults (the first 20).
-func (s *SDK) ListBatches(ctx context.Context, opts *BatchListOptions) ([]Batch, error) {
-	return page(s, featBatches, func() (*kimi.BatchList, error) { return s.client.Batches.List(ctx, opts) },
+func (s *SDK) ListBatches(ctx context.Context, o *BatchListOptions, opts ...RequestOption) ([]Batch, error) {
+	return page(s, featBatches, func() (*kimi.BatchList, error) { return s.client.Batches.List(ctx, o, opts...) },
 		func(l *kimi.BatchList) []Batch { return l.Data })
 }
 
 // AllBatches ranges over every batch, page after page (opts.Limit is the
 // page size). A failure is yielded as the last pair.
-func (s *SDK) AllBatches(ctx context.Context, opts *BatchListOptions) iter.Seq2[*Batch, error] {
-	return every(s, featBatches, func() iter.Seq2[*Batch, error] { return s.client.Batches.All(ctx, opts) })
+func (s *SDK) AllBatches(ctx context.Context, o *BatchListOptions, opts ...RequestOption) iter.Seq2[*Batch, error] {
+	return every(s, featBatches, func() iter.Seq2[*Batch, error] { return s.client.Batches.All(ctx, o, opts...) })
 }
 
 // GetBatch returns one batch; an unknown id is an ErrNotFound error.
-func (s *SDK) GetBatch(ctx context.Context, id string) (*Batch, error) {
-	return gated(s, featBatches, func() (*Batch, error) { return s.client.Batches.Get(ctx, id) })
+func (s *SDK) GetBatch(ctx context.Context, id string, opts ...RequestOption) (*Batch, error) {
+	return gated(s, featBatches, func() (*Batch, error) { return s.client.Batches.Get(ctx, id, opts...) })
 }
 
 // CancelBatch asks the server to stop a batch, which goes "cancelling"
 // then "cancelled". A batch that is already done is an ErrBadRequest
 // error.
-func (s *SDK) CancelBatch(ctx context.Context, id string) (*Batch, error) {
-	return gated(s, featBatches, func() (*Batch, error) { return s.client.Batches.Cancel(ctx, id) })
+func (s *SDK) CancelBatch(ctx context.Context, id string, opts ...RequestOption) (*Batch, error) {
+	return gated(s, featBatches, func() (*Batch, error) { return s.client.Batches.Cancel(ctx, id, opts...) })
 }
 
 // WaitBatch polls the batch until it is done (completed, failed, expired
 // or cancelled) and returns it; which of them is not an error. Bound the
 // wait with ctx: a batch may take up to its completion window. A wait cut
 // by ctx returns the batch as last seen with the error.
-func (s *SDK) WaitBatch(ctx context.Context, id string) (*Batch, error) {
-	return gated(s, featBatches, func() (*Batch, error) { return s.client.Batches.WaitDone(ctx, id) })
+func (s *SDK) WaitBatch(ctx context.Context, id string, opts ...RequestOption) (*Batch, error) {
+	return gated(s, featBatches, func() (*Batch, error) { return s.client.Batches.WaitDone(ctx, id, opts...) })
 }
 
 // BatchResults ranges over a batch's result lines, its output file's and
 // then its error file's. A line that does not decode is yielded as an
 // error and reading goes on.
-func (s *SDK) BatchResults(ctx context.Context, b *Batch) iter.Seq2[*BatchResult, error] {
-	return every(s, featBatches, func() iter.Seq2[*BatchResult, error] { return s.client.Batches.Results(ctx, b) })
+func (s *SDK) BatchResults(ctx context.Context, b *Batch, opts ...RequestOption) iter.Seq2[*BatchResult, error] {
+	return every(s, featBatches, func() iter.Seq2[*BatchResult, error] { return s.client.Batches.Results(ctx, b, opts...) })
 }

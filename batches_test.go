@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/onesdk-go/onesdk"
 )
@@ -64,7 +65,7 @@ func batchServer(t *testing.T) (*onesdk.SDK, *httptest.Server) {
 func TestBatchLifecycle(t *testing.T) {
 	sdk, _ := batchServer(t)
 	ctx := t.Context()
-	b, err := sdk.CreateBatch(ctx, &onesdk.BatchCreateRequest{InputFileID: "file-in", CompletionWindow: "1d"})
+	b, err := sdk.CreateBatch(ctx, &onesdk.BatchCreateRequest{InputFileID: "file-in", CompletionWindow: 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -191,14 +191,14 @@ func TestTagsRoundTrip(t *testing.T) {
 	c1 := createCache(t, sdk, &onesdk.CacheCreateRequest{Name: "first"})
 	c2 := createCache(t, sdk, &onesdk.CacheCreateRequest{Name: "second"})
 
-	tag, err := sdk.CreateTag(ctx, "my_tag", c1.ID)
+	tag, err := sdk.CreateTag(ctx, &onesdk.TagCreateRequest{Tag: "my_tag", CacheID: c1.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tag.Tag != "my_tag" || tag.CacheID != c1.ID || tag.CreatedAt == 0 {
 		t.Errorf("CreateTag = %+v", tag)
 	}
-	if _, err := sdk.CreateTag(ctx, "other.tag-2", c2.ID); err != nil {
+	if _, err := sdk.CreateTag(ctx, &onesdk.TagCreateRequest{Tag: "other.tag-2", CacheID: c2.ID}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -262,7 +262,7 @@ func TestTagsRoundTrip(t *testing.T) {
 	if _, err := sdk.GetCache(ctx, c1.ID); err != nil {
 		t.Errorf("cache gone with its tag: %v", err)
 	}
-	if _, err := sdk.CreateTag(ctx, "9starts-with-digit", c1.ID); !errors.Is(err, onesdk.ErrBadRequest) {
+	if _, err := sdk.CreateTag(ctx, &onesdk.TagCreateRequest{Tag: "9starts-with-digit", CacheID: c1.ID}); !errors.Is(err, onesdk.ErrBadRequest) {
 		t.Errorf("bad tag name: want ErrBadRequest, got %v", err)
 	}
 }
@@ -359,7 +359,7 @@ func TestCacheErrorsAreClassified(t *testing.T) {
 	_, err = sdk.UpdateCache(ctx, "cache-does-not-exist", &onesdk.CacheUpdateRequest{TTL: time.Minute})
 	wantKinds(t, "UpdateCache of an unknown id", err, []error{onesdk.ErrNotFound})
 	wantKinds(t, "DeleteCache of an unknown id", sdk.DeleteCache(ctx, "cache-does-not-exist"), []error{onesdk.ErrNotFound})
-	_, err = sdk.CreateTag(ctx, "t", "cache-does-not-exist")
+	_, err = sdk.CreateTag(ctx, &onesdk.TagCreateRequest{Tag: "t", CacheID: "cache-does-not-exist"})
 	wantKinds(t, "CreateTag on an unknown cache", err, []error{onesdk.ErrBadRequest})
 	_, err = sdk.GetCache(ctx, "")
 	wantKinds(t, `GetCache("")`, err, []error{onesdk.ErrBadRequest})
@@ -392,7 +392,7 @@ func TestCachingUnsupportedOnAceData(t *testing.T) {
 	_, errs["GetCache"] = sdk.GetCache(ctx, "cache-x")
 	_, errs["UpdateCache"] = sdk.UpdateCache(ctx, "cache-x", &onesdk.CacheUpdateRequest{TTL: time.Minute})
 	errs["DeleteCache"] = sdk.DeleteCache(ctx, "cache-x")
-	_, errs["CreateTag"] = sdk.CreateTag(ctx, "my_tag", "cache-x")
+	_, errs["CreateTag"] = sdk.CreateTag(ctx, &onesdk.TagCreateRequest{Tag: "my_tag", CacheID: "cache-x"})
 	_, errs["ListTags"] = sdk.ListTags(ctx, nil)
 	for _, err := range sdk.AllTags(ctx, nil) {
 		errs["AllTags"] = err

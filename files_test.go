@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"image"
+	pngenc "image/png"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -365,4 +368,32 @@ func TestDocumentQA(t *testing.T) {
 	// A missing file is the caller's mistake, not the network's.
 	err = qa.AddFiles(ctx, filepath.Join(t.TempDir(), "missing.pdf"))
 	wantKinds(t, "AddFiles of a missing file", err, []error{onesdk.ErrBadRequest, os.ErrNotExist}, onesdk.ErrConnection)
+}
+
+// Media goes in parts built with the facade alone: an uploaded image by
+// FileURL, a video by data URL; a model without video input is refused
+// before sending.
+func TestMediaParts(t *testing.T) {
+	sdk, _ := setup(t)
+	ctx := t.Context()
+	var png bytes.Buffer
+	if err := pngenc.Encode(&png, image.NewGray(image.Rect(0, 0, 2, 2))); err != nil {
+		t.Fatal(err)
+	}
+	f, err := sdk.Upload(ctx, &onesdk.FileUploadRequest{Filename: "dot.png", Purpose: onesdk.PurposeImage, Reader: &png})
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	video := onesdk.DataURL("video/mp4", []byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"))
+	req := &onesdk.Request{Model: "kimi-k2.6", Messages: []onesdk.Message{{Role: onesdk.RoleUser, Parts: []onesdk.ContentPart{
+		onesdk.TextPart("What do these show?"), onesdk.ImagePart(onesdk.FileURL(f.ID)), onesdk.VideoPart(video),
+	}}}}
+	resp, err := sdk.Generate(ctx, req, onesdk.WithHeaders(http.Header{"X-Trace": {"t1"}}))
+	if err != nil || resp.Text() == "" {
+		t.Fatalf("Generate with media: %v", err)
+	}
+	req.Model = "moonshot-v1-8k-vision-preview"
+	if _, err := sdk.Generate(ctx, req); !errors.Is(err, onesdk.ErrBadRequest) || !strings.Contains(err.Error(), "video_url") {
+		t.Errorf("video to an image model: %v", err)
+	}
 }

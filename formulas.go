@@ -50,14 +50,14 @@ func FuncTool(name, description, parameters string, h ToolHandler) LocalTool {
 func FormulaURI(name string) string { return kimi.FormulaURI(name) }
 
 // ListFormulaTools lists a formula's tools ("web-search", or a full URI).
-func (s *SDK) ListFormulaTools(ctx context.Context, formula string) (*FormulaTools, error) {
-	return gated(s, featFormulas, func() (*FormulaTools, error) { return s.client.Formulas.Tools(ctx, formula) })
+func (s *SDK) ListFormulaTools(ctx context.Context, formula string, opts ...RequestOption) (*FormulaTools, error) {
+	return gated(s, featFormulas, func() (*FormulaTools, error) { return s.client.Formulas.Tools(ctx, formula, opts...) })
 }
 
 // RunFormula runs one function of a formula with arguments as JSON text
 // (what the model put in its tool call) and returns the fiber.
-func (s *SDK) RunFormula(ctx context.Context, formula, name, arguments string) (*Fiber, error) {
-	return gated(s, featFormulas, func() (*Fiber, error) { return s.client.Formulas.Run(ctx, formula, name, arguments) })
+func (s *SDK) RunFormula(ctx context.Context, formula, name, arguments string, opts ...RequestOption) (*Fiber, error) {
+	return gated(s, featFormulas, func() (*Fiber, error) { return s.client.Formulas.Run(ctx, formula, name, arguments, opts...) })
 }
 
 // ToolLoop returns a loop on this SDK's client over the named formulas

@@ -223,11 +223,11 @@ func (s *SDK) SetProxy(proxyURL string) error { return s.client.SetProxy(proxyUR
 
 // ListModels lists the models the account can use. A provider without a
 // models endpoint lists the catalogue's models it offers.
-func (s *SDK) ListModels(ctx context.Context) ([]Model, error) {
+func (s *SDK) ListModels(ctx context.Context, opts ...RequestOption) ([]Model, error) {
 	if !s.p.has(featModels) {
 		return s.p.catalogue(), nil
 	}
-	l, err := s.client.Models.List(ctx)
+	l, err := s.client.Models.List(ctx, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func (s *SDK) ListModels(ctx context.Context) ([]Model, error) {
 // GetModel returns one model; an unknown id is an ErrNotFound error.
 // Moonshot does not document GET /models/{id}; it is served by the API
 // and by kimitest.
-func (s *SDK) GetModel(ctx context.Context, id string) (*Model, error) {
+func (s *SDK) GetModel(ctx context.Context, id string, opts ...RequestOption) (*Model, error) {
 	if !s.p.has(featModels) {
 		// The catalogue's lookup: any case, a "vendor/" prefix ignored.
 		if m, ok := catalog.Lookup(id); ok && m.OfferedBy(s.p.catalog) {
@@ -251,7 +251,7 @@ func (s *SDK) GetModel(ctx context.Context, id string) (*Model, error) {
 		return nil, kimi.WithKind(fmt.Errorf("onesdk: model %q is not offered by %s; known: %s",
 			id, s.p.name, strings.Join(ids, ", ")), ErrNotFound, ErrBadRequest)
 	}
-	return s.client.Models.Get(ctx, id)
+	return s.client.Models.Get(ctx, id, opts...)
 }
 
 // Generate runs a chat completion (non-streaming). opts add per-call
@@ -281,12 +281,12 @@ func (s *SDK) NewConversation(model string, system ...string) *Conversation {
 // free: unlike the Python package, which runs a chat completion to read
 // its usage, it bills nothing and generates nothing. For an offline
 // estimate, see package tokencount.
-func (s *SDK) CountTokens(ctx context.Context, model string, messages []Message) (int, error) {
-	return gated(s, featPlatform, func() (int, error) { return s.client.Tokenizers.Estimate(ctx, model, messages) })
+func (s *SDK) CountTokens(ctx context.Context, model string, messages []Message, opts ...RequestOption) (int, error) {
+	return gated(s, featPlatform, func() (int, error) { return s.client.Tokenizers.Estimate(ctx, model, messages, opts...) })
 }
 
 // GetBalance returns the account balance. Kimi refuses inference once
 // Available is at or below 0 (ErrQuota).
-func (s *SDK) GetBalance(ctx context.Context) (*Balance, error) {
-	return gated(s, featPlatform, func() (*Balance, error) { return s.client.Users.Balance(ctx) })
+func (s *SDK) GetBalance(ctx context.Context, opts ...RequestOption) (*Balance, error) {
+	return gated(s, featPlatform, func() (*Balance, error) { return s.client.Users.Balance(ctx, opts...) })
 }

@@ -1,6 +1,8 @@
 package onesdk
 
 import (
+	"net/http"
+
 	"github.com/onesdk-go/onesdk/kimi"
 )
 
@@ -46,7 +48,7 @@ type (
 	Cache = kimi.Cache
 	// CacheCreateRequest is what CreateCache stores: Model (the family
 	// "moonshot-v1" or one of its chat models, which stand for it),
-	// Messages, Tools, Name, Description, Metadata, TTL or ExpiredAt, Tags.
+	// Messages, Tools, Name, Description, Metadata, TTL or ExpiresAt, Tags.
 	CacheCreateRequest = kimi.CacheCreateRequest
 	// CacheUpdateRequest replaces a cache's metadata or sets a new expiry.
 	CacheUpdateRequest = kimi.CacheUpdateRequest
@@ -55,6 +57,8 @@ type (
 	// Tag is a name that points to a cache; chat requests can use the
 	// cache through it.
 	Tag = kimi.Tag
+	// TagCreateRequest is what CreateTag sends: the tag and its cache.
+	TagCreateRequest = kimi.TagCreateRequest
 	// TagListOptions page ListTags.
 	TagListOptions = kimi.TagListOptions
 	// CacheRef names the cache a chat request uses: by CacheID or Tag.
@@ -106,11 +110,32 @@ func ToolMessage(toolCallID, name, content string) Message {
 // (Kimi's partial mode), as the last message of a request.
 func PartialMessage(prefix string) Message { return kimi.PartialMessage(prefix) }
 
+// Message roles, for a message built as a struct (one with Parts, say).
+const (
+	RoleSystem    = kimi.RoleSystem
+	RoleUser      = kimi.RoleUser
+	RoleAssistant = kimi.RoleAssistant
+	RoleTool      = kimi.RoleTool
+)
+
 // TextPart and ImagePart build the parts of a multimodal message's content.
 func TextPart(text string) ContentPart { return kimi.TextPart(text) }
 
 // ImagePart is an image by URL or data URL ("data:image/png;base64,...").
 func ImagePart(url string) ContentPart { return kimi.ImagePart(url) }
+
+// VideoPart is a video by data URL or uploaded file (FileURL), for the
+// models that read video.
+func VideoPart(url string) ContentPart { return kimi.VideoPart(url) }
+
+// DataURL returns data as a base64 data: URL of the media type
+// ("image/png"), for ImagePart and VideoPart.
+func DataURL(mediaType string, data []byte) string { return kimi.DataURL(mediaType, data) }
+
+// FileURL returns the ms://<file_id> reference of a file uploaded with
+// purpose "image" or "video", for ImagePart and VideoPart: the way to send
+// a large image or a video.
+func FileURL(fileID string) string { return kimi.FileURL(fileID) }
 
 // WebSearchTool returns Kimi's built-in $web_search tool.
 func WebSearchTool() Tool { return kimi.WebSearchTool() }
@@ -123,3 +148,6 @@ func DefaultRetryPolicy() RetryPolicy { return kimi.DefaultRetryPolicy() }
 // header). The client's own headers, such as Authorization, cannot be
 // overridden.
 func WithHeader(key, value string) RequestOption { return kimi.WithHeader(key, value) }
+
+// WithHeaders adds every header of h to one call.
+func WithHeaders(h http.Header) RequestOption { return kimi.WithHeaders(h) }

@@ -402,16 +402,27 @@ func quote(s string) string { return `"` + s + `"` }
 // The slice is a fresh copy.
 func DocumentQAModels() []string { return slices.Clone(documentQA) }
 
-// BatchModels are the ids of the models the Batch API takes, in the
-// table's order.
-func BatchModels() []string {
+// Current returns the ids of the models that are not retired and for
+// which keep is true, in table order; rules are the model's family's
+// (zero for a family without rules). It is how text that names "the
+// models that …" stays true when the table changes.
+func Current(keep func(m Model, rules Rules) bool) []string {
 	var ids []string
 	for _, m := range models {
-		if m.Batch {
+		if m.Status == StatusRetired {
+			continue
+		}
+		if r, _ := m.Rules(); keep(m, r) {
 			ids = append(ids, m.ID)
 		}
 	}
 	return ids
+}
+
+// BatchModels are the ids of the current models the Batch API takes,
+// in the table's order.
+func BatchModels() []string {
+	return Current(func(m Model, _ Rules) bool { return m.Batch })
 }
 
 // ProviderRules are what a provider changes in the table's rules.
@@ -427,6 +438,11 @@ type ProviderRules struct {
 	// DefaultModel is the model to use when a user names none: a current
 	// general model the provider offers.
 	DefaultModel string
+	// DefaultCacheModel is the model to ask against an explicit context
+	// cache when a user names none: the largest window of the family
+	// with explicit caches, which holds the cache and the question. ""
+	// for a provider without explicit caches.
+	DefaultCacheModel string
 }
 
 // RulesFor returns a provider's rules; an unknown provider has Moonshot's.

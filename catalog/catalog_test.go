@@ -204,6 +204,13 @@ func TestProviderRules(t *testing.T) {
 			t.Errorf("%s: default model %q is not an active model it offers", p, d)
 		}
 	}
+	// Moonshot's cache model can hold a cache; Ace Data Cloud has none.
+	if d := catalog.RulesFor(catalog.ProviderMoonshot).DefaultCacheModel; catalog.CacheRefusal(d) != "" || d == "" {
+		t.Errorf("moonshot: default cache model %q cannot use a cache", d)
+	}
+	if d := catalog.RulesFor(catalog.ProviderAceData).DefaultCacheModel; d != "" {
+		t.Errorf("acedata: default cache model %q, want none", d)
+	}
 	if catalog.RulesFor("") != catalog.RulesFor("moonshot") {
 		t.Error("an unknown provider does not get Moonshot's rules")
 	}
@@ -239,6 +246,22 @@ func TestCacheFamily(t *testing.T) {
 		if r := catalog.CacheRefusal(model); !strings.Contains(r, reason) {
 			t.Errorf("CacheRefusal(%q) = %q, want it to say %q", model, r, reason)
 		}
+	}
+}
+
+func TestCurrent(t *testing.T) {
+	forced := catalog.Current(func(_ catalog.Model, r catalog.Rules) bool { return r.Thinking == catalog.ThinkingForced })
+	if !slices.Equal(forced, []string{"kimi-k2.7-code", "kimi-k2.7-code-highspeed", "kimi-k3"}) {
+		t.Errorf("always-thinking models %v", forced)
+	}
+	all := catalog.Current(func(catalog.Model, catalog.Rules) bool { return true })
+	for _, id := range all {
+		if m, _ := catalog.Lookup(id); m.Status == catalog.StatusRetired {
+			t.Errorf("Current lists the retired %s", id)
+		}
+	}
+	if len(all)+len(catalog.Retired()) != len(catalog.Models()) {
+		t.Errorf("%d current and %d retired of %d models", len(all), len(catalog.Retired()), len(catalog.Models()))
 	}
 }
 

@@ -25,7 +25,7 @@ const k2Retired = "2026-05-25"
 var providerRules = map[string]ProviderRules{
 	// Moonshot's 2026 OpenAPI marks max_tokens deprecated in favour of
 	// max_completion_tokens, which wins when both are sent.
-	ProviderMoonshot: {MaxTokensField: "max_completion_tokens", DefaultModel: "kimi-k2.6"},
+	ProviderMoonshot: {MaxTokensField: "max_completion_tokens", DefaultModel: "kimi-k2.6", DefaultCacheModel: "moonshot-v1-128k"},
 	// Ace Data Cloud documents max_tokens only, and its own sample
 	// request sends temperature 0.7 to kimi-k2.5, whose temperature
 	// Moonshot fixes: its gateway is taken to drop what upstream would

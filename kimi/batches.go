@@ -38,7 +38,7 @@ const (
 const (
 	MinBatchWindow     = 12 * time.Hour
 	MaxBatchWindow     = 7 * 24 * time.Hour
-	DefaultBatchWindow = "24h"
+	DefaultBatchWindow = 24 * time.Hour
 )
 
 // Batch is a batch object. Decoding is lenient: unknown fields are kept
@@ -107,19 +107,45 @@ func (b *Batch) Done() bool {
 // Created returns CreatedAt as a time.
 func (b *Batch) Created() time.Time { return unixTime(b.CreatedAt) }
 
-// BatchCreateRequest is the body of POST /batches.
+// BatchCreateRequest is what POST /batches starts.
 type BatchCreateRequest struct {
 	// InputFileID is a .jsonl file uploaded with PurposeBatch. Required.
-	InputFileID string `json:"input_file_id"`
+	InputFileID string
 	// Endpoint is what every line calls; "" means BatchURL, the only one
 	// Kimi supports.
-	Endpoint string `json:"endpoint"`
-	// CompletionWindow is how long the server may take: "12h" to "7d", in
-	// whole hours or days; "" means DefaultBatchWindow.
-	CompletionWindow string `json:"completion_window"`
+	Endpoint string
+	// CompletionWindow is how long the server may take: 12h to 7d, in
+	// whole hours; 0 means DefaultBatchWindow. It is sent as the
+	// platform spells it (FormatBatchWindow: "36h", "3d").
+	CompletionWindow time.Duration
 	// Metadata is at most 16 pairs, keys up to 64 characters and values
 	// up to 512 (the caching limits).
-	Metadata map[string]string `json:"metadata,omitempty"`
+	Metadata map[string]string
+}
+
+// batchBody is the JSON of POST /batches.
+type batchBody struct {
+	InputFileID      string            `json:"input_file_id"`
+	Endpoint         string            `json:"endpoint"`
+	CompletionWindow string            `json:"completion_window"`
+	Metadata         map[string]string `json:"metadata,omitempty"`
+}
+
+// FormatBatchWindow spells a completion window as the platform takes it:
+// whole days from two days up ("3d"), else whole hours ("12h", "24h",
+// "36h"). A window that is not whole hours, or outside 12h..7d, is a
+// *ValidationError.
+func FormatBatchWindow(d time.Duration) (string, error) {
+	if d%time.Hour != 0 {
+		return "", invalid("completion_window", d, "must be a whole number of hours")
+	}
+	if d < MinBatchWindow || d > MaxBatchWindow {
+		return "", invalid("completion_window", d, "must be between 12h and 7d")
+	}
+	if day := 24 * time.Hour; d >= 2*day && d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d", nil
+	}
+	return strconv.FormatInt(int64(d/time.Hour), 10) + "h", nil
 }
 
 // ParseBatchWindow returns the duration of a completion window ("24h",
@@ -166,8 +192,8 @@ func (r *BatchCreateRequest) Validate() error {
 	if r.Endpoint != "" && r.Endpoint != BatchURL {
 		return invalid("endpoint", r.Endpoint, "must be %s", BatchURL)
 	}
-	if r.CompletionWindow != "" {
-		if _, err := ParseBatchWindow(r.CompletionWindow); err != nil {
+	if r.CompletionWindow != 0 {
+		if _, err := FormatBatchWindow(r.CompletionWindow); err != nil {
 			return err
 		}
 	}
@@ -176,18 +202,20 @@ func (r *BatchCreateRequest) Validate() error {
 
 // Create starts a batch (POST /batches) and returns it, usually in status
 // validating. The defaults (Endpoint, CompletionWindow) are filled in on
-// a copy: r is not modified.
+// the body sent: r is not modified.
 func (s *BatchService) Create(ctx context.Context, r *BatchCreateRequest, opts ...RequestOption) (*Batch, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	body := *r
+	body := batchBody{InputFileID: r.InputFileID, Endpoint: r.Endpoint, Metadata: r.Metadata}
 	if body.Endpoint == "" {
 		body.Endpoint = BatchURL
 	}
-	if body.CompletionWindow == "" {
-		body.CompletionWindow = DefaultBatchWindow
+	window := r.CompletionWindow
+	if window == 0 {
+		window = DefaultBatchWindow
 	}
+	body.CompletionWindow, _ = FormatBatchWindow(window) // checked by Validate
 	if len(body.Metadata) == 0 {
 		body.Metadata = nil
 	}
@@ -303,7 +331,8 @@ func (s *BatchService) WaitDone(ctx context.Context, id string, opts ...RequestO
 
 // Results ranges over a batch's result lines: those of its output file,
 // then those of its error file (a file id that is empty is skipped). A
-// line that does not decode is yielded as an error and reading goes on;
+// line that does not decode is yielded as a *LineError naming the file,
+// which wraps ErrBadResponse, and reading goes on;
 // a failed download ends the range with its error. Each file is streamed,
 // so memory does not grow with its size.
 func (s *BatchService) Results(ctx context.Context, b *Batch, opts ...RequestOption) iter.Seq2[*BatchResult, error] {
@@ -334,7 +363,10 @@ func (s *BatchService) results(ctx context.Context, fileID string, opts []Reques
 	defer rc.Close()
 	for r, err := range ReadJSONL[BatchResult](rc) {
 		if err != nil {
-			if !yield(nil, fmt.Errorf("kimi: batch file %s: %w", fileID, err)) {
+			if le, ok := err.(*LineError); ok {
+				le.File = fileID
+			}
+			if !yield(nil, err) {
 				return false
 			}
 			continue

@@ -44,7 +44,7 @@ func TestBatchCreateFillsDefaultsAndDecodesNulls(t *testing.T) {
 	if fmt.Sprint(sent) != fmt.Sprint(want) {
 		t.Errorf("body %s, want %v (no metadata key when there is none)", body, want)
 	}
-	if req.Endpoint != "" || req.CompletionWindow != "" {
+	if req.Endpoint != "" || req.CompletionWindow != 0 {
 		t.Errorf("Create changed the caller's request: %+v", req)
 	}
 	if b.ID != "batch-1" || b.Status != kimi.BatchStatusValidating || b.Done() {
@@ -74,12 +74,11 @@ func TestBatchCreateRefusesBadRequestsBeforeSending(t *testing.T) {
 		{"nil", nil, "request"},
 		{"no file", &kimi.BatchCreateRequest{}, "input_file_id"},
 		{"endpoint", &kimi.BatchCreateRequest{InputFileID: "f", Endpoint: "/v1/embeddings"}, "endpoint"},
-		{"window too short", &kimi.BatchCreateRequest{InputFileID: "f", CompletionWindow: "11h"}, "completion_window"},
-		{"window too long", &kimi.BatchCreateRequest{InputFileID: "f", CompletionWindow: "8d"}, "completion_window"},
-		{"window in hours too long", &kimi.BatchCreateRequest{InputFileID: "f", CompletionWindow: "169h"}, "completion_window"},
-		{"window unit", &kimi.BatchCreateRequest{InputFileID: "f", CompletionWindow: "1w"}, "completion_window"},
-		{"window bare number", &kimi.BatchCreateRequest{InputFileID: "f", CompletionWindow: "24"}, "completion_window"},
-		{"window overflow", &kimi.BatchCreateRequest{InputFileID: "f", CompletionWindow: "99999999999999999999h"}, "completion_window"},
+		{"window too short", &kimi.BatchCreateRequest{InputFileID: "f", CompletionWindow: 11 * time.Hour}, "completion_window"},
+		{"window too long", &kimi.BatchCreateRequest{InputFileID: "f", CompletionWindow: 8 * 24 * time.Hour}, "completion_window"},
+		{"window in hours too long", &kimi.BatchCreateRequest{InputFileID: "f", CompletionWindow: 169 * time.Hour}, "completion_window"},
+		{"window not whole hours", &kimi.BatchCreateRequest{InputFileID: "f", CompletionWindow: 24*time.Hour + time.Minute}, "completion_window"},
+		{"window negative", &kimi.BatchCreateRequest{InputFileID: "f", CompletionWindow: -time.Hour}, "completion_window"},
 		{"metadata pairs", &kimi.BatchCreateRequest{InputFileID: "f", Metadata: many}, "metadata"},
 		{"metadata key", &kimi.BatchCreateRequest{InputFileID: "f", Metadata: map[string]string{strings.Repeat("k", 65): "v"}}, "metadata key"},
 		{"metadata value", &kimi.BatchCreateRequest{InputFileID: "f", Metadata: map[string]string{"k": strings.Repeat("v", 513)}}, "metadata[k]"},
@@ -100,9 +99,40 @@ func TestBatchCreateRefusesBadRequestsBeforeSending(t *testing.T) {
 	if n := srv.Hits.Load(); n != 0 {
 		t.Errorf("%d requests sent for refused batches", n)
 	}
-	for _, w := range []string{"12h", "1d", "7d", "168h"} {
-		if _, err := c.Batches.Create(testCtx(t), &kimi.BatchCreateRequest{InputFileID: "f", CompletionWindow: w}); err != nil {
-			t.Errorf("window %s: %v", w, err)
+	// A window is sent as the platform spells it.
+	for d, want := range map[time.Duration]string{12 * time.Hour: "12h", 24 * time.Hour: "24h", 36 * time.Hour: "36h",
+		48 * time.Hour: "2d", 50 * time.Hour: "50h", 7 * 24 * time.Hour: "7d"} {
+		if _, err := c.Batches.Create(testCtx(t), &kimi.BatchCreateRequest{InputFileID: "f", CompletionWindow: d}); err != nil {
+			t.Errorf("window %v: %v", d, err)
+			continue
+		}
+		_, body := srv.Last()
+		var sent struct {
+			W string `json:"completion_window"`
+		}
+		if json.Unmarshal(body, &sent) != nil || sent.W != want {
+			t.Errorf("window %v sent as %s, want %q", d, body, want)
+		}
+	}
+}
+
+// ParseBatchWindow reads the platform's spelling; FormatBatchWindow
+// writes it back.
+func TestParseBatchWindow(t *testing.T) {
+	for _, w := range []string{"11h", "8d", "169h", "1w", "24", "", "h", "-12h", "99999999999999999999h"} {
+		if _, err := kimi.ParseBatchWindow(w); err == nil {
+			t.Errorf("ParseBatchWindow(%q) = nil error", w)
+		}
+	}
+	for _, w := range []string{"12h", "1d", "3d", "7d", "168h", "36h"} {
+		d, err := kimi.ParseBatchWindow(w)
+		if err != nil {
+			t.Errorf("ParseBatchWindow(%q): %v", w, err)
+			continue
+		}
+		back, err := kimi.FormatBatchWindow(d)
+		if again, _ := kimi.ParseBatchWindow(back); err != nil || again != d {
+			t.Errorf("%q → %v → %q", w, d, back)
 		}
 	}
 }
@@ -237,8 +267,14 @@ func TestBatchResultsReadsOutputThenErrors(t *testing.T) {
 	for r, err := range c.Batches.Results(testCtx(t), b) {
 		if err != nil {
 			lineErrs++
-			if !strings.Contains(err.Error(), "file-out") || !strings.Contains(err.Error(), "line 2") {
+			var le *kimi.LineError
+			if !errors.As(err, &le) || le.File != "file-out" || le.Line != 2 ||
+				!strings.HasPrefix(err.Error(), "kimi: file file-out line 2: ") {
 				t.Errorf("line error does not say where: %v", err)
+			}
+			checkKinds(t, err, kimi.ErrServerUnavailable)
+			if !errors.Is(err, kimi.ErrBadResponse) {
+				t.Errorf("%v is not ErrBadResponse", err)
 			}
 			continue
 		}
@@ -346,7 +382,7 @@ func TestBatchOnEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Status != kimi.BatchStatusValidating || b.CompletionWindow != kimi.DefaultBatchWindow || b.Metadata["job"] != "nightly" ||
+	if b.Status != kimi.BatchStatusValidating || b.CompletionWindow != "24h" || b.Metadata["job"] != "nightly" ||
 		b.OutputFileID != "" || b.InProgressAt != nil || b.ExpiresAt == nil {
 		t.Errorf("created %+v", b)
 	}
@@ -392,7 +428,7 @@ func TestBatchCancelOnEmulator(t *testing.T) {
 	pollBriefly(c)
 	ctx := testCtx(t)
 	in := uploadBatchInput(t, c, batchLine("a", "hello"))
-	b, err := c.Batches.Create(ctx, &kimi.BatchCreateRequest{InputFileID: in, CompletionWindow: "7d"})
+	b, err := c.Batches.Create(ctx, &kimi.BatchCreateRequest{InputFileID: in, CompletionWindow: 7 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

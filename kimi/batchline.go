@@ -9,6 +9,8 @@ import (
 	"io"
 	"iter"
 	"net/http"
+	"strconv"
+	"strings"
 )
 
 // BatchLine is one request of a batch input file, a JSONL line in Kimi's
@@ -66,14 +68,18 @@ type BatchError struct {
 	Message string `json:"message"`
 }
 
-// Completion decodes the result's chat completion; an error when the
-// request failed.
+// Completion decodes the result's chat completion. A request that
+// failed gives an *Error built from the line as from a response (its
+// status_code, its body's error envelope, else the line's error object),
+// so its kinds are those of the same failure met directly: a 429 line is
+// ErrRateLimit, a 400 ErrBadRequest. A line with neither a response nor
+// an error wraps ErrBadResponse.
 func (r *BatchResult) Completion() (*ChatCompletion, error) {
-	if r.Error != nil {
-		return nil, fmt.Errorf("kimi: batch request %s failed: %s", r.CustomID, r.Error.Message)
+	if e := r.apiError(); e != nil {
+		return nil, &batchRequestError{customID: r.CustomID, err: e}
 	}
-	if r.Response == nil || r.Response.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("kimi: batch request %s has no successful response", r.CustomID)
+	if r.Response == nil {
+		return nil, fmt.Errorf("%w: batch request %s has neither a response nor an error", ErrBadResponse, r.CustomID)
 	}
 	var c ChatCompletion
 	if err := decodeJSON(r.Response.Body, &c); err != nil {
@@ -81,6 +87,40 @@ func (r *BatchResult) Completion() (*ChatCompletion, error) {
 	}
 	return &c, nil
 }
+
+// apiError is the *Error of a failed request, nil for a success.
+func (r *BatchResult) apiError() *Error {
+	resp := r.Response
+	if r.Error == nil && (resp == nil || resp.StatusCode/100 == 2) {
+		return nil
+	}
+	e := &Error{}
+	if resp != nil {
+		e.StatusCode, e.RequestID = resp.StatusCode, resp.RequestID
+		if resp.StatusCode/100 != 2 && decodeErrorBody(e, resp.Body) {
+			return e
+		}
+	}
+	if r.Error != nil {
+		e.Code, e.Message = r.Error.Code, r.Error.Message
+	}
+	if e.Message == "" {
+		e.Message = statusText(e.StatusCode)
+	}
+	return e
+}
+
+// batchRequestError names the batch request an API error belongs to.
+type batchRequestError struct {
+	customID string
+	err      *Error
+}
+
+func (e *batchRequestError) Error() string {
+	return "kimi: batch request " + e.customID + ": " + strings.TrimPrefix(e.err.Error(), "kimi: ")
+}
+
+func (e *batchRequestError) Unwrap() error { return e.err }
 
 // decodeFast decodes a result line in one pass with the chunk parser,
 // the body kept as raw bytes for Completion to decode (with the same
@@ -147,25 +187,28 @@ func (p *jparser) batchErrorMember(e *BatchError, k []byte) (uint32, error) {
 
 // ReadJSONL ranges over the JSON lines of r decoded as T, with their
 // line numbers (from 1); blank lines are skipped. A line that does not
-// decode, or is longer than MaxBatchLineBytes, is yielded as an error
-// naming its number, and reading goes on; a read error ends the range.
+// decode, or is longer than MaxBatchLineBytes, is yielded as a
+// *LineError, and reading goes on; a read error ends the range, also as
+// a *LineError.
 func ReadJSONL[T any](r io.Reader) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		br := bufio.NewReaderSize(r, 64<<10)
 		for n := 1; ; n++ {
 			line, err := readLine(br)
 			var zero T
-			if len(bytes.TrimSpace(line)) > 0 {
+			// A line cut by a failed read is not decoded: the read error
+			// says what happened to it.
+			if (err == nil || err == io.EOF || errors.Is(err, errLineTooLong)) && len(bytes.TrimSpace(line)) > 0 {
 				var v T
 				switch {
 				case errors.Is(err, errLineTooLong):
-					if !yield(zero, fmt.Errorf("kimi: line %d: longer than %d bytes", n, MaxBatchLineBytes)) {
+					if !yield(zero, &LineError{Line: n, Err: fmt.Errorf("longer than %d bytes", MaxBatchLineBytes)}) {
 						return
 					}
 					err = nil
 				default:
 					if derr := decodeJSON(line, &v); derr != nil {
-						if !yield(zero, fmt.Errorf("kimi: line %d: %w", n, derr)) {
+						if !yield(zero, &LineError{Line: n, Err: derr}) {
 							return
 						}
 					} else if !yield(v, nil) {
@@ -177,11 +220,55 @@ func ReadJSONL[T any](r io.Reader) iter.Seq2[T, error] {
 				return
 			}
 			if err != nil {
-				yield(zero, fmt.Errorf("kimi: line %d: %w", n, err))
+				yield(zero, &LineError{Line: n, Err: err, read: true})
 				return
 			}
 		}
 	}
+}
+
+// LineError is a line of a JSONL file that could not be read. A line
+// that does not decode is ErrBadRequest when the file is the caller's
+// and wraps ErrBadResponse when the platform wrote it (Batches.Results);
+// a failed read has the reader's kinds (ErrConnection for a reader of
+// no kind).
+type LineError struct {
+	// File is the id of the platform's file the line is from, "" for a
+	// caller's reader.
+	File string
+	// Line is the line's number, from 1.
+	Line int
+	Err  error
+	read bool // Err is the reader's, not the line's
+}
+
+func (e *LineError) Error() string {
+	where := "line " + strconv.Itoa(e.Line)
+	if e.File != "" {
+		where = "file " + e.File + " " + where
+	}
+	return "kimi: " + where + ": " + e.Err.Error()
+}
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+func (e *LineError) errorKinds() []error {
+	switch {
+	case e.read:
+		if ks := Kinds(e.Err); ks != nil {
+			return ks
+		}
+		return []error{ErrConnection}
+	case e.File != "":
+		return ErrBadResponse.(*kindError).kinds
+	}
+	return []error{ErrBadRequest}
+}
+
+// Is reports whether target is one of the error's kinds, ErrInvoke, or
+// (for a platform's line that does not decode) ErrBadResponse.
+func (e *LineError) Is(target error) bool {
+	return (target == ErrBadResponse && e.File != "" && !e.read) || isKind(e, target)
 }
 
 var errLineTooLong = errors.New("line too long")

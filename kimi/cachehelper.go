@@ -419,7 +419,7 @@ func (cc *CachedContext) create(ctx context.Context, old string) (ccUse, error) 
 	// table: point the tag explicitly (an upsert; the calls of this helper
 	// reference the cache by id, so a failure here only costs other
 	// processes a cache of their own).
-	cc.Client.Tags.Create(ctx, cc.Tag, c.ID)
+	cc.Client.Tags.Create(ctx, &TagCreateRequest{Tag: cc.Tag, CacheID: c.ID})
 	ready, err := caches.WaitReady(ctx, c.ID)
 	if err != nil {
 		var ce *CacheError

@@ -53,7 +53,7 @@ const (
 )
 
 // CacheClockSkew is the tolerance of the client-side check of an absolute
-// ExpiredAt: the client's clock may differ from Kimi's, so the value is
+// ExpiresAt: the client's clock may differ from Kimi's, so the value is
 // accepted when it is after now−CacheClockSkew and at most
 // now+MaxCacheTTL+CacheClockSkew. The server applies the exact bound with
 // its own clock.
@@ -205,11 +205,12 @@ type CacheCreateRequest struct {
 
 	// TTL is the lifetime, a whole number of seconds up to MaxCacheTTL (a
 	// fraction of a second is refused, not rounded); 0 leaves it to the
-	// server (one hour). Set TTL or ExpiredAt, not both.
+	// server (one hour). Set TTL or ExpiresAt, not both.
 	TTL time.Duration
-	// ExpiredAt is an absolute expiry in unix seconds, at most an hour
-	// ahead (see CacheClockSkew).
-	ExpiredAt int64
+	// ExpiresAt is an absolute expiry, at most an hour ahead (see
+	// CacheClockSkew), sent as whole unix seconds (expired_at); the zero
+	// time leaves it unset.
+	ExpiresAt time.Time
 	// Tags are attached to the new cache (moved from any cache holding
 	// them), so that CacheMessage{Tag: ...} finds it. The field is in the
 	// official examples but not in the parameter table; TagService.Create
@@ -273,7 +274,7 @@ func (r *CacheCreateRequest) validate(now time.Time) error {
 	if err := validateMetadata(r.Metadata); err != nil {
 		return err
 	}
-	if err := validateExpiry(r.TTL, r.ExpiredAt, now); err != nil {
+	if err := validateExpiry(r.TTL, r.ExpiresAt, now); err != nil {
 		return err
 	}
 	seen := make(map[string]bool, len(r.Tags))
@@ -325,20 +326,29 @@ func validateMetadata(md map[string]string) error {
 	return nil
 }
 
-func validateExpiry(ttl time.Duration, expiredAt int64, now time.Time) error {
-	if ttl != 0 && expiredAt != 0 {
-		return invalid("ttl", ttl, "set either ttl or expired_at (%d), not both", expiredAt)
+func validateExpiry(ttl time.Duration, expiresAt, now time.Time) error {
+	if expiresAt.IsZero() {
+		return validateTTL("ttl", ttl, "the server default of one hour")
 	}
-	if err := validateTTL("ttl", ttl, "the server default of one hour"); err != nil {
-		return err
+	at := expiresAt.Unix()
+	if ttl != 0 {
+		return invalid("ttl", ttl, "set either ttl or expired_at (%d), not both", at)
 	}
-	if expiredAt != 0 {
-		lo, hi := now.Add(-CacheClockSkew).Unix(), now.Add(MaxCacheTTL+CacheClockSkew).Unix()
-		if expiredAt <= lo || expiredAt > hi {
-			return invalid("expired_at", expiredAt, "must be a unix time in the next %v (now is %d by the client clock, %v skew allowed)", MaxCacheTTL, now.Unix(), CacheClockSkew)
-		}
+	lo, hi := now.Add(-CacheClockSkew).Unix(), now.Add(MaxCacheTTL+CacheClockSkew).Unix()
+	if at <= lo || at > hi {
+		return invalid("expired_at", expiresAt.UTC().Format(time.RFC3339),
+			"must be within the next %v (now is %s by the client clock, %v skew allowed)",
+			MaxCacheTTL, now.UTC().Format(time.RFC3339), CacheClockSkew)
 	}
 	return nil
+}
+
+// unixSeconds is t as the wire's unix seconds, 0 for the zero time.
+func unixSeconds(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
 
 // validateTTL checks a cache lifetime: whole seconds (the API's unit; a
@@ -377,7 +387,7 @@ func (s *CacheService) Create(ctx context.Context, r *CacheCreateRequest, opts .
 	body := &cacheBody{
 		Model: family, Messages: r.Messages, Tools: r.Tools,
 		Name: r.Name, Description: r.Description,
-		TTL: int64(r.TTL / time.Second), ExpiredAt: r.ExpiredAt, Tags: r.Tags,
+		TTL: int64(r.TTL / time.Second), ExpiredAt: unixSeconds(r.ExpiresAt), Tags: r.Tags,
 	}
 	if len(r.Metadata) > 0 {
 		body.Metadata = r.Metadata // an empty map means none here, not "clear"
@@ -387,11 +397,11 @@ func (s *CacheService) Create(ctx context.Context, r *CacheCreateRequest, opts .
 
 // CacheUpdateRequest is the body of PUT /caching/{id}. Nil Metadata is
 // left out (kept by the server); a non-nil empty map is sent as {} and
-// replaces the metadata. TTL and ExpiredAt follow CacheCreateRequest.
+// replaces the metadata. TTL and ExpiresAt follow CacheCreateRequest.
 type CacheUpdateRequest struct {
 	Metadata  map[string]string
 	TTL       time.Duration
-	ExpiredAt int64
+	ExpiresAt time.Time
 }
 
 // Validate checks r against the caching limits.
@@ -402,7 +412,7 @@ func (r *CacheUpdateRequest) Validate() error {
 	if err := validateMetadata(r.Metadata); err != nil {
 		return err
 	}
-	return validateExpiry(r.TTL, r.ExpiredAt, time.Now())
+	return validateExpiry(r.TTL, r.ExpiresAt, time.Now())
 }
 
 // Update changes a cache's metadata or expiry (PUT /caching/{id}). The
@@ -417,7 +427,7 @@ func (s *CacheService) Update(ctx context.Context, id string, r *CacheUpdateRequ
 		if err := r.Validate(); err != nil {
 			return nil, err
 		}
-		body.Metadata, body.TTL, body.ExpiredAt = r.Metadata, int64(r.TTL/time.Second), r.ExpiredAt
+		body.Metadata, body.TTL, body.ExpiredAt = r.Metadata, int64(r.TTL/time.Second), unixSeconds(r.ExpiresAt)
 	}
 	return call[Cache](ctx, s.c, http.MethodPut, "caching/"+url.PathEscape(id), body, opts)
 }

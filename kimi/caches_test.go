@@ -333,12 +333,12 @@ func TestCacheValidation(t *testing.T) {
 		{"long key", "metadata key", &kimi.CacheCreateRequest{Messages: msgs, Metadata: map[string]string{long(65): "v"}}},
 		{"empty key", "metadata key", &kimi.CacheCreateRequest{Messages: msgs, Metadata: map[string]string{"": "v"}}},
 		{"long value", "metadata[k]", &kimi.CacheCreateRequest{Messages: msgs, Metadata: map[string]string{"k": long(513)}}},
-		{"ttl and expired_at", "ttl", &kimi.CacheCreateRequest{Messages: msgs, TTL: time.Minute, ExpiredAt: time.Now().Unix() + 60}},
+		{"ttl and expired_at", "ttl", &kimi.CacheCreateRequest{Messages: msgs, TTL: time.Minute, ExpiresAt: time.Now().Add(time.Minute)}},
 		{"ttl too long", "ttl", &kimi.CacheCreateRequest{Messages: msgs, TTL: time.Hour + time.Second}},
 		{"negative ttl", "ttl", &kimi.CacheCreateRequest{Messages: msgs, TTL: -time.Second}},
 		{"fractional ttl", "ttl", &kimi.CacheCreateRequest{Messages: msgs, TTL: 1500 * time.Millisecond}},
-		{"expired_at past", "expired_at", &kimi.CacheCreateRequest{Messages: msgs, ExpiredAt: time.Now().Unix() - 3600}},
-		{"expired_at too far", "expired_at", &kimi.CacheCreateRequest{Messages: msgs, ExpiredAt: time.Now().Unix() + 2*3600}},
+		{"expired_at past", "expired_at", &kimi.CacheCreateRequest{Messages: msgs, ExpiresAt: time.Now().Add(-time.Hour)}},
+		{"expired_at too far", "expired_at", &kimi.CacheCreateRequest{Messages: msgs, ExpiresAt: time.Now().Add(2 * time.Hour)}},
 		{"bad tag", "tags[0]", &kimi.CacheCreateRequest{Messages: msgs, Tags: []string{"1abc"}}},
 		{"duplicate tag", "tags[1]", &kimi.CacheCreateRequest{Messages: msgs, Tags: []string{"abc", "abc"}}},
 	}
@@ -359,7 +359,7 @@ func TestCacheValidation(t *testing.T) {
 		edge[long(63)+string(rune('a'+i))] = long(512)
 	}
 	ok := &kimi.CacheCreateRequest{Model: "moonshot-v1", Messages: msgs, Name: long(256), Description: long(512),
-		Metadata: edge, Tags: []string{"moonshot_knowledge_0002", "a.b-c"}, ExpiredAt: time.Now().Unix() + 1800}
+		Metadata: edge, Tags: []string{"moonshot_knowledge_0002", "a.b-c"}, ExpiresAt: time.Now().Add(30 * time.Minute)}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("limits: %v", err)
 	}
@@ -375,7 +375,7 @@ func TestCacheValidation(t *testing.T) {
 		r     *kimi.CacheUpdateRequest
 	}{
 		{"ttl", &kimi.CacheUpdateRequest{TTL: 4000 * time.Second}},
-		{"ttl", &kimi.CacheUpdateRequest{TTL: 10 * time.Second, ExpiredAt: time.Now().Unix() + 10}},
+		{"ttl", &kimi.CacheUpdateRequest{TTL: 10 * time.Second, ExpiresAt: time.Now().Add(10 * time.Second)}},
 		{"metadata", &kimi.CacheUpdateRequest{Metadata: manyMD}},
 	}
 	for _, tc := range updates {
@@ -559,5 +559,33 @@ func TestCacheNotFoundIsNotUnsupported(t *testing.T) {
 	var e *kimi.Error
 	if !errors.Is(err, kimi.ErrNotFound) || errors.Is(err, kimi.ErrUnsupported) || !errors.As(err, &e) || e.Unsupported != "" {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// An absolute expiry is a time.Time, sent as whole unix seconds.
+func TestCacheExpiresAtIsSentAsUnixSeconds(t *testing.T) {
+	c, srv := loopback(t, kimi.Reply(200, `{"id":"cache-1","status":"pending"}`), kimi.Reply(200, `{"id":"cache-1","status":"pending"}`))
+	at := time.Now().Add(30*time.Minute + 500*time.Millisecond)
+	if _, err := c.Caches.Create(testCtx(t), &kimi.CacheCreateRequest{Messages: docMessages(), ExpiresAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	_, body := srv.Last()
+	var sent struct {
+		ExpiredAt json.RawMessage `json:"expired_at"`
+		TTL       json.RawMessage `json:"ttl"`
+	}
+	if err := json.Unmarshal(body, &sent); err != nil || string(sent.ExpiredAt) != fmt.Sprint(at.Unix()) || sent.TTL != nil {
+		t.Errorf("create body %s, want expired_at %d and no ttl", body, at.Unix())
+	}
+	if _, err := c.Caches.Update(testCtx(t), "cache-1", &kimi.CacheUpdateRequest{ExpiresAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if _, body = srv.Last(); !strings.Contains(string(body), fmt.Sprintf(`"expired_at":%d`, at.Unix())) {
+		t.Errorf("update body %s", body)
+	}
+	// Out of range, the message names the times, not unix numbers.
+	err := (&kimi.CacheUpdateRequest{ExpiresAt: time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)}).Validate()
+	if err == nil || !strings.Contains(err.Error(), `"2020-01-02T03:04:05Z"`) {
+		t.Errorf("past expiry: %v", err)
 	}
 }

@@ -154,6 +154,19 @@ func (c Config) LogValue() slog.Value {
 	)
 }
 
+// MarshalJSON writes what LogValue shows: whether a key is set, never the
+// key, and URLs without passwords. A Config is not meant to be read back
+// from JSON (it holds a client, a logger and an admitter).
+func (c Config) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		APIKeySet bool   `json:"api_key_set"`
+		BaseURL   string `json:"base_url,omitempty"`
+		Proxy     string `json:"proxy,omitempty"`
+		UserAgent string `json:"user_agent,omitempty"`
+		Provider  string `json:"provider,omitempty"`
+	}{c.APIKey != "", redactURL(c.BaseURL), redactURL(c.Proxy), c.UserAgent, c.Provider})
+}
+
 // Client talks to the Kimi API. Each resource has its own service. A Client
 // is safe for concurrent use.
 type Client struct {
@@ -170,10 +183,10 @@ type Client struct {
 	// Formulas lists and runs Kimi's official tools (/formulas).
 	Formulas *FormulaService
 
-	// The key sits behind a pointer so that printing a Client value with
-	// fmt (which cannot call methods on unexported fields) shows an
-	// address, never the key.
-	key       *secret
+	// key is a func (see secret), never a string: fmt cannot call
+	// methods on unexported fields, so only the field's type keeps the
+	// key out of a printed Client value.
+	key       secret
 	baseURL   string
 	userAgent string
 	retry     RetryPolicy
@@ -206,7 +219,21 @@ type Client struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
-type secret struct{ v string }
+// secret holds the API key as a function: fmt prints a func as an
+// address whatever the verb, and reflection cannot read what it closes
+// over, so no printed form of a Client or Stream (%v, %s, %x, even a bad
+// verb, which makes fmt dereference pointers) carries the key.
+type secret func() string
+
+func newSecret(key string) secret { return func() string { return key } }
+
+// value is the key; "" for none.
+func (s secret) value() string {
+	if s == nil {
+		return ""
+	}
+	return s()
+}
 
 // ChatService is POST /chat/completions.
 type ChatService struct{ c *Client }
@@ -224,7 +251,7 @@ func NewClient(cfg Config) *Client {
 		cfg.BaseURL = os.Getenv(EnvBaseURL)
 	}
 	c := &Client{
-		key:       &secret{strings.TrimSpace(cfg.APIKey)},
+		key:       newSecret(strings.TrimSpace(cfg.APIKey)),
 		userAgent: "onesdk-go/" + Version,
 		retry:     DefaultRetryPolicy(),
 		log:       cfg.Logger,
@@ -264,8 +291,8 @@ func NewClient(cfg Config) *Client {
 		c.hc.Store(&hc)
 	}
 	if cfg.Proxy != "" {
-		if err := c.SetProxy(cfg.Proxy); err != nil && c.cfgErr == nil {
-			c.cfgErr = configError(fmt.Errorf("kimi: Config.Proxy: %w", err))
+		if err := c.setProxy(cfg.Proxy, "Config.Proxy"); err != nil && c.cfgErr == nil {
+			c.cfgErr = configError(err)
 		}
 	}
 	c.Chat = &ChatService{c}
@@ -290,7 +317,7 @@ func (c *Client) BaseURL() string { return c.baseURL }
 
 // String describes the client without its key.
 func (c *Client) String() string {
-	return fmt.Sprintf("kimi.Client{BaseURL: %q, APIKeySet: %t}", c.baseURL, c.key.v != "")
+	return fmt.Sprintf("kimi.Client{BaseURL: %q, APIKeySet: %t}", c.baseURL, c.key.value() != "")
 }
 
 // GoString is String, so that %#v does not print the key either.
@@ -301,7 +328,7 @@ func (c *Client) Format(f fmt.State, verb rune) { io.WriteString(f, c.String()) 
 
 // LogValue keeps the key out of slog output.
 func (c *Client) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("base_url", c.baseURL), slog.Bool("api_key_set", c.key.v != ""))
+	return slog.GroupValue(slog.String("base_url", c.baseURL), slog.Bool("api_key_set", c.key.value() != ""))
 }
 
 func normalizeBaseURL(raw string) (string, error) {
@@ -426,26 +453,27 @@ func (c *Client) proxyFunc(req *http.Request) (*url.URL, error) {
 // modified) and the clone is used from then on; any other RoundTripper
 // makes SetProxy fail, because the client cannot know how it dials.
 func (c *Client) SetProxy(rawURL string) error {
-	if err := c.setProxy(rawURL); err != nil {
+	if err := c.setProxy(rawURL, "proxy"); err != nil {
 		return configError(err)
 	}
 	return nil
 }
 
-func (c *Client) setProxy(rawURL string) error {
+// setProxy sets the proxy; an error names the URL as field.
+func (c *Client) setProxy(rawURL, field string) error {
 	var pu *url.URL
 	if rawURL != "" {
 		u, err := url.Parse(rawURL)
 		if err != nil {
-			return errors.New("kimi: proxy URL is malformed") // the input may hold a password
+			return fmt.Errorf("kimi: %s: malformed URL", field) // the input may hold a password
 		}
 		switch u.Scheme {
 		case "http", "https", "socks5", "socks5h":
 		default:
-			return fmt.Errorf("kimi: proxy %q: scheme must be http, https, socks5 or socks5h", RedactURL(u))
+			return fmt.Errorf("kimi: %s %q: scheme must be http, https, socks5 or socks5h", field, RedactURL(u))
 		}
 		if u.Host == "" {
-			return fmt.Errorf("kimi: proxy %q: missing host", RedactURL(u))
+			return fmt.Errorf("kimi: %s %q: missing host", field, RedactURL(u))
 		}
 		pu = u
 	}
@@ -558,10 +586,10 @@ func (c *Client) requestWith(ctx context.Context, method, path string, body any,
 	if c.cfgErr != nil {
 		return nil, c.cfgErr
 	}
-	if c.key.v == "" {
+	if c.key.value() == "" {
 		return nil, ErrNoAPIKey
 	}
-	if !validHeaderValue(c.key.v) {
+	if !validHeaderValue(c.key.value()) {
 		// Never echo the key: say only what is wrong with it.
 		return nil, configError(errors.New("kimi: API key contains characters not allowed in an HTTP header"))
 	}
@@ -602,7 +630,7 @@ func (c *Client) requestWith(ctx context.Context, method, path string, body any,
 		req.Header.Set("Accept", accept)
 	}
 	req.Header.Set("User-Agent", c.userAgent)
-	req.Header.Set("Authorization", "Bearer "+c.key.v)
+	req.Header.Set("Authorization", "Bearer "+c.key.value())
 	return req, nil
 }
 

@@ -287,7 +287,7 @@ func ExampleBatchService_Create() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	b, err := c.Batches.Create(ctx, &kimi.BatchCreateRequest{InputFileID: f.ID, CompletionWindow: "24h"})
+	b, err := c.Batches.Create(ctx, &kimi.BatchCreateRequest{InputFileID: f.ID, CompletionWindow: 24 * time.Hour})
 	if err != nil {
 		log.Fatal(err)
 	}

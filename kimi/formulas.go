@@ -3,7 +3,6 @@ package kimi
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 )
@@ -233,7 +232,9 @@ type FiberContext struct {
 	Error           json.RawMessage `json:"error,omitempty"`
 }
 
-// FiberError is a fiber that did not succeed.
+// FiberError is a fiber that did not succeed. Its kind is ErrBadRequest:
+// the formula refused its arguments or could not do what they asked
+// (failures before the fiber ran, such as a 429, are API errors).
 type FiberError struct {
 	ID, Formula, Status string
 	// Detail is the platform's error (the fiber's, else its context's),
@@ -242,12 +243,31 @@ type FiberError struct {
 }
 
 func (e *FiberError) Error() string {
-	msg := fmt.Sprintf("kimi: formula %s: fiber %s %s", e.Formula, e.ID, e.Status)
-	if e.Detail != "" {
-		msg += ": " + e.Detail
+	var b strings.Builder
+	b.WriteString("kimi: ")
+	if e.Formula != "" {
+		b.WriteString("formula " + e.Formula + ": ")
 	}
-	return msg
+	b.WriteString("fiber")
+	if e.ID != "" {
+		b.WriteString(" " + e.ID)
+	}
+	switch e.Status {
+	case "":
+		b.WriteString(" did not succeed (no status)")
+	default:
+		b.WriteString(" " + e.Status)
+	}
+	if e.Detail != "" {
+		b.WriteString(": " + e.Detail)
+	}
+	return b.String()
 }
+
+func (e *FiberError) errorKinds() []error { return []error{ErrBadRequest} }
+
+// Is reports whether target is ErrBadRequest or ErrInvoke.
+func (e *FiberError) Is(target error) bool { return isKind(e, target) }
 
 // errorText renders an error of unknown type: a JSON string unquoted, an
 // object's "message" when it has one, else the JSON as it is.

@@ -9,8 +9,10 @@ import (
 
 // Error kinds say what went wrong in terms a caller acts on, after the
 // Invoke*Error classes of the Python llm_onesdk package plus a few of
-// ours. Every error a Client returns matches ErrInvoke and at least one
-// kind with errors.Is, whatever its concrete type:
+// ours. Every error a Client returns, and every error of the helpers that
+// read what it returns (BatchResult.Completion, ReadJSONL, Fiber.Result,
+// LogprobTokens), matches ErrInvoke and at least one kind with errors.Is,
+// whatever its concrete type:
 //
 //	switch {
 //	case errors.Is(err, kimi.ErrRateLimit):   // wait RetryAfter, then retry

@@ -2,10 +2,14 @@ package kimi_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
+	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/onesdk-go/onesdk/kimi"
@@ -156,5 +160,78 @@ func TestErrorKindsOfAPIErrorFields(t *testing.T) {
 	}
 	if kimi.Kinds(errors.New("not ours")) != nil || kimi.Kind(nil) != nil {
 		t.Error("an unknown error has kinds")
+	}
+}
+
+// Errors made outside a call (decoding a batch line, a fiber's result,
+// logprobs) have kinds too, and their messages read without gaps.
+func TestErrorKindsOfDecodedResults(t *testing.T) {
+	completion := func(line string) error {
+		var r kimi.BatchResult
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		_, err := r.Completion()
+		return err
+	}
+	tests := []struct {
+		name string
+		err  error
+		want []error
+		text string
+	}{
+		{"batch line with a 429 envelope", completion(`{"custom_id":"a","response":{"status_code":429,"request_id":"q1",` +
+			`"body":{"error":{"type":"rate_limit_reached_error","message":"slow down"}}}}`),
+			[]error{kimi.ErrRateLimit}, "kimi: batch request a: 429 rate_limit_reached_error: slow down [request q1]"},
+		{"batch line with a 400 and an error object", completion(`{"custom_id":"b","response":{"status_code":400,"body":"x"},` +
+			`"error":{"code":"invalid_request","message":"bad body"}}`),
+			[]error{kimi.ErrBadRequest}, "kimi: batch request b: 400 invalid_request: bad body"},
+		{"batch line with only an error", completion(`{"custom_id":"c","error":{"code":"batch_expired","message":"expired"}}`),
+			[]error{kimi.ErrServerUnavailable}, "kimi: batch request c: 0 batch_expired: expired"},
+		{"batch line with neither", completion(`{"custom_id":"d"}`),
+			[]error{kimi.ErrServerUnavailable}, "kimi: malformed response: batch request d has neither a response nor an error"},
+		{"empty fiber", func() error { _, err := (&kimi.Fiber{}).Result(); return err }(),
+			[]error{kimi.ErrBadRequest}, "kimi: fiber did not succeed (no status)"},
+		{"failed fiber", func() error {
+			_, err := (&kimi.Fiber{ID: "f1", Formula: "moonshot/fetch:latest", Status: "failed", Error: json.RawMessage(`"no such host"`)}).Result()
+			return err
+		}(), []error{kimi.ErrBadRequest}, "kimi: formula moonshot/fetch:latest: fiber f1 failed: no such host"},
+		{"logprobs", func() error { _, err := kimi.LogprobTokens(json.RawMessage(`{"content":3}`)); return err }(),
+			[]error{kimi.ErrServerUnavailable}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			checkKinds(t, tc.err, tc.want...)
+			if tc.text != "" && tc.err.Error() != tc.text {
+				t.Errorf("message\n%s\nwant\n%s", tc.err, tc.text)
+			}
+		})
+	}
+	if _, err := kimi.LogprobTokens(json.RawMessage(`[1]`)); !errors.Is(err, kimi.ErrBadResponse) {
+		t.Errorf("logprobs: %v, want ErrBadResponse", err)
+	}
+}
+
+// A line of the caller's file that does not decode is the caller's
+// mistake; a failed read is the reader's.
+func TestErrorKindsOfReadJSONL(t *testing.T) {
+	in := io.MultiReader(strings.NewReader("{\"custom_id\":\"a\"}\nnot json\n{\"custom_id\":"), iotest.ErrReader(io.ErrUnexpectedEOF))
+	var errs []error
+	for _, err := range kimi.ReadJSONL[kimi.BatchLine](in) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) != 2 {
+		t.Fatalf("errors %v, want a bad line and a failed read", errs)
+	}
+	checkKinds(t, errs[0], kimi.ErrBadRequest)
+	var le *kimi.LineError
+	if !errors.As(errs[0], &le) || le.Line != 2 || le.File != "" || errors.Is(errs[0], kimi.ErrBadResponse) {
+		t.Errorf("bad line: %#v", le)
+	}
+	checkKinds(t, errs[1], kimi.ErrConnection)
+	if !errors.Is(errs[1], io.ErrUnexpectedEOF) || !strings.HasPrefix(errs[1].Error(), "kimi: line 3: ") {
+		t.Errorf("failed read: %v", errs[1])
 	}
 }

@@ -180,7 +180,7 @@ func (c *Client) send(req *http.Request, v any) (*http.Response, int, error) {
 			}
 			return nil, attempt, terr
 		}
-		resp.Header = redactHeader(resp.Header, c.key.v)
+		resp.Header = redactHeader(resp.Header, c.key.value())
 
 		reqID := requestID(resp.Header)
 		c.log.LogAttrs(ctx, slog.LevelDebug, "kimi request",
@@ -221,7 +221,7 @@ func (c *Client) send(req *http.Request, v any) (*http.Response, int, error) {
 					req.URL.Path, resp.StatusCode, reqID), err)
 			}
 		}
-		apiErr := responseError(resp, body, c.key.v)
+		apiErr := responseError(resp, body, c.key.value())
 		if apiErr != nil {
 			observe(ctx, resp.Header, apiErr)
 		} else {

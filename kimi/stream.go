@@ -74,7 +74,7 @@ func (s *ChatService) Stream(ctx context.Context, req *ChatRequest, opts ...Requ
 type Stream struct {
 	resp   *http.Response
 	cancel context.CancelFunc
-	key    *secret // for redaction; a pointer so that printing a Stream never shows it
+	key    secret // for redaction; a func (see secret), so printing a Stream never shows it
 	// attempts is how many requests were sent for the stream, retries
 	// included: the Attempts of an in-stream *Error.
 	attempts int
@@ -155,7 +155,7 @@ func (s *Stream) open(resp *http.Response) ([]byte, bool, error) {
 		}
 		// A captive portal or a gateway's error page: no event stream.
 		return nil, false, fmt.Errorf("%w: status %d with an HTML body (Content-Type %s, request %s) to a stream request: %s",
-			ErrBadResponse, resp.StatusCode, ct, requestID(resp.Header), snippetMessage(resp.StatusCode, redactKey(body, s.key.v)))
+			ErrBadResponse, resp.StatusCode, ct, requestID(resp.Header), snippetMessage(resp.StatusCode, redactKey(body, s.key.value())))
 	}
 	if len(s.body.buf) == 0 && corruptEncoding(s.body.err) {
 		resp.Body.Close()
@@ -366,7 +366,7 @@ func (s *Stream) release(drain bool) {
 // API key is redacted from it, as parseError does, in case the server
 // echoes the Authorization header.
 func (s *Stream) eventError(data []byte) error {
-	data = redactKey(bytes.Clone(data), s.key.v)
+	data = redactKey(bytes.Clone(data), s.key.value())
 	e := &Error{
 		StatusCode: s.resp.StatusCode,
 		Header:     s.resp.Header,

@@ -71,19 +71,25 @@ func validateTagName(field, name string) error {
 	return nil
 }
 
-// Create points tag at cacheID (POST /caching/refs/tags).
-func (s *TagService) Create(ctx context.Context, tag, cacheID string, opts ...RequestOption) (*Tag, error) {
-	if err := validateTagName("tag", tag); err != nil {
+// TagCreateRequest is the body of POST /caching/refs/tags: the tag to
+// create (or move) and the cache it points to.
+type TagCreateRequest struct {
+	Tag     string `json:"tag"`
+	CacheID string `json:"cache_id"`
+}
+
+// Create points r.Tag at r.CacheID (POST /caching/refs/tags).
+func (s *TagService) Create(ctx context.Context, r *TagCreateRequest, opts ...RequestOption) (*Tag, error) {
+	if r == nil {
+		return nil, invalid("request", nil, "must not be nil")
+	}
+	if err := validateTagName("tag", r.Tag); err != nil {
 		return nil, err
 	}
-	if err := validateID("cache_id", cacheID); err != nil {
+	if err := validateID("cache_id", r.CacheID); err != nil {
 		return nil, err
 	}
-	body := struct {
-		Tag     string `json:"tag"`
-		CacheID string `json:"cache_id"`
-	}{tag, cacheID}
-	return call[Tag](ctx, s.c, http.MethodPost, "caching/refs/tags", body, opts)
+	return call[Tag](ctx, s.c, http.MethodPost, "caching/refs/tags", r, opts)
 }
 
 // List returns one page of tags. o may be nil.

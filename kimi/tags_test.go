@@ -14,7 +14,7 @@ func TestTagsCRUD(t *testing.T) {
 	ctx := testCtx(t)
 	ids := createCaches(t, c, 2)
 
-	tag, err := c.Tags.Create(ctx, "moonshot_knowledge_0002", ids[0])
+	tag, err := c.Tags.Create(ctx, &kimi.TagCreateRequest{Tag: "moonshot_knowledge_0002", CacheID: ids[0]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestTagsCRUD(t *testing.T) {
 	}
 
 	// Re-pointing: the tag follows the newest cache that claims it.
-	if _, err := c.Tags.Create(ctx, tag.Tag, ids[1]); err != nil {
+	if _, err := c.Tags.Create(ctx, &kimi.TagCreateRequest{Tag: tag.Tag, CacheID: ids[1]}); err != nil {
 		t.Fatal(err)
 	}
 	if content, err = c.Tags.Content(ctx, tag.Tag); err != nil || content.ID != ids[1] {
@@ -82,7 +82,7 @@ func TestTagsListAndAll(t *testing.T) {
 	ids := createCaches(t, c, 1)
 	names := []string{"alpha", "bravo", "charlie", "delta", "echo"}
 	for _, n := range names {
-		if _, err := c.Tags.Create(ctx, n, ids[0]); err != nil {
+		if _, err := c.Tags.Create(ctx, &kimi.TagCreateRequest{Tag: n, CacheID: ids[0]}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -121,7 +121,7 @@ func TestTagValidation(t *testing.T) {
 	c, _, rec := setup(t, fastTime)
 	ctx := testCtx(t)
 	for _, tag := range []string{"", "1abc", "_abc", "a b", "a/b", "ab;c", "ä", strings.Repeat("a", 129)} {
-		_, err := c.Tags.Create(ctx, tag, "cache-x")
+		_, err := c.Tags.Create(ctx, &kimi.TagCreateRequest{Tag: tag, CacheID: "cache-x"})
 		wantInvalid(t, fmt.Sprintf("tag %q", tag), err, "tag")
 		if kimi.ValidTagName(tag) {
 			t.Errorf("ValidTagName(%q) = true", tag)
@@ -132,7 +132,7 @@ func TestTagValidation(t *testing.T) {
 			t.Errorf("ValidTagName(%q) = false", tag)
 		}
 	}
-	_, err := c.Tags.Create(ctx, "abc", "")
+	_, err := c.Tags.Create(ctx, &kimi.TagCreateRequest{Tag: "abc", CacheID: ""})
 	wantInvalid(t, "empty cache id", err, "cache_id")
 	wantNoRequests(t, rec)
 }

@@ -122,7 +122,7 @@ func TestRequestOptionsReachEveryCall(t *testing.T) {
 		"Caches.List":         func() { c.Caches.List(ctx, nil, o) },
 		"Caches.All":          func() { c.Caches.All(ctx, nil, o)(func(*Cache, error) bool { return true }) },
 		"Caches.WaitReady":    func() { c.Caches.WaitReady(ctx, "cache-1", o) },
-		"Tags.Create":         func() { c.Tags.Create(ctx, "a", "cache-1", o) },
+		"Tags.Create":         func() { c.Tags.Create(ctx, &TagCreateRequest{Tag: "a", CacheID: "cache-1"}, o) },
 		"Tags.List":           func() { c.Tags.List(ctx, nil, o) },
 		"Tags.All":            func() { c.Tags.All(ctx, nil, o)(func(*Tag, error) bool { return true }) },
 		"Tags.Get":            func() { c.Tags.Get(ctx, "a", o) },

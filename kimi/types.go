@@ -624,7 +624,8 @@ type TopLogprob struct {
 }
 
 // LogprobTokens decodes a choice's logprobs ({"content":[...]}, as
-// OpenAI's API shapes them): nil when there are none.
+// OpenAI's API shapes them): nil when there are none. Logprobs of
+// another shape give an error wrapping ErrBadResponse.
 func LogprobTokens(raw json.RawMessage) ([]TokenLogprob, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -634,7 +635,7 @@ func LogprobTokens(raw json.RawMessage) ([]TokenLogprob, error) {
 		Content []TokenLogprob `json:"content"`
 	}
 	if err := json.Unmarshal(raw, &lp); err != nil {
-		return nil, fmt.Errorf("kimi: logprobs: %w", err)
+		return nil, fmt.Errorf("%w: logprobs: %w", ErrBadResponse, err)
 	}
 	return lp.Content, nil
 }

@@ -317,9 +317,16 @@ func (r *ChatRequest) validateThinking(mr modelRules) error {
 		return invalid("thinking.type", t.Type, "%s always thinks; only \"enabled\" is allowed", r.Model)
 	}
 	if t.Keep != "" && mr.rules.Keep == catalog.KeepRefused {
-		return invalid("thinking.keep", t.Keep, "is not supported by %s (Preserved Thinking needs kimi-k2.6 or later); leave it empty", r.Model)
+		return invalid("thinking.keep", t.Keep, "is not supported by %s (Preserved Thinking is for %s); leave it empty", r.Model, keepModels())
 	}
 	return nil
+}
+
+// keepModels names the current models that take thinking.keep.
+func keepModels() string {
+	return strings.Join(catalog.Current(func(_ catalog.Model, r catalog.Rules) bool {
+		return r.Keep == catalog.KeepOptional || r.Keep == catalog.KeepAlways
+	}), ", ")
 }
 
 var knownRoles = map[Role]bool{RoleSystem: true, RoleUser: true, RoleAssistant: true, RoleTool: true, RoleCache: true}

@@ -327,3 +327,12 @@ func TestValidationBeforeSending(t *testing.T) {
 		t.Errorf("server saw %d requests", n)
 	}
 }
+
+// The models a refusal points to come from the catalogue.
+func TestKeepRefusalNamesTheModelsThatKeep(t *testing.T) {
+	r := &ChatRequest{Model: "kimi-k2.5", Messages: []Message{UserMessage("hi")}, Thinking: &Thinking{Type: "enabled", Keep: "all"}}
+	err := r.Validate()
+	if err == nil || !strings.Contains(err.Error(), "(Preserved Thinking is for kimi-k2.6, kimi-k2.7-code, kimi-k2.7-code-highspeed)") {
+		t.Errorf("err = %v", err)
+	}
+}

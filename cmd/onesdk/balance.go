@@ -37,7 +37,7 @@ Provider kimi only; others answer "not supported" (exit code 2).`,
 			default:
 				return usageErrorf("--currency: %q is not CNY or USD", currency)
 			}
-			return call(a, cmd, (*onesdk.SDK).GetBalance, func(w io.Writer, b *onesdk.Balance) error {
+			return call(a, cmd, method((*onesdk.SDK).GetBalance), func(w io.Writer, b *onesdk.Balance) error {
 				if currency != "" {
 					// What onesdk.Config.Currency would give: the currency
 					// only labels the amounts, which the server sends as

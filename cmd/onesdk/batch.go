@@ -214,15 +214,23 @@ batch is done (completed, failed, expired or cancelled); bound it with
 		RunE: func(cmd *cobra.Command, args []string) error { return a.submitBatch(cmd, o, args[0]) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.window, "window", kimi.DefaultBatchWindow, `completion window, "12h" to "7d"`)
+	f.StringVar(&o.window, "window", defaultBatchWindow(), `completion window, "12h" to "7d"`)
 	f.StringArrayVar(&o.meta, "meta", nil, "metadata pair key=value (repeatable)")
 	f.BoolVar(&o.wait, "wait", false, "wait until the batch is done")
 	_ = cmd.RegisterFlagCompletionFunc("window", cobra.FixedCompletions([]string{"12h", "24h", "3d", "7d"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
+// defaultBatchWindow is the platform's default window, spelled as the
+// --window flag takes it.
+func defaultBatchWindow() string {
+	w, _ := kimi.FormatBatchWindow(kimi.DefaultBatchWindow)
+	return w
+}
+
 func (a *app) submitBatch(cmd *cobra.Command, o *batchSubmitOptions, path string) error {
-	if _, err := kimi.ParseBatchWindow(o.window); err != nil {
+	window, err := kimi.ParseBatchWindow(o.window)
+	if err != nil {
 		return usageErrorf("--window %q: want whole hours or days from 12h to 7d, like 24h or 3d", o.window)
 	}
 	md, err := parseMeta(o.meta)
@@ -244,7 +252,7 @@ func (a *app) submitBatch(cmd *cobra.Command, o *batchSubmitOptions, path string
 		return err
 	}
 	return call(a, cmd, func(sdk *onesdk.SDK, ctx context.Context) (*onesdk.Batch, error) {
-		b, err := sdk.CreateBatch(ctx, &onesdk.BatchCreateRequest{InputFileID: f.ID, CompletionWindow: o.window, Metadata: md})
+		b, err := sdk.CreateBatch(ctx, &onesdk.BatchCreateRequest{InputFileID: f.ID, CompletionWindow: window, Metadata: md})
 		if err != nil {
 			return nil, fmt.Errorf("%w (the input file %s stays uploaded; delete it with 'onesdk files delete %s')", err, f.ID, f.ID)
 		}

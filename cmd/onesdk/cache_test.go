@@ -240,14 +240,17 @@ func TestChatWithCacheErrors(t *testing.T) {
 	e := setup(t)
 	e.createManual(t)
 	e.run(t, "chat", "--cache", "no_such_tag", "hi").wantError(t, exitBadRequest, "onesdk: not found (404", "no_such_tag", "'onesdk tag list'")
-	for _, args := range [][]string{
-		{"chat", "--cache", "manual", "--model", "kimi-k2.6", "hi"},
-		{"chat", "--cache", " ", "hi"},
-	} {
-		e.run(t, args...).wantUsage(t)
-	}
+	// The models that can use a cache are named from the catalogue.
+	e.run(t, "chat", "--cache", "manual", "--model", "kimi-k2.6", "hi").wantUsage(t,
+		`not "kimi-k2.6"`, "moonshot-v1-8k, moonshot-v1-32k, moonshot-v1-128k, moonshot-v1-auto, moonshot-v1-8k-vision-preview")
+	e.run(t, "chat", "--cache", " ", "hi").wantUsage(t)
 	if n := len(e.rec.requests()); n != 0 {
 		t.Errorf("%d chat requests sent, want none", n)
+	}
+	// A model the catalogue does not know is the platform's to judge.
+	e.run(t, "chat", "--cache", "manual", "--model", "moonshot-v2-preview", "hi").wantError(t, exitBadRequest, "onesdk: not found (404")
+	if n := len(e.rec.requests()); n != 1 {
+		t.Errorf("%d chat requests sent for an unknown model, want 1", n)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -32,10 +33,53 @@ func modelHelp(what string) string {
 	return what + " (default: the provider's, " + strings.Join(d, ", ") + ")"
 }
 
-// defaultCacheModel is chat's model with --cache: explicit caches serve
-// the moonshot-v1 chat models only, and the largest context holds the
-// cache and the question.
-const defaultCacheModel = "moonshot-v1-128k"
+// models names the current models that keep selects, for help texts and
+// messages that must stay true when the catalogue changes.
+func models(keep func(catalog.Model, catalog.Rules) bool) string {
+	return strings.Join(catalog.Current(keep), ", ")
+}
+
+// Selectors of models for models.
+func explicitCache(_ catalog.Model, r catalog.Rules) bool { return r.ExplicitCache }
+func thinks(_ catalog.Model, r catalog.Rules) bool        { return r.Thinking != catalog.ThinkingNone }
+func alwaysThinks(_ catalog.Model, r catalog.Rules) bool  { return r.Thinking == catalog.ThinkingForced }
+func switchable(_ catalog.Model, r catalog.Rules) bool {
+	return r.Thinking == catalog.ThinkingDefaultOn
+}
+func hasEfforts(_ catalog.Model, r catalog.Rules) bool { return len(r.Efforts) > 0 }
+
+// defaultCacheModel is chat's model with --cache when --model names none:
+// the provider's, else Moonshot's, so that a provider without caches is
+// told so by the facade (ErrUnsupported) rather than about the model.
+func (a *app) defaultCacheModel() string {
+	if m := catalog.RulesFor(a.providerInfo.Catalog).DefaultCacheModel; m != "" {
+		return m
+	}
+	return moonshotCacheModel
+}
+
+// efforts are the reasoning efforts the current models take, in the
+// catalogue's order.
+func efforts() []string {
+	var all []string
+	catalog.Current(func(_ catalog.Model, r catalog.Rules) bool {
+		for _, e := range r.Efforts {
+			if !slices.Contains(all, e) {
+				all = append(all, e)
+			}
+		}
+		return false
+	})
+	return all
+}
+
+// largestQAModel is the last rung of the document Q&A ladder.
+func largestQAModel() string {
+	l := catalog.DocumentQAModels()
+	return l[len(l)-1]
+}
+
+var moonshotCacheModel = catalog.RulesFor(catalog.ProviderMoonshot).DefaultCacheModel
 
 // cacheResetTTL is the reset_ttl of chat --cache: each question keeps the
 // cache alive for another hour (the most Kimi allows).
@@ -74,7 +118,7 @@ it (the --system prompt stays), /exit or end of input leaves. Ctrl-C
 stops the answer being written and returns to the prompt; the
 interrupted turn is not kept in the history.
 
-The reasoning of thinking models (kimi-k2.5 and later) goes to
+The reasoning of thinking models (` + models(thinks) + `) goes to
 standard error, dimmed on a terminal; --hide-reasoning drops it. An answer
 cut short by the token limit ends with a note on standard error.
 
@@ -89,8 +133,8 @@ standard error.
 cache', 'onesdk tag'): every request starts with a cache message
 (tag=TAG, reset_ttl=3600, which keeps the cache alive another hour; in a
 session /reset keeps it) and carries no tools. Caches serve the
-moonshot-v1 chat models only: the model is then ` + defaultCacheModel + `
-unless --model names another moonshot-v1-* model. The tag is checked
+moonshot-v1 chat models only: the model is then ` + moonshotCacheModel + `
+unless --model names another moonshot-v1 model. The tag is checked
 first (an unknown tag is "not found", exit code 6). After each answer
 the prompt tokens the cache saved are noted on standard error, except
 with --json, whose usage carries cached_tokens.
@@ -99,7 +143,7 @@ with --json, whose usage carries cached_tokens.
 txt, md, csv, pptx, xlsx, html, code ...): each file is uploaded (purpose
 file-extract), Kimi extracts its text, and the texts go as a system
 message ahead of the question. The model is the smallest of
-moonshot-v1-8k, -32k and -128k whose context window holds the documents
+` + strings.Join(catalog.DocumentQAModels(), ", ") + ` whose context window holds the documents
 plus the answer budget (--max-tokens, default 1024), unless --model names
 one; it is noted on standard error. The answer comes whole, not streamed.
 The uploaded files are deleted afterwards unless --keep-files is given
@@ -117,12 +161,12 @@ rethink, mew, or any formula URI; '$web_search' is the builtin search,
 which needs thinking off): each call the model makes is run on the
 platform and its result sent back, until the model answers; every call
 (name, arguments) and a short form of its result are shown on standard
-error. The always-thinking models (kimi-k2.7-code, kimi-k3) search with
+error. The always-thinking models (` + models(alwaysThinks) + `) search with
 --tool web-search. --tool does not combine with --file or --cache.
 
 The default model is the provider's current general model: ` + catalog.RulesFor(catalog.ProviderMoonshot).DefaultModel + ` on
-Moonshot, ` + catalog.RulesFor(catalog.ProviderAceData).DefaultModel + ` on Ace Data Cloud. kimi-k3 reasons at
---reasoning-effort low, high or max.`,
+Moonshot, ` + catalog.RulesFor(catalog.ProviderAceData).DefaultModel + ` on Ace Data Cloud. The models with a reasoning
+effort (` + models(hasEfforts) + `) take --reasoning-effort ` + strings.Join(efforts(), ", ") + `.`,
 		Example: `  onesdk chat "What is the capital of France?"
   onesdk chat --model kimi-k3 --reasoning-effort max --max-tokens 16000 "Prove that √2 is irrational"
   git diff | onesdk chat --system "Review this patch" -
@@ -139,18 +183,18 @@ Moonshot, ` + catalog.RulesFor(catalog.ProviderAceData).DefaultModel + ` on Ace 
 	f.StringVarP(&o.system, "system", "s", "", "system prompt")
 	f.Float64VarP(&o.temperature, "temperature", "t", 0, "sampling temperature (default: the model's)")
 	f.IntVar(&o.maxTokens, "max-tokens", 0, "maximum tokens to generate, reasoning included (default: the server's)")
-	f.StringVar(&o.thinking, "thinking", "", `"enabled" or "disabled": switch reasoning of models that allow it (kimi-k2.5, kimi-k2.6)`)
-	f.StringVar(&o.effort, "reasoning-effort", "", `how hard an effort model reasons: "low", "high" or "max" (kimi-k3)`)
+	f.StringVar(&o.thinking, "thinking", "", `"enabled" or "disabled": switch reasoning of models that allow it (`+models(switchable)+`)`)
+	f.StringVar(&o.effort, "reasoning-effort", "", "how hard a model with an effort reasons: "+strings.Join(efforts(), ", ")+" ("+models(hasEfforts)+")")
 	f.BoolVar(&o.noStream, "no-stream", false, "wait for the whole answer instead of streaming it")
 	f.BoolVar(&o.hideReasoning, "hide-reasoning", false, "do not show the reasoning of thinking models")
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "multi-turn session even when standard input is not a terminal")
 	f.IntVar(&o.maxTurns, "max-turns", 0, "interactive: keep only the last N turns in the history (0 keeps all)")
-	f.StringVar(&o.cache, "cache", "", "ask against the context cache this tag points to (model: "+defaultCacheModel+" unless --model says otherwise)")
+	f.StringVar(&o.cache, "cache", "", "ask against the context cache this tag points to (model: "+moonshotCacheModel+" unless --model says otherwise)")
 	f.StringArrayVarP(&o.files, "file", "f", nil, "ask about this document: uploaded, extracted, put ahead of the question (repeatable)")
 	f.StringArrayVar(&o.tools, "tool", nil, "let the model use this official tool (web-search, convert, date, base64, fetch, memory, random-choice, excel, rethink, mew, or a formula URI; $web_search for the builtin search); repeatable")
 	f.BoolVar(&o.keepFiles, "keep-files", false, "with --file: keep the uploaded files instead of deleting them afterwards")
 	_ = cmd.RegisterFlagCompletionFunc("thinking", cobra.FixedCompletions([]string{"enabled", "disabled"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("reasoning-effort", cobra.FixedCompletions([]string{"low", "high", "max"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("reasoning-effort", cobra.FixedCompletions(efforts(), cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("model", a.completeModels)
 	_ = cmd.RegisterFlagCompletionFunc("tool", cobra.FixedCompletions(officialFormulas, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("cache", a.completeIDs(tagNames))
@@ -159,7 +203,7 @@ Moonshot, ` + catalog.RulesFor(catalog.ProviderAceData).DefaultModel + ` on Ace 
 }
 
 func (a *app) runChat(cmd *cobra.Command, o *chatOptions, args []string) error {
-	req, err := o.request(cmd, a.defaultModel())
+	req, err := o.request(cmd, a.defaultModel(), a.defaultCacheModel())
 	if err != nil {
 		return err
 	}
@@ -262,7 +306,7 @@ func (o *chatOptions) noteCache(w io.Writer, resp *onesdk.Response) {
 
 // request checks the generation flags and returns the request they make,
 // without messages; model is the model without --model.
-func (o *chatOptions) request(cmd *cobra.Command, model string) (onesdk.Request, error) {
+func (o *chatOptions) request(cmd *cobra.Command, model, cacheModel string) (onesdk.Request, error) {
 	f := cmd.Flags()
 	req := onesdk.Request{Model: strings.TrimSpace(o.model)}
 	if !f.Changed("model") {
@@ -275,10 +319,12 @@ func (o *chatOptions) request(cmd *cobra.Command, model string) (onesdk.Request,
 			return req, usageErrorf("--cache must name a tag")
 		}
 		if !f.Changed("model") {
-			req.Model = defaultCacheModel
+			req.Model = cacheModel
 		}
-		if req.Model != "" && kimi.ModelFamily(req.Model) != kimi.FamilyMoonshotV1 {
-			return req, usageErrorf("--cache needs a moonshot-v1 chat model (moonshot-v1-8k, -32k, -128k, -auto), not %q: context caches serve only those", req.Model)
+		// A model the catalogue does not know is sent as it is: the
+		// platform decides.
+		if r, known := kimi.ModelFamily(req.Model).Rules(); known && !r.ExplicitCache {
+			return req, usageErrorf("--cache needs a model of a family with explicit caches (%s), not %q", models(explicitCache), req.Model)
 		}
 	}
 	if req.Model == "" {
@@ -449,7 +495,7 @@ func (a *app) askDocuments(cmd *cobra.Command, o *chatOptions, req onesdk.Reques
 	if f.Changed("model") {
 		qa.Models = []string{req.Model}
 		if kimi.ContextWindow(req.Model) == 0 {
-			return usageErrorf("--model %s: its context window is unknown, so the documents cannot be sized for it; use a model of 'onesdk models' such as moonshot-v1-128k", req.Model)
+			return usageErrorf("--model %s: its context window is unknown, so the documents cannot be sized for it; use a model of 'onesdk models' such as %s", req.Model, largestQAModel())
 		}
 	}
 	if req.MaxTokens != nil {

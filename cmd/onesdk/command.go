@@ -30,15 +30,21 @@ func call[T any](a *app, cmd *cobra.Command, do func(*onesdk.SDK, context.Contex
 	return show(cmd.OutOrStdout(), v)
 }
 
+// method makes a method expression such as (*onesdk.SDK).ListFiles the
+// call of a command; the command passes no per-call options.
+func method[T any](do func(*onesdk.SDK, context.Context, ...onesdk.RequestOption) (T, error)) func(*onesdk.SDK, context.Context) (T, error) {
+	return func(sdk *onesdk.SDK, ctx context.Context) (T, error) { return do(sdk, ctx) }
+}
+
 // byID binds the id that get takes, so that a method expression such as
 // (*onesdk.SDK).GetCache serves as the call of a command.
-func byID[T any](get func(*onesdk.SDK, context.Context, string) (T, error), id string) func(*onesdk.SDK, context.Context) (T, error) {
+func byID[T any](get func(*onesdk.SDK, context.Context, string, ...onesdk.RequestOption) (T, error), id string) func(*onesdk.SDK, context.Context) (T, error) {
 	return func(sdk *onesdk.SDK, ctx context.Context) (T, error) { return get(sdk, ctx, id) }
 }
 
 // getCmd completes c as a command that fetches the object its one
 // argument names and prints it; ids completes that argument.
-func getCmd[T any](a *app, c *cobra.Command, ids idLister, get func(*onesdk.SDK, context.Context, string) (T, error), show func(io.Writer, T) error) *cobra.Command {
+func getCmd[T any](a *app, c *cobra.Command, ids idLister, get func(*onesdk.SDK, context.Context, string, ...onesdk.RequestOption) (T, error), show func(io.Writer, T) error) *cobra.Command {
 	c.Args = cobra.ExactArgs(1)
 	if ids != nil {
 		c.ValidArgsFunction = a.completeOne(ids)
@@ -51,7 +57,7 @@ func getCmd[T any](a *app, c *cobra.Command, ids idLister, get func(*onesdk.SDK,
 // arguments name (completed from ids), one by one: each success is printed, and the first
 // failure stops it. With --json the deleted ids are printed at the end as
 // [{"id":…,"deleted":true},...].
-func deleteCmd(a *app, c *cobra.Command, ids idLister, del func(*onesdk.SDK, context.Context, string) error) *cobra.Command {
+func deleteCmd(a *app, c *cobra.Command, ids idLister, del func(*onesdk.SDK, context.Context, string, ...onesdk.RequestOption) error) *cobra.Command {
 	c.Args = cobra.MinimumNArgs(1)
 	c.ValidArgsFunction = a.completeIDs(ids)
 	c.RunE = func(cmd *cobra.Command, ids []string) error {
@@ -134,8 +140,8 @@ func (p *paging) check(cmd *cobra.Command) error {
 
 // pages is the call of a list command: every page with all (--all),
 // else the first one.
-func pages[T, O any](all bool, every func(*onesdk.SDK, context.Context, O) iter.Seq2[*T, error],
-	first func(*onesdk.SDK, context.Context, O) ([]T, error), opts O) func(*onesdk.SDK, context.Context) ([]T, error) {
+func pages[T, O any](all bool, every func(*onesdk.SDK, context.Context, O, ...onesdk.RequestOption) iter.Seq2[*T, error],
+	first func(*onesdk.SDK, context.Context, O, ...onesdk.RequestOption) ([]T, error), opts O) func(*onesdk.SDK, context.Context) ([]T, error) {
 	return func(sdk *onesdk.SDK, ctx context.Context) ([]T, error) {
 		if !all {
 			return first(sdk, ctx, opts)

@@ -205,6 +205,14 @@ func (a *app) hint(err, kind error) string {
 		return "'onesdk models' lists the available models"
 	case onesdk.ErrUnsupported:
 		return "use --provider kimi"
+	case onesdk.ErrConfig:
+		// The Config field in the message is the flag's.
+		switch msg := err.Error(); {
+		case strings.Contains(msg, "Config.Proxy"):
+			return "check --proxy"
+		case strings.Contains(msg, "base URL"):
+			return "check --base-url and " + a.providerInfo.URLEnv
+		}
 	case onesdk.ErrConnection:
 		return "check the network, --base-url and --proxy"
 	}

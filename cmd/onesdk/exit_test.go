@@ -103,6 +103,28 @@ func TestExitCodeUsage(t *testing.T) {
 	}
 }
 
+// A bad proxy or base URL is a configuration error that names the flag
+// to check, once, without stacked prefixes.
+func TestConfigErrorsNameTheFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--api-key", "sk-x", "--proxy", "ftp://proxy.example:21", "models"},
+			`onesdk: configuration error: Config.Proxy "ftp://proxy.example:21": scheme must be http, https, socks5 or socks5h — check --proxy`},
+		{[]string{"--api-key", "sk-x", "--proxy", "http://[bad", "models"},
+			`onesdk: configuration error: Config.Proxy: malformed URL — check --proxy`},
+		{[]string{"--api-key", "sk-x", "--base-url", "ftp://h/v1", "models"},
+			`onesdk: configuration error: base URL "ftp://h/v1": scheme must be http or https — check --base-url and MOONSHOT_BASE_URL`},
+	} {
+		r := cli(t, "", tc.args...)
+		r.wantUsage(t)
+		if first, _, _ := strings.Cut(r.stderr, "\n"); first != tc.want {
+			t.Errorf("onesdk %v:\n got %s\nwant %s", tc.args, first, tc.want)
+		}
+	}
+}
+
 // A blank key is no key: exit 3 and the CLI's own message, as with none.
 // With MOONSHOT_BASE_URL set, a 401 does not point to --region; a
 // missing batch points to the batch list.

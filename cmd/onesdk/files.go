@@ -236,7 +236,7 @@ creation time (UTC). With --json the list is printed as the API returns it:
 {"object":"list","data":[...]}.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return call(a, cmd, (*onesdk.SDK).ListFiles, a.printFiles)
+			return call(a, cmd, method((*onesdk.SDK).ListFiles), a.printFiles)
 		},
 	}
 }

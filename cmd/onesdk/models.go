@@ -22,7 +22,7 @@ the API does not report is taken from the built-in model catalogue. With
 --json the list is printed as the API returns it: {"object":"list","data":[...]}.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return call(a, cmd, (*onesdk.SDK).ListModels, a.printModels)
+			return call(a, cmd, method((*onesdk.SDK).ListModels), a.printModels)
 		},
 	}
 	cmd.AddCommand(getCmd(a, &cobra.Command{

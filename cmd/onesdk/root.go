@@ -232,14 +232,7 @@ func (a *app) newSDK(cmd *cobra.Command) (*onesdk.SDK, error) {
 	}
 	cfg.Proxy = a.proxy
 	cfg.Admitter = a.admitter
-	sdk, err := onesdk.New(a.provider, cfg)
-	if err != nil {
-		if a.proxy != "" && strings.Contains(err.Error(), "proxy") {
-			return nil, usageErrorf("--proxy: %s", strings.TrimPrefix(err.Error(), "kimi: "))
-		}
-		return nil, err
-	}
-	return sdk, nil
+	return onesdk.New(a.provider, cfg)
 }
 
 // callContext bounds one API call by --timeout.

@@ -40,7 +40,7 @@ func newTagCreateCmd(a *app) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return call(a, cmd, func(sdk *onesdk.SDK, ctx context.Context) (*onesdk.Tag, error) {
-				return sdk.CreateTag(ctx, args[0], args[1])
+				return sdk.CreateTag(ctx, &onesdk.TagCreateRequest{Tag: args[0], CacheID: args[1]})
 			}, a.printTag)
 		},
 	}
