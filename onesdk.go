@@ -149,7 +149,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("region", v.Region), slog.String("proxy", v.Proxy), slog.Bool("debug", v.Debug))
 }
 
-// MarshalJSON writes the Config without its key.
+// MarshalJSON writes the Config without its key. A struct that embeds
+// Config gets this method too, and marshals as the Config alone: give the
+// Config a field name to marshal it among other fields.
 func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.shown()) }
 
 func redactURL(raw string) string {

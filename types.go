@@ -116,6 +116,9 @@ const (
 	RoleUser      = kimi.RoleUser
 	RoleAssistant = kimi.RoleAssistant
 	RoleTool      = kimi.RoleTool
+	// RoleCache is the role of CacheMessage's reference to a context
+	// cache.
+	RoleCache = kimi.RoleCache
 )
 
 // TextPart and ImagePart build the parts of a multimodal message's content.

@@ -104,6 +104,9 @@ func (b *Batch) Done() bool {
 	return false
 }
 
+// Window returns CompletionWindow as a duration (ParseBatchWindow).
+func (b *Batch) Window() (time.Duration, error) { return ParseBatchWindow(b.CompletionWindow) }
+
 // Created returns CreatedAt as a time.
 func (b *Batch) Created() time.Time { return unixTime(b.CreatedAt) }
 

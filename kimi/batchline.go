@@ -78,8 +78,8 @@ func (r *BatchResult) Completion() (*ChatCompletion, error) {
 	if e := r.apiError(); e != nil {
 		return nil, &batchRequestError{customID: r.CustomID, err: e}
 	}
-	if r.Response == nil {
-		return nil, fmt.Errorf("%w: batch request %s has neither a response nor an error", ErrBadResponse, r.CustomID)
+	if r.Response == nil || r.Response.StatusCode == 0 {
+		return nil, fmt.Errorf("%w: batch request %s has neither a response status nor an error", ErrBadResponse, r.CustomID)
 	}
 	var c ChatCompletion
 	if err := decodeJSON(r.Response.Body, &c); err != nil {
@@ -91,8 +91,8 @@ func (r *BatchResult) Completion() (*ChatCompletion, error) {
 // apiError is the *Error of a failed request, nil for a success.
 func (r *BatchResult) apiError() *Error {
 	resp := r.Response
-	if r.Error == nil && (resp == nil || resp.StatusCode/100 == 2) {
-		return nil
+	if r.Error == nil && (resp == nil || resp.StatusCode == 0 || resp.StatusCode/100 == 2) {
+		return nil // a success, or a line Completion calls malformed
 	}
 	e := &Error{}
 	if resp != nil {
@@ -104,7 +104,7 @@ func (r *BatchResult) apiError() *Error {
 	if r.Error != nil {
 		e.Code, e.Message = r.Error.Code, r.Error.Message
 	}
-	if e.Message == "" {
+	if e.Message == "" && e.StatusCode != 0 {
 		e.Message = statusText(e.StatusCode)
 	}
 	return e
@@ -230,8 +230,8 @@ func ReadJSONL[T any](r io.Reader) iter.Seq2[T, error] {
 // LineError is a line of a JSONL file that could not be read. A line
 // that does not decode is ErrBadRequest when the file is the caller's
 // and wraps ErrBadResponse when the platform wrote it (Batches.Results);
-// a failed read has the reader's kinds (ErrConnection for a reader of
-// no kind).
+// a failed read has the reader's kinds, else ErrConnection for the
+// platform's file (a cut download) and ErrBadRequest for the caller's.
 type LineError struct {
 	// File is the id of the platform's file the line is from, "" for a
 	// caller's reader.
@@ -253,15 +253,19 @@ func (e *LineError) Error() string {
 func (e *LineError) Unwrap() error { return e.Err }
 
 func (e *LineError) errorKinds() []error {
-	switch {
-	case e.read:
+	if e.read {
 		if ks := Kinds(e.Err); ks != nil {
 			return ks
 		}
-		return []error{ErrConnection}
-	case e.File != "":
+	}
+	if e.File != "" {
+		if e.read {
+			return []error{ErrConnection} // the download was cut
+		}
 		return ErrBadResponse.(*kindError).kinds
 	}
+	// The caller's input: a line that does not decode, or a reader
+	// (a local file, say) that failed.
 	return []error{ErrBadRequest}
 }
 

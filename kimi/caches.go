@@ -330,13 +330,13 @@ func validateExpiry(ttl time.Duration, expiresAt, now time.Time) error {
 	if expiresAt.IsZero() {
 		return validateTTL("ttl", ttl, "the server default of one hour")
 	}
-	at := expiresAt.Unix()
+	at, shown := expiresAt.Unix(), expiresAt.UTC().Format(time.RFC3339)
 	if ttl != 0 {
-		return invalid("ttl", ttl, "set either ttl or expired_at (%d), not both", at)
+		return invalid("ttl", ttl, "set either ttl or expired_at (%s), not both", shown)
 	}
 	lo, hi := now.Add(-CacheClockSkew).Unix(), now.Add(MaxCacheTTL+CacheClockSkew).Unix()
 	if at <= lo || at > hi {
-		return invalid("expired_at", expiresAt.UTC().Format(time.RFC3339),
+		return invalid("expired_at", shown,
 			"must be within the next %v (now is %s by the client clock, %v skew allowed)",
 			MaxCacheTTL, now.UTC().Format(time.RFC3339), CacheClockSkew)
 	}

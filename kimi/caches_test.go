@@ -588,4 +588,8 @@ func TestCacheExpiresAtIsSentAsUnixSeconds(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"2020-01-02T03:04:05Z"`) {
 		t.Errorf("past expiry: %v", err)
 	}
+	err = (&kimi.CacheUpdateRequest{TTL: time.Hour, ExpiresAt: time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)}).Validate()
+	if err == nil || !strings.Contains(err.Error(), "set either ttl or expired_at (2020-01-02T03:04:05Z), not both") {
+		t.Errorf("ttl and expiry: %v", err)
+	}
 }

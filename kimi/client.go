@@ -156,7 +156,9 @@ func (c Config) LogValue() slog.Value {
 
 // MarshalJSON writes what LogValue shows: whether a key is set, never the
 // key, and URLs without passwords. A Config is not meant to be read back
-// from JSON (it holds a client, a logger and an admitter).
+// from JSON (it holds a client, a logger and an admitter). A struct that
+// embeds Config gets this method too, and marshals as the Config alone:
+// give the Config a field name to marshal it among other fields.
 func (c Config) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		APIKeySet bool   `json:"api_key_set"`

@@ -91,22 +91,31 @@ type Error struct {
 // StatusType is the status code and the error's type (or, in an envelope
 // without one, its code), such as "429 rate_limit_reached_error": the
 // part of the message that says what kind of failure it was.
+//
+// An error without a status (a failed batch line that carries only an
+// error object) is its type or code alone.
 func (e *Error) StatusType() string {
-	s := strconv.Itoa(e.StatusCode)
+	var parts []string
+	if e.StatusCode != 0 {
+		parts = append(parts, strconv.Itoa(e.StatusCode))
+	}
 	switch {
 	case e.Type != "":
-		s += " " + e.Type
+		parts = append(parts, e.Type)
 	case e.Code != "":
-		s += " " + e.Code
+		parts = append(parts, e.Code)
 	}
-	return s
+	return strings.Join(parts, " ")
 }
 
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("kimi: " + e.StatusType())
 	if e.Message != "" {
-		b.WriteString(": " + e.Message)
+		if b.Len() > len("kimi: ") {
+			b.WriteString(": ")
+		}
+		b.WriteString(e.Message)
 	}
 	if e.Param != "" {
 		b.WriteString(" (param " + e.Param + ")")

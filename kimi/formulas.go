@@ -255,6 +255,9 @@ func (e *FiberError) Error() string {
 	switch e.Status {
 	case "":
 		b.WriteString(" did not succeed (no status)")
+	case FiberSucceeded:
+		// Its status says succeeded, yet it carries an error.
+		b.WriteString(" reported an error")
 	default:
 		b.WriteString(" " + e.Status)
 	}

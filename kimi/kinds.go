@@ -163,6 +163,10 @@ func (e *Error) Kinds() []error {
 		return []error{ErrAuthorization}
 	case "too_many_requests":
 		return []error{ErrRateLimit}
+	// A batch line the batch did not run in its completion window (the
+	// code of OpenAI's batch shape): sent again, it may run.
+	case "batch_expired":
+		return []error{ErrTimeout, ErrServerUnavailable}
 	}
 	switch s := e.StatusCode; {
 	case s == 401 || s == 403:
@@ -174,6 +178,10 @@ func (e *Error) Kinds() []error {
 	case s == 429:
 		return []error{ErrRateLimit}
 	case s >= 400:
+		return []error{ErrBadRequest}
+	case s == 0:
+		// No status: a batch line the batch refused on its own terms
+		// (batch_expired aside), which sending it again does not change.
 		return []error{ErrBadRequest}
 	}
 	// A 2xx that carried an error object (in a stream, say): the server

@@ -186,10 +186,18 @@ func TestErrorKindsOfDecodedResults(t *testing.T) {
 		{"batch line with a 400 and an error object", completion(`{"custom_id":"b","response":{"status_code":400,"body":"x"},` +
 			`"error":{"code":"invalid_request","message":"bad body"}}`),
 			[]error{kimi.ErrBadRequest}, "kimi: batch request b: 400 invalid_request: bad body"},
-		{"batch line with only an error", completion(`{"custom_id":"c","error":{"code":"batch_expired","message":"expired"}}`),
-			[]error{kimi.ErrServerUnavailable}, "kimi: batch request c: 0 batch_expired: expired"},
+		{"batch line expired", completion(`{"custom_id":"c","response":null,"error":{"code":"batch_expired","message":"expired"}}`),
+			[]error{kimi.ErrTimeout, kimi.ErrServerUnavailable}, "kimi: batch request c: batch_expired: expired"},
+		{"batch line refused without a status", completion(`{"custom_id":"e","error":{"code":"invalid_request","message":"bad input"}}`),
+			[]error{kimi.ErrBadRequest}, "kimi: batch request e: invalid_request: bad input"},
 		{"batch line with neither", completion(`{"custom_id":"d"}`),
-			[]error{kimi.ErrServerUnavailable}, "kimi: malformed response: batch request d has neither a response nor an error"},
+			[]error{kimi.ErrServerUnavailable}, "kimi: malformed response: batch request d has neither a response status nor an error"},
+		{"batch line with status 0", completion(`{"custom_id":"f","response":{"status_code":0,"body":{}}}`),
+			[]error{kimi.ErrServerUnavailable}, "kimi: malformed response: batch request f has neither a response status nor an error"},
+		{"fiber succeeded with an error", func() error {
+			_, err := (&kimi.Fiber{ID: "f2", Formula: "moonshot/web-search:latest", Status: kimi.FiberSucceeded, Error: json.RawMessage(`"quota used up"`)}).Result()
+			return err
+		}(), []error{kimi.ErrBadRequest}, "kimi: formula moonshot/web-search:latest: fiber f2 reported an error: quota used up"},
 		{"empty fiber", func() error { _, err := (&kimi.Fiber{}).Result(); return err }(),
 			[]error{kimi.ErrBadRequest}, "kimi: fiber did not succeed (no status)"},
 		{"failed fiber", func() error {
@@ -212,8 +220,8 @@ func TestErrorKindsOfDecodedResults(t *testing.T) {
 	}
 }
 
-// A line of the caller's file that does not decode is the caller's
-// mistake; a failed read is the reader's.
+// A line of the caller's file that does not decode, or a reader of the
+// caller's that fails, is the caller's problem, not a connection's.
 func TestErrorKindsOfReadJSONL(t *testing.T) {
 	in := io.MultiReader(strings.NewReader("{\"custom_id\":\"a\"}\nnot json\n{\"custom_id\":"), iotest.ErrReader(io.ErrUnexpectedEOF))
 	var errs []error
@@ -230,7 +238,7 @@ func TestErrorKindsOfReadJSONL(t *testing.T) {
 	if !errors.As(errs[0], &le) || le.Line != 2 || le.File != "" || errors.Is(errs[0], kimi.ErrBadResponse) {
 		t.Errorf("bad line: %#v", le)
 	}
-	checkKinds(t, errs[1], kimi.ErrConnection)
+	checkKinds(t, errs[1], kimi.ErrBadRequest)
 	if !errors.Is(errs[1], io.ErrUnexpectedEOF) || !strings.HasPrefix(errs[1].Error(), "kimi: line 3: ") {
 		t.Errorf("failed read: %v", errs[1])
 	}

@@ -142,13 +142,21 @@ func (a *app) describe(err error) string {
 			b.WriteString(" [request " + ae.RequestID + "]")
 		}
 	} else {
-		b.WriteString(": " + oneLine(trimPrefixes(err.Error())))
+		msg := oneLine(trimPrefixes(err.Error()))
+		if kind == onesdk.ErrConfig {
+			msg = configFlags.Replace(msg)
+		}
+		b.WriteString(": " + msg)
 	}
 	if h := a.hint(err, kind); h != "" {
 		b.WriteString(" — " + h)
 	}
 	return b.String()
 }
+
+// configFlags names, in a configuration error, the flag that set a
+// Config field: the user typed --proxy, not Config.Proxy.
+var configFlags = strings.NewReplacer("Config.Proxy", "--proxy")
 
 // trimPrefixes drops the package prefixes of an error's text: the line
 // already starts with "onesdk: ".
@@ -206,11 +214,7 @@ func (a *app) hint(err, kind error) string {
 	case onesdk.ErrUnsupported:
 		return "use --provider kimi"
 	case onesdk.ErrConfig:
-		// The Config field in the message is the flag's.
-		switch msg := err.Error(); {
-		case strings.Contains(msg, "Config.Proxy"):
-			return "check --proxy"
-		case strings.Contains(msg, "base URL"):
+		if strings.Contains(err.Error(), "base URL") {
 			return "check --base-url and " + a.providerInfo.URLEnv
 		}
 	case onesdk.ErrConnection:

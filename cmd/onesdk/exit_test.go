@@ -111,9 +111,9 @@ func TestConfigErrorsNameTheFlag(t *testing.T) {
 		want string
 	}{
 		{[]string{"--api-key", "sk-x", "--proxy", "ftp://proxy.example:21", "models"},
-			`onesdk: configuration error: Config.Proxy "ftp://proxy.example:21": scheme must be http, https, socks5 or socks5h — check --proxy`},
+			`onesdk: configuration error: --proxy "ftp://proxy.example:21": scheme must be http, https, socks5 or socks5h`},
 		{[]string{"--api-key", "sk-x", "--proxy", "http://[bad", "models"},
-			`onesdk: configuration error: Config.Proxy: malformed URL — check --proxy`},
+			`onesdk: configuration error: --proxy: malformed URL`},
 		{[]string{"--api-key", "sk-x", "--base-url", "ftp://h/v1", "models"},
 			`onesdk: configuration error: base URL "ftp://h/v1": scheme must be http or https — check --base-url and MOONSHOT_BASE_URL`},
 	} {
