@@ -250,7 +250,14 @@ func (e *LineError) Error() string {
 	return "kimi: " + where + ": " + e.Err.Error()
 }
 
-func (e *LineError) Unwrap() error { return e.Err }
+// Unwrap is Err, and ErrBadResponse too for a platform's line that does
+// not decode, so that errors.Is finds both.
+func (e *LineError) Unwrap() []error {
+	if e.File != "" && !e.read {
+		return []error{ErrBadResponse, e.Err}
+	}
+	return []error{e.Err}
+}
 
 func (e *LineError) errorKinds() []error {
 	if e.read {
@@ -262,18 +269,15 @@ func (e *LineError) errorKinds() []error {
 		if e.read {
 			return []error{ErrConnection} // the download was cut
 		}
-		return ErrBadResponse.(*kindError).kinds
+		return Kinds(ErrBadResponse)
 	}
 	// The caller's input: a line that does not decode, or a reader
 	// (a local file, say) that failed.
 	return []error{ErrBadRequest}
 }
 
-// Is reports whether target is one of the error's kinds, ErrInvoke, or
-// (for a platform's line that does not decode) ErrBadResponse.
-func (e *LineError) Is(target error) bool {
-	return (target == ErrBadResponse && e.File != "" && !e.read) || isKind(e, target)
-}
+// Is reports whether target is one of the error's kinds or ErrInvoke.
+func (e *LineError) Is(target error) bool { return isKind(e, target) }
 
 var errLineTooLong = errors.New("line too long")
 

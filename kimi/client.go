@@ -143,31 +143,38 @@ func (c Config) GoString() string { return c.String() }
 // default struct formatting would print the key.
 func (c Config) Format(f fmt.State, verb rune) { io.WriteString(f, c.String()) }
 
+// shownConfig is what the logged and marshalled forms of a Config show:
+// whether a key is set, never the key, and URLs without passwords.
+type shownConfig struct {
+	APIKeySet bool   `json:"api_key_set"`
+	BaseURL   string `json:"base_url,omitempty"`
+	Proxy     string `json:"proxy,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+	Provider  string `json:"provider,omitempty"`
+}
+
+func (c Config) shown() shownConfig {
+	return shownConfig{c.APIKey != "", redactURL(c.BaseURL), redactURL(c.Proxy), c.UserAgent, c.Provider}
+}
+
 // LogValue keeps the key out of slog output.
 func (c Config) LogValue() slog.Value {
+	v := c.shown()
 	return slog.GroupValue(
-		slog.Bool("api_key_set", c.APIKey != ""),
-		slog.String("base_url", redactURL(c.BaseURL)),
-		slog.String("proxy", redactURL(c.Proxy)),
-		slog.String("user_agent", c.UserAgent),
-		slog.String("provider", c.Provider),
+		slog.Bool("api_key_set", v.APIKeySet),
+		slog.String("base_url", v.BaseURL),
+		slog.String("proxy", v.Proxy),
+		slog.String("user_agent", v.UserAgent),
+		slog.String("provider", v.Provider),
 	)
 }
 
-// MarshalJSON writes what LogValue shows: whether a key is set, never the
-// key, and URLs without passwords. A Config is not meant to be read back
-// from JSON (it holds a client, a logger and an admitter). A struct that
-// embeds Config gets this method too, and marshals as the Config alone:
-// give the Config a field name to marshal it among other fields.
-func (c Config) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		APIKeySet bool   `json:"api_key_set"`
-		BaseURL   string `json:"base_url,omitempty"`
-		Proxy     string `json:"proxy,omitempty"`
-		UserAgent string `json:"user_agent,omitempty"`
-		Provider  string `json:"provider,omitempty"`
-	}{c.APIKey != "", redactURL(c.BaseURL), redactURL(c.Proxy), c.UserAgent, c.Provider})
-}
+// MarshalJSON writes what LogValue shows. A Config is not meant to be
+// read back from JSON (it holds a client, a logger and an admitter). A
+// struct that embeds Config gets this method too, and marshals as the
+// Config alone: give the Config a field name to marshal it among other
+// fields.
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.shown()) }
 
 // Client talks to the Kimi API. Each resource has its own service. A Client
 // is safe for concurrent use.

@@ -62,14 +62,15 @@ func (a *app) defaultCacheModel() string {
 // catalogue's order.
 func efforts() []string {
 	var all []string
-	catalog.Current(func(_ catalog.Model, r catalog.Rules) bool {
-		for _, e := range r.Efforts {
-			if !slices.Contains(all, e) {
-				all = append(all, e)
+	for _, m := range catalog.Models() {
+		if r, _ := m.Rules(); m.Status != catalog.StatusRetired {
+			for _, e := range r.Efforts {
+				if !slices.Contains(all, e) {
+					all = append(all, e)
+				}
 			}
 		}
-		return false
-	})
+	}
 	return all
 }
 
